@@ -1,0 +1,37 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class TokenView(ObtainAuthToken):
+    """POST username + password → ``{"token": key}``; use it as ``Authorization: Token <key>``."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class MeView(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "id": serializers.IntegerField(),
+                "username": serializers.CharField(),
+                "is_staff": serializers.BooleanField(),
+            },
+        )
+    )
+    def get(self, request):
+        user = request.user
+        return Response({"id": user.pk, "username": user.get_username(), "is_staff": user.is_staff})

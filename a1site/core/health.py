@@ -1,0 +1,70 @@
+"""Readiness checks: each returns None when healthy or a short reason when not."""
+
+from __future__ import annotations
+
+import uuid
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+
+def check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "not ready"
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def check_cache() -> str | None:
+    key = f"readyz:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "1", timeout=5)
+        if cache.get(key) != "1":
+            return "value written to the cache could not be read back"
+        cache.delete(key)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def check_channel_layer() -> str | None:
+    layer = settings.CHANNEL_LAYERS["default"]
+    hosts = layer.get("CONFIG", {}).get("hosts", [])
+    for host in hosts:
+        url = host if isinstance(host, str) else host.get("address")
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def check_broker() -> str | None:
+    from a1site.celery import app
+
+    if app.conf.task_always_eager:
+        return None
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+CHECKS = {
+    "database": check_database,
+    "cache": check_cache,
+    "channel_layer": check_channel_layer,
+    "broker": check_broker,
+}
+
+
+def readiness() -> dict[str, str]:
+    """Name → "ok" or the failure reason, for every configured dependency."""
+    return {name: (check() or "ok") for name, check in CHECKS.items()}

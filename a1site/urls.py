@@ -1,0 +1,47 @@
+from importlib.util import find_spec
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from a1site.accounts.api.views import MeView, TokenView
+from a1site.audit.api.views import AuditEventViewSet
+from a1site.core import views as core_views
+from a1site.jobs.api.views import JobViewSet, WorkerCheckViewSet
+from a1site.registry.api.views import ModelVersionViewSet
+
+router = DefaultRouter()
+router.register("jobs", JobViewSet, basename="job")
+router.register("worker-checks", WorkerCheckViewSet, basename="worker-check")
+router.register("model-versions", ModelVersionViewSet, basename="model-version")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+admin.site.site_header = "A1 administration"
+admin.site.site_title = "A1 admin"
+
+urlpatterns = [
+    path("", include("a1site.core.urls")),
+    path("accounts/", include("a1site.accounts.urls")),
+    path("models/", include("a1site.registry.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),
+    path("api/auth/token/", TokenView.as_view(), name="api-token"),
+    path("api/me/", MeView.as_view(), name="api-me"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(router.urls)),
+]
+
+# Domain apps bring their own pages and API routes; named by string so a1site imports none.
+for app_module in settings.A1_DOMAIN_APPS:
+    if find_spec(f"{app_module}.urls") is not None:
+        urlpatterns.append(path("", include(f"{app_module}.urls")))
+
+handler400 = "a1site.core.views.bad_request"
+handler403 = "a1site.core.views.permission_denied"
+handler404 = "a1site.core.views.page_not_found"
+handler500 = "a1site.core.views.server_error"
