@@ -61,3 +61,12 @@ def other_client(other_user):
 @pytest.fixture
 def staff_client(staff_user):
     return _token_client(staff_user)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters and cached values never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

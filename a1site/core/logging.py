@@ -12,5 +12,9 @@ def current_request_id() -> str:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        request_id = request_id_var.get()
+        if request_id == "-" and hasattr(record, "request"):
+            # django.request logs a response after the middleware has returned.
+            request_id = getattr(record.request, "request_id", "-")
+        record.request_id = request_id
         return True

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 
@@ -10,6 +11,9 @@ class TokenView(ObtainAuthToken):
     """POST username + password → ``{"token": key}``; use it as ``Authorization: Token <key>``."""
 
     permission_classes = [AllowAny]
+    # ObtainAuthToken turns throttling off; password guessing is exactly what must be throttled.
+    throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
+    throttle_scope = "auth"
 
     @extend_schema(
         request=inline_serializer(

@@ -1,0 +1,80 @@
+import pytest
+from django.core.cache import cache
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_endpoint_issues_a_token_that_authenticates(api_client, user, password):
+    response = api_client.post("/api/auth/token/", {"username": "alice", "password": password}, format="json")
+    assert response.status_code == 200
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    me = api_client.get("/api/me/")
+    assert me.status_code == 200 and me.json()["username"] == "alice"
+
+
+def test_token_endpoint_names_the_missing_field(api_client):
+    response = api_client.post("/api/auth/token/", {"username": "alice"}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["fields"] == {"password": ["This field is required."]}
+
+
+def test_wrong_password_is_a_400_with_the_common_shape(api_client, user):
+    response = api_client.post("/api/auth/token/", {"username": "alice", "password": "nope"}, format="json")
+    assert response.status_code == 400
+    assert "Unable to log in" in response.json()["error"]["fields"]["non_field_errors"][0]
+
+
+def test_unknown_api_path_is_a_json_404(user_client):
+    response = user_client.get("/api/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+
+def test_anonymous_throttle_answers_429_with_retry_after(api_client, settings, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "3/min", "user": "1000/min", "auth": "1000/min"})
+    # The token endpoint is open to anonymous clients, so it is where guessing is throttled.
+    attempt = {"username": "alice", "password": "guess"}
+    statuses = [api_client.post("/api/auth/token/", attempt, format="json").status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    response = api_client.post("/api/auth/token/", attempt, format="json")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["error"]["code"] == "throttled"
+
+
+def test_user_throttle_is_per_user(user_client, other_client, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "2/min", "auth": "1000/min"})
+    assert [user_client.get("/api/jobs/").status_code for _ in range(3)] == [200, 200, 429]
+    assert other_client.get("/api/jobs/").status_code == 200
+
+
+def test_token_guessing_is_throttled_per_address(api_client, user, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "1000/min", "auth": "2/min"})
+    attempt = {"username": "alice", "password": "guess"}
+    assert [api_client.post("/api/auth/token/", attempt, format="json").status_code for _ in range(3)] == [
+        400,
+        400,
+        429,
+    ]
+
+
+def test_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "openapi: 3" in text and "/api/jobs/{id}/" in text and "/api/auth/token/" in text
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    # Swagger UI is vendored (drf-spectacular-sidecar): nothing loads from a CDN.
+    assert "cdn" not in docs.content.decode().lower()

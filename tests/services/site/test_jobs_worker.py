@@ -1,0 +1,43 @@
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from a1site.jobs.models import Job
+from tests.services.conftest import wait_until
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def test_real_celery_worker_runs_a_job_and_reports_progress_and_result(celery_worker, staff_user):
+    client = APIClient()
+    client.force_authenticate(staff_user)
+
+    response = client.post("/api/worker-checks/")
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+
+    def finished():
+        job = Job.objects.get(pk=job_id)
+        return job if job.is_finished else None
+
+    job = wait_until(finished, timeout=60, interval=0.2, what="the worker to finish the job")
+    assert job.status == Job.Status.SUCCEEDED, (job.error, celery_worker.log())
+    assert job.progress == 100
+    assert job.started_at is not None and job.finished_at >= job.started_at
+    # It ran in the worker process, which reached every dependency itself.
+    assert job.result["worker"]["pid"] != os.getpid()
+    assert job.result["checks"] == {"database": "ok", "cache": "ok", "channel_layer": "ok", "broker": "ok"}
+
+    detail = client.get(f"/api/jobs/{job_id}/").json()
+    assert detail["status"] == "succeeded" and detail["progress"] == 100
+
+
+def test_settings_in_services_mode_use_postgres_redis_and_a_real_broker(settings):
+    from a1site.celery import app
+
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis.")
+    assert app.conf.task_always_eager is False
+    assert app.conf.broker_url == settings.REDIS_URL
