@@ -22,6 +22,7 @@ run: install
 	./scripts/write-env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_demo
+	@echo "Serving at http://$(HOST):$(PORT)/ — log in with the demo user above (Ctrl-C stops)."
 	$(PY) -m uvicorn a1site.asgi:application --host $(HOST) --port $(PORT) --ws-per-message-deflate true
 
 # The whole suite: fast tests on the embedded mode, then browser tests, then the service

@@ -22,4 +22,3 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Registry already has models: skipping demo data and training.")
         call_command("ensure_demo_user", username=settings.A1_DEMO_USERNAME)
-        self.stdout.write(self.style.SUCCESS("Serving at http://127.0.0.1:8000 — log in with the demo user above."))
