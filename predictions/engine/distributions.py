@@ -104,14 +104,16 @@ def log_pmf(family: str, mean, dispersion, y) -> np.ndarray:
         mean = np.maximum(mean, _MIN_MEAN)
         alpha = np.maximum(dispersion, _POISSON_ALPHA)
         r = 1.0 / alpha
-        y = np.maximum(y, 0.0)
-        return (
+        support = y >= 0
+        y = np.where(support, y, 0.0)
+        log_probability = (
             special.gammaln(y + r)
             - special.gammaln(r)
             - special.gammaln(y + 1.0)
             + r * np.log(r / (r + mean))
             + y * np.log(mean / (r + mean))
         )
+        return np.where(support, log_probability, -np.inf)
     sigma = normal_sigma(mean, dispersion)
     upper = special.log_ndtr((y + 0.5 - mean) / sigma)
     lower = special.log_ndtr((y - 0.5 - mean) / sigma)

@@ -1,0 +1,135 @@
+"""Scores of prop predictions, and the plots shown with each model version.
+
+Binary metrics score P(over) at the book line. A push refunds the bet, so a push is neither
+a win nor a loss: pushed props are left out of log loss, Brier and ECE, and the predicted
+probability is taken conditional on no push, P(over) / (P(over) + P(under)), for every
+predictor alike (models, baselines, the book's de-vigged price). MAE compares the predicted
+mean with the actual stat over all rows, pushes included.
+
+ECE (expected calibration error) uses 10 equal-width bins of predicted P(over) on [0, 1]:
+the row-weighted mean over bins of |mean predicted - observed over rate|.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+_EPSILON = 1e-12
+ECE_BINS = 10
+
+
+def conditional_p_over(p_over, p_under) -> np.ndarray:
+    p_over = np.asarray(p_over, float)
+    p_under = np.asarray(p_under, float)
+    return p_over / np.maximum(p_over + p_under, _EPSILON)
+
+
+def outcomes(actual, line) -> tuple[np.ndarray, np.ndarray]:
+    """(went_over, settled) per prop: settled is False for a push."""
+    actual = np.asarray(actual, float)
+    line = np.asarray(line, float)
+    return actual > line, actual != line
+
+
+def log_loss_terms(p_over_no_push, went_over) -> np.ndarray:
+    p = np.clip(np.asarray(p_over_no_push, float), _EPSILON, 1 - _EPSILON)
+    return -np.where(went_over, np.log(p), np.log1p(-p))
+
+
+def log_loss(p_over_no_push, went_over) -> float:
+    return float(np.mean(log_loss_terms(p_over_no_push, went_over)))
+
+
+def brier(p_over_no_push, went_over) -> float:
+    return float(np.mean((np.asarray(p_over_no_push, float) - np.asarray(went_over, float)) ** 2))
+
+
+def mae(predicted_mean, actual) -> float:
+    return float(np.mean(np.abs(np.asarray(predicted_mean, float) - np.asarray(actual, float))))
+
+
+def reliability_bins(p_over_no_push, went_over, bins: int = ECE_BINS):
+    """(mean predicted, observed rate, count) per equal-width bin; empty bins are NaN / 0."""
+    p = np.asarray(p_over_no_push, float)
+    y = np.asarray(went_over, float)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    count = np.bincount(index, minlength=bins).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        predicted = np.bincount(index, weights=p, minlength=bins) / count
+        observed = np.bincount(index, weights=y, minlength=bins) / count
+    return predicted, observed, count
+
+
+def ece(p_over_no_push, went_over, bins: int = ECE_BINS) -> float:
+    predicted, observed, count = reliability_bins(p_over_no_push, went_over, bins)
+    filled = count > 0
+    return float(np.sum(count[filled] * np.abs(predicted[filled] - observed[filled])) / max(count.sum(), 1))
+
+
+def prop_metrics(p_over, p_under, mean, actual, line) -> dict:
+    """{log_loss, brier, mae, ece, n_test}: binary metrics on settled props, MAE on all."""
+    went_over, settled = outcomes(actual, line)
+    p = conditional_p_over(p_over, p_under)[settled]
+    y = went_over[settled]
+    return {
+        "log_loss": log_loss(p, y) if len(y) else float("nan"),
+        "brier": brier(p, y) if len(y) else float("nan"),
+        "mae": mae(mean, actual) if mean is not None else float("nan"),
+        "ece": ece(p, y) if len(y) else float("nan"),
+        "n_test": int(len(np.asarray(actual))),
+    }
+
+
+def _figure_bytes(figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _title(title: str, simulated: bool) -> str:
+    return f"{title} (simulated data)" if simulated else title
+
+
+def reliability_png(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: str, simulated: bool) -> bytes:
+    """A reliability diagram: for each predictor name -> (P(over | no push), went_over)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5.5, 5.0))
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1, label="perfect calibration")
+    for name, (p, y) in curves.items():
+        predicted, observed, count = reliability_bins(p, y)
+        filled = count > 0
+        axes.plot(predicted[filled], observed[filled], marker="o", linewidth=1.5,
+                  label=f"{name} (ECE {100 * ece(p, y):.1f}%)")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("Predicted P(over | no push)")
+    axes.set_ylabel("Observed over rate")
+    axes.set_title(_title(title, simulated))
+    axes.legend(loc="upper left", fontsize=8)
+    axes.grid(alpha=0.3)
+    return _figure_bytes(figure)
+
+
+def feature_importance_png(importance: dict[str, float], *, title: str, simulated: bool, top: int = 15) -> bytes:
+    """Horizontal bars of the ``top`` features by importance (share of total gain)."""
+    from matplotlib.figure import Figure
+
+    items = sorted(importance.items(), key=lambda item: item[1], reverse=True)[:top]
+    total = sum(importance.values()) or 1.0
+    names = [name for name, _ in items][::-1]
+    shares = [100 * value / total for _, value in items][::-1]
+    figure = Figure(figsize=(6.5, 0.35 * len(names) + 1.5))
+    axes = figure.add_subplot()
+    axes.barh(names, shares, color="#3b6ea8")
+    axes.set_xlabel("Share of XGBoost total gain (%)")
+    axes.set_ylabel("Feature")
+    axes.set_title(_title(title, simulated))
+    axes.grid(axis="x", alpha=0.3)
+    return _figure_bytes(figure)

@@ -1,0 +1,508 @@
+"""Distribution models for one sport and stat: XGBoost, a PyTorch MLP, and their ensemble.
+
+Each model predicts a full distribution of the stat (engine.distributions: mean plus a
+dispersion) rather than a point, so it can price any line: ``predict_proba(X, lines)`` gives
+(p_over, p_under, p_push, mean). Models carry the FeatureSchema they were trained with and
+refuse feature matrices of another width, and artifacts built on another schema
+(``from_bytes(..., expected_schema=...)``).
+
+Threads: training and inference pin XGBoost to ``nthread=1`` and torch to one thread; on
+the shared 2-core machines A1 scales with processes (FACTS.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from predictions.engine import artifacts
+from predictions.engine.distributions import fit_dispersion, log_pmf, prob_over_under_push
+from predictions.engine.features import FeatureSchema
+
+
+class PropProbabilities(NamedTuple):
+    p_over: np.ndarray
+    p_under: np.ndarray
+    p_push: np.ndarray
+    mean: np.ndarray
+
+
+@dataclass(frozen=True)
+class DistParams:
+    mean: np.ndarray
+    dispersion: np.ndarray
+
+
+@dataclass(frozen=True)
+class MixtureParams:
+    """An ensemble's distribution: member ``k`` has weight ``weights[k]`` and parameters
+    ``mean[:, k]``, ``dispersion[:, k]``."""
+
+    weights: np.ndarray
+    mean: np.ndarray
+    dispersion: np.ndarray
+
+
+def _as_matrix(X, schema: FeatureSchema) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X.reshape(1, -1)
+    if X.ndim != 2 or X.shape[1] != len(schema.names):
+        raise ValueError(
+            f"feature matrix has shape {X.shape}; the model's schema {schema.version} has "
+            f"{len(schema.names)} features ({', '.join(schema.names[:3])}, ...)"
+        )
+    return X
+
+
+class _DistModel:
+    kind = ""
+    sport: str
+    stat: str
+    family: str
+    schema: FeatureSchema
+
+    def predict_params(self, X) -> DistParams:
+        raise NotImplementedError
+
+    def predict_proba(self, X, lines) -> PropProbabilities:
+        params = self.predict_params(X)
+        probabilities = prob_over_under_push(self.family, params.mean, params.dispersion, lines)
+        return PropProbabilities(probabilities.p_over, probabilities.p_under, probabilities.p_push, params.mean)
+
+    def log_pmf(self, X, y) -> np.ndarray:
+        params = self.predict_params(X)
+        return log_pmf(self.family, params.mean, params.dispersion, y)
+
+    def _base_metadata(self) -> dict:
+        return {"kind": self.kind, "sport": self.sport, "stat": self.stat, "family": self.family,
+                "schema": self.schema.to_dict()}
+
+
+def _check_kind(metadata: dict, kind: str, expected_schema: FeatureSchema | None) -> FeatureSchema:
+    if metadata.get("kind") != kind:
+        raise ValueError(f"artifact holds a {metadata.get('kind')!r} model, not {kind!r}")
+    schema = FeatureSchema.from_dict(metadata["schema"])
+    if expected_schema is not None:
+        expected_schema.check(schema)
+    return schema
+
+
+# ----------------------------------------------------------------------------------------
+# XGBoost
+
+
+@dataclass(frozen=True)
+class XGBoostConfig:
+    n_estimators: int = 300
+    max_depth: int = 5
+    learning_rate: float = 0.05
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    min_child_weight: float = 5.0
+    early_stopping_rounds: int = 30
+
+
+class XGBoostDistModel(_DistModel):
+    """XGBoost for the mean (Poisson objective with a log link for counts, squared error for
+    yardage) plus one dispersion fitted by maximum likelihood on the validation rows."""
+
+    kind = "xgboost"
+
+    def __init__(self, *, sport: str, stat: str, family: str, schema: FeatureSchema, booster, dispersion: float):
+        self.sport, self.stat, self.family, self.schema = sport, stat, family, schema
+        self.booster = booster
+        self.dispersion = float(dispersion)
+
+    @classmethod
+    def fit(cls, X_train, y_train, X_val, y_val, *, sport: str, stat: str, family: str, schema: FeatureSchema,
+            seed: int, config: XGBoostConfig = XGBoostConfig()) -> XGBoostDistModel:
+        import xgboost as xgb
+
+        X_train, X_val = _as_matrix(X_train, schema), _as_matrix(X_val, schema)
+        params = {
+            "objective": "count:poisson" if family == "negbin" else "reg:squarederror",
+            "eta": config.learning_rate,
+            "max_depth": config.max_depth,
+            "subsample": config.subsample,
+            "colsample_bytree": config.colsample_bytree,
+            "min_child_weight": config.min_child_weight,
+            "nthread": 1,
+            "seed": seed,
+            "tree_method": "hist",
+        }
+        train = xgb.DMatrix(X_train, label=y_train, feature_names=list(schema.names), nthread=1)
+        validation = xgb.DMatrix(X_val, label=y_val, feature_names=list(schema.names), nthread=1)
+        booster = xgb.train(
+            params, train, num_boost_round=config.n_estimators, evals=[(validation, "validation")],
+            early_stopping_rounds=config.early_stopping_rounds, verbose_eval=False,
+        )
+        booster = booster[: booster.best_iteration + 1]
+        model = cls(sport=sport, stat=stat, family=family, schema=schema, booster=booster, dispersion=1.0)
+        model.dispersion = fit_dispersion(family, model._predict_mean(X_val), y_val)
+        return model
+
+    def _predict_mean(self, X: np.ndarray) -> np.ndarray:
+        mean = np.asarray(self.booster.inplace_predict(X), dtype=np.float64)
+        return np.maximum(mean, 1e-6)
+
+    def predict_params(self, X) -> DistParams:
+        X = _as_matrix(X, self.schema)
+        mean = self._predict_mean(X)
+        return DistParams(mean=mean, dispersion=np.full_like(mean, self.dispersion))
+
+    def feature_importance(self) -> dict[str, float]:
+        """Total gain per feature (features never split on get 0)."""
+        gains = self.booster.get_score(importance_type="total_gain")
+        return {name: float(gains.get(name, 0.0)) for name in self.schema.names}
+
+    def to_bytes(self) -> bytes:
+        metadata = {**self._base_metadata(), "dispersion": self.dispersion}
+        return artifacts.pack(metadata, {"model.ubj": bytes(self.booster.save_raw(raw_format="ubj"))})
+
+    @classmethod
+    def from_bytes(cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None) -> XGBoostDistModel:
+        metadata, files = artifacts.unpack(artifact)
+        return cls._from_parts(metadata, files, expected_schema)
+
+    @classmethod
+    def _from_parts(cls, metadata, files, expected_schema) -> XGBoostDistModel:
+        import xgboost as xgb
+
+        schema = _check_kind(metadata, cls.kind, expected_schema)
+        booster = xgb.Booster(params={"nthread": 1})
+        booster.load_model(bytearray(files["model.ubj"]))
+        return cls(sport=metadata["sport"], stat=metadata["stat"], family=metadata["family"], schema=schema,
+                   booster=booster, dispersion=metadata["dispersion"])
+
+
+# ----------------------------------------------------------------------------------------
+# PyTorch
+
+
+@dataclass(frozen=True)
+class TorchConfig:
+    hidden: tuple[int, ...] = (64, 32)
+    epochs: int = 40
+    batch_size: int = 256
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-5
+    patience: int = 5
+
+
+def select_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _single_thread() -> None:
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+# log(alpha) and log(phi) are kept in a range where the likelihood stays finite.
+_LOG_DISPERSION_RANGE = (-9.0, 6.0)
+_LOG_MEAN_RANGE = (-10.0, 12.0)
+
+
+def _build_network(n_features: int, hidden: tuple[int, ...]):
+    from torch import nn
+
+    layers, width = [], n_features
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    layers.append(nn.Linear(width, 2))
+    return nn.Sequential(*layers)
+
+
+def _torch_nll(family: str, output, y):
+    """Negative log-likelihood per row; output[:, 0] = log mean, output[:, 1] = log dispersion.
+    The yardage family uses the continuous normal density, which the discretised normal
+    matches closely at yardage scales."""
+    import torch
+
+    log_mean = output[:, 0].clamp(*_LOG_MEAN_RANGE)
+    log_dispersion = output[:, 1].clamp(*_LOG_DISPERSION_RANGE)
+    mean = log_mean.exp()
+    if family == "negbin":
+        log_r = -log_dispersion
+        r = log_r.exp()
+        log_r_plus_mean = torch.logaddexp(log_r, log_mean)
+        log_likelihood = (
+            torch.lgamma(y + r) - torch.lgamma(r) - torch.lgamma(y + 1.0)
+            + r * (log_r - log_r_plus_mean) + y * (log_mean - log_r_plus_mean)
+        )
+        return -log_likelihood
+    variance = log_dispersion.exp() * mean.clamp(min=1.0)
+    return 0.5 * torch.log(2 * math.pi * variance) + (y - mean) ** 2 / (2 * variance)
+
+
+class TorchDistModel(_DistModel):
+    """An MLP (features -> 64 -> 32 -> 2) that outputs log mean and log dispersion, trained by
+    the distribution's negative log-likelihood; feature standardisation lives in the artifact
+    and missing features (no history yet) become the training mean (0 after scaling)."""
+
+    kind = "torch"
+
+    def __init__(self, *, sport, stat, family, schema: FeatureSchema, network, feature_mean, feature_scale,
+                 hidden: tuple[int, ...], device: str | None = None):
+        self.sport, self.stat, self.family, self.schema = sport, stat, family, schema
+        self.device = device or select_device()
+        self.network = network.to(self.device).eval()
+        self.feature_mean = np.asarray(feature_mean, np.float64)
+        self.feature_scale = np.asarray(feature_scale, np.float64)
+        self.hidden = tuple(hidden)
+
+    def _standardise(self, X: np.ndarray) -> np.ndarray:
+        scaled = (X - self.feature_mean) / self.feature_scale
+        return np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+    @classmethod
+    def fit(cls, X_train, y_train, X_val, y_val, *, sport: str, stat: str, family: str, schema: FeatureSchema,
+            seed: int, config: TorchConfig = TorchConfig()) -> TorchDistModel:
+        import torch
+
+        _single_thread()
+        torch.manual_seed(seed)
+        X_train, X_val = _as_matrix(X_train, schema), _as_matrix(X_val, schema)
+        y_train, y_val = np.asarray(y_train, np.float64), np.asarray(y_val, np.float64)
+        feature_mean = np.nanmean(np.where(np.isfinite(X_train), X_train, np.nan), axis=0)
+        feature_mean = np.nan_to_num(feature_mean)
+        feature_scale = np.nanstd(np.where(np.isfinite(X_train), X_train, np.nan), axis=0)
+        feature_scale = np.where(np.nan_to_num(feature_scale) > 1e-9, np.nan_to_num(feature_scale), 1.0)
+        device = select_device()
+        network = _build_network(X_train.shape[1], config.hidden)
+        model = cls(sport=sport, stat=stat, family=family, schema=schema, network=network,
+                    feature_mean=feature_mean, feature_scale=feature_scale, hidden=config.hidden, device=device)
+        # Start from the marginal distribution so early epochs refine it rather than find it.
+        mean_y = max(float(np.mean(y_train)), 0.1)
+        variance_y = float(np.var(y_train))
+        if family == "negbin":
+            start_dispersion = max((variance_y - mean_y) / mean_y**2, 0.01)
+        else:
+            start_dispersion = max(variance_y / max(mean_y, 1.0), 0.1)
+        with torch.no_grad():
+            network[-1].bias.copy_(torch.tensor([math.log(mean_y), math.log(start_dispersion)]))
+            network[-1].weight.mul_(0.1)
+
+        def tensors(X, y):
+            return (torch.from_numpy(model._standardise(X)).to(device),
+                    torch.from_numpy(y.astype(np.float32)).to(device))
+
+        train_x, train_y = tensors(X_train, y_train)
+        val_x, val_y = tensors(X_val, y_val)
+        optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        generator = torch.Generator().manual_seed(seed)
+        best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(network.state_dict()), 0
+        for _epoch in range(config.epochs):
+            network.train()
+            order = torch.randperm(len(train_y), generator=generator).to(device)
+            for start in range(0, len(order), config.batch_size):
+                batch = order[start: start + config.batch_size]
+                loss = _torch_nll(family, network(train_x[batch]), train_y[batch]).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            network.eval()
+            with torch.inference_mode():
+                val_loss = float(_torch_nll(family, network(val_x), val_y).mean())
+            if val_loss < best_loss - 1e-5:
+                best_loss, best_state, epochs_without_gain = val_loss, copy.deepcopy(network.state_dict()), 0
+            else:
+                epochs_without_gain += 1
+                if epochs_without_gain >= config.patience:
+                    break
+        network.load_state_dict(best_state)
+        network.eval()
+        return model
+
+    def predict_params(self, X) -> DistParams:
+        import torch
+
+        _single_thread()
+        X = _as_matrix(X, self.schema)
+        with torch.inference_mode():
+            output = self.network(torch.from_numpy(self._standardise(X)).to(self.device)).cpu().numpy()
+        output = output.astype(np.float64)
+        mean = np.exp(np.clip(output[:, 0], *_LOG_MEAN_RANGE))
+        dispersion = np.exp(np.clip(output[:, 1], *_LOG_DISPERSION_RANGE))
+        return DistParams(mean=mean, dispersion=dispersion)
+
+    def to_bytes(self) -> bytes:
+        import torch
+
+        buffer = io.BytesIO()
+        state = {name: tensor.detach().cpu() for name, tensor in self.network.state_dict().items()}
+        torch.save(state, buffer)
+        metadata = {**self._base_metadata(), "hidden": list(self.hidden),
+                    "feature_mean": self.feature_mean.tolist(), "feature_scale": self.feature_scale.tolist()}
+        return artifacts.pack(metadata, {"state_dict.pt": buffer.getvalue()})
+
+    @classmethod
+    def from_bytes(cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None,
+                   device: str | None = None) -> TorchDistModel:
+        metadata, files = artifacts.unpack(artifact)
+        return cls._from_parts(metadata, files, expected_schema, device)
+
+    @classmethod
+    def _from_parts(cls, metadata, files, expected_schema, device=None) -> TorchDistModel:
+        import torch
+
+        schema = _check_kind(metadata, cls.kind, expected_schema)
+        hidden = tuple(metadata["hidden"])
+        network = _build_network(len(schema.names), hidden)
+        state = torch.load(io.BytesIO(files["state_dict.pt"]), map_location="cpu", weights_only=True)
+        network.load_state_dict(state)
+        return cls(sport=metadata["sport"], stat=metadata["stat"], family=metadata["family"], schema=schema,
+                   network=network, feature_mean=metadata["feature_mean"],
+                   feature_scale=metadata["feature_scale"], hidden=hidden, device=device)
+
+
+# ----------------------------------------------------------------------------------------
+# Ensemble
+
+
+def stacking_weights(member_log_pmf: np.ndarray, *, iterations: int = 500) -> np.ndarray:
+    """Mixture weights on the simplex that maximise the mean log score log(sum_k w_k p_k(y)).
+
+    ``member_log_pmf`` has shape (n_rows, n_members). The objective is concave in w, and the
+    EM update w_k <- mean_i(w_k p_ik / sum_j w_j p_ij) climbs it monotonically to the optimum
+    from the uniform start, deterministically."""
+    log_p = np.asarray(member_log_pmf, np.float64)
+    log_p = log_p - log_p.max(axis=1, keepdims=True)
+    p = np.exp(log_p)
+    weights = np.full(p.shape[1], 1.0 / p.shape[1])
+    for _ in range(iterations):
+        responsibility = p * weights
+        responsibility /= responsibility.sum(axis=1, keepdims=True)
+        updated = responsibility.mean(axis=0)
+        if np.max(np.abs(updated - weights)) < 1e-10:
+            weights = updated
+            break
+        weights = updated
+    return weights / weights.sum()
+
+
+def ewm_update(previous: float, observation: float, *, halflife: float) -> float:
+    """One step of an exponentially weighted mean with a half-life in observations; a NaN
+    ``previous`` (no history) starts at the observation."""
+    if math.isnan(previous):
+        return float(observation)
+    alpha = 1.0 - 0.5 ** (1.0 / halflife)
+    return float(previous + alpha * (observation - previous))
+
+
+def update_weights(prev_weights, member_logloss_ewm, *, sharpness: float = 50.0, step: float = 1.0,
+                   min_weight: float = 0.02) -> np.ndarray:
+    """New ensemble weights from graded live results.
+
+    target = softmax(-sharpness x member_logloss_ewm), where ``member_logloss_ewm`` is each
+    member's exponentially weighted log loss on settled props (see ``ewm_update``); two
+    members' target weights differ by the factor exp(sharpness x loss gap), so with the
+    default 50 a member 0.014 nats per prop worse gets half the weight. The result moves a
+    fraction ``step`` from ``prev_weights`` toward the target (1 = jump), then every weight is
+    floored at ``min_weight`` so a member can win weight back, and renormalised to sum to 1.
+    """
+    prev_weights = np.asarray(prev_weights, np.float64)
+    losses = np.asarray(member_logloss_ewm, np.float64)
+    if prev_weights.shape != losses.shape:
+        raise ValueError(f"{len(prev_weights)} weights but {len(losses)} member losses")
+    if not 0.0 < step <= 1.0:
+        raise ValueError("step must be in (0, 1]")
+    logits = -sharpness * (losses - losses.min())
+    target = np.exp(logits) / np.exp(logits).sum()
+    weights = (1.0 - step) * prev_weights / prev_weights.sum() + step * target
+    weights = np.maximum(weights, min_weight)
+    return weights / weights.sum()
+
+
+class Ensemble:
+    """A mixture of member distributions: P_ens(over) = sum_k w_k P_k(over), and likewise for
+    under, push and the mean. Initial weights come from ``stacking_weights`` on the validation
+    rows (maximum log score of the whole distribution, a proper scoring rule, rather than the
+    log loss at one line, since every validation row has an outcome but not every row has a
+    line); live grading moves them with ``update_weights`` and ``with_weights``."""
+
+    kind = "ensemble"
+
+    def __init__(self, members: list, weights):
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        first = members[0]
+        for member in members[1:]:
+            first.schema.check(member.schema)
+            if (member.sport, member.stat, member.family) != (first.sport, first.stat, first.family):
+                raise ValueError("ensemble members must share sport, stat and distribution family")
+        weights = np.asarray(weights, np.float64)
+        if weights.shape != (len(members),) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            raise ValueError(f"weights must be {len(members)} non-negative numbers summing to 1, got {weights}")
+        self.members = list(members)
+        self.weights = weights
+        self.sport, self.stat, self.family, self.schema = first.sport, first.stat, first.family, first.schema
+
+    @classmethod
+    def fit(cls, members: list, X_val, y_val) -> Ensemble:
+        member_log_pmf = np.column_stack([member.log_pmf(X_val, y_val) for member in members])
+        return cls(members, stacking_weights(member_log_pmf))
+
+    def with_weights(self, weights) -> Ensemble:
+        return Ensemble(self.members, weights)
+
+    @property
+    def member_kinds(self) -> list[str]:
+        return [member.kind for member in self.members]
+
+    def predict_params(self, X) -> MixtureParams:
+        params = [member.predict_params(X) for member in self.members]
+        return MixtureParams(
+            weights=self.weights.copy(),
+            mean=np.column_stack([p.mean for p in params]),
+            dispersion=np.column_stack([p.dispersion for p in params]),
+        )
+
+    def predict_proba(self, X, lines) -> PropProbabilities:
+        totals = [0.0, 0.0, 0.0, 0.0]
+        for weight, member in zip(self.weights, self.members, strict=True):
+            for index, values in enumerate(member.predict_proba(X, lines)):
+                totals[index] = totals[index] + weight * values
+        return PropProbabilities(*totals)
+
+    def log_pmf(self, X, y) -> np.ndarray:
+        member_log_pmf = np.column_stack([member.log_pmf(X, y) for member in self.members])
+        top = member_log_pmf.max(axis=1)
+        return top + np.log(np.exp(member_log_pmf - top[:, None]) @ self.weights)
+
+    def to_bytes(self) -> bytes:
+        metadata = {"kind": self.kind, "sport": self.sport, "stat": self.stat, "family": self.family,
+                    "schema": self.schema.to_dict(), "weights": self.weights.tolist(),
+                    "members": [f"member_{index}.a1m" for index in range(len(self.members))]}
+        files = {f"member_{index}.a1m": member.to_bytes() for index, member in enumerate(self.members)}
+        return artifacts.pack(metadata, files)
+
+    @classmethod
+    def from_bytes(cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None) -> Ensemble:
+        metadata, files = artifacts.unpack(artifact)
+        _check_kind(metadata, cls.kind, expected_schema)
+        members = [load_model(files[name], expected_schema=expected_schema) for name in metadata["members"]]
+        return cls(members, metadata["weights"])
+
+
+_KINDS = {"xgboost": XGBoostDistModel, "torch": TorchDistModel, "ensemble": Ensemble}
+
+
+def load_model(artifact: bytes, *, expected_schema: FeatureSchema | None = None):
+    """Any A1 model from its artifact bytes, by the kind recorded in its metadata."""
+    metadata, _ = artifacts.unpack(artifact)
+    kind = metadata.get("kind")
+    if kind not in _KINDS:
+        raise ValueError(f"artifact holds an unknown model kind {kind!r} (known: {', '.join(_KINDS)})")
+    return _KINDS[kind].from_bytes(artifact, expected_schema=expected_schema)

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from predictions.engine.features import FeatureSchema
+from predictions.engine.models import (
+    Ensemble,
+    TorchConfig,
+    TorchDistModel,
+    XGBoostConfig,
+    XGBoostDistModel,
+    ewm_update,
+    load_model,
+    stacking_weights,
+    update_weights,
+)
+
+SCHEMA = FeatureSchema.from_names(["skill", "minutes", "noise"])
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 3))
+    mean = np.exp(1.5 + 0.5 * X[:, 0] + 0.2 * X[:, 1])
+    r = 1 / 0.1
+    y = rng.negative_binomial(r, r / (r + mean)).astype(float)
+    X[::17, 2] = np.nan
+    return X[:1000], y[:1000], X[1000:], y[1000:]
+
+
+@pytest.fixture(scope="module")
+def members(data):
+    X_train, y_train, X_val, y_val = data
+    common = {"sport": "nba", "stat": "points", "family": "negbin", "schema": SCHEMA, "seed": 1}
+    xgboost_model = XGBoostDistModel.fit(X_train, y_train, X_val, y_val,
+                                         config=XGBoostConfig(n_estimators=30, early_stopping_rounds=5), **common)
+    torch_model = TorchDistModel.fit(X_train, y_train, X_val, y_val, config=TorchConfig(epochs=5), **common)
+    return xgboost_model, torch_model
+
+
+def test_members_learn_the_mean(members, data):
+    _, _, X_val, y_val = data
+    for model in members:
+        p_over, p_under, p_push, mean = model.predict_proba(X_val, np.full(len(y_val), 4.0))
+        np.testing.assert_allclose(p_over + p_under + p_push, 1.0, atol=1e-9)
+        assert np.corrcoef(mean, y_val)[0, 1] > 0.5
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_artifact_round_trip_gives_identical_predictions(members, data, index):
+    model = members[index]
+    X_val = data[2]
+    artifact = model.to_bytes()
+    restored = type(model).from_bytes(artifact, expected_schema=SCHEMA)
+    lines = np.full(len(X_val), 5.0)
+    for a, b in zip(model.predict_proba(X_val, lines), restored.predict_proba(X_val, lines), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert restored.to_bytes() == artifact
+
+
+def test_ensemble_round_trip_and_mixture(members, data):
+    X_val, y_val = data[2], data[3]
+    ensemble = Ensemble.fit(list(members), X_val, y_val)
+    assert ensemble.weights.sum() == pytest.approx(1.0)
+    restored = load_model(ensemble.to_bytes())
+    lines = np.full(len(X_val), 4.5)
+    np.testing.assert_array_equal(
+        ensemble.predict_proba(X_val, lines).p_over, restored.predict_proba(X_val, lines).p_over
+    )
+    manual = sum(w * m.predict_proba(X_val, lines).p_over for w, m in zip(ensemble.weights, members, strict=True))
+    np.testing.assert_allclose(ensemble.predict_proba(X_val, lines).p_over, manual)
+    moved = ensemble.with_weights([0.9, 0.1])
+    np.testing.assert_array_equal(moved.weights, [0.9, 0.1])
+    with pytest.raises(ValueError, match="summing to 1"):
+        ensemble.with_weights([0.9, 0.3])
+
+
+@pytest.mark.parametrize("position", [0, 20, 60, -1])
+def test_a_corrupted_byte_raises_a_clear_error(members, position):
+    artifact = bytearray(members[0].to_bytes())
+    artifact[position] ^= 0xFF
+    with pytest.raises(ValueError, match="corrupted|not an A1 model artifact"):
+        load_model(bytes(artifact))
+
+
+def test_loading_with_another_schema_is_refused(members):
+    other = FeatureSchema.from_names(["skill", "minutes", "rest"])
+    with pytest.raises(ValueError, match="feature schema mismatch"):
+        XGBoostDistModel.from_bytes(members[0].to_bytes(), expected_schema=other)
+    with pytest.raises(ValueError, match="feature matrix has shape"):
+        members[1].predict_params(np.zeros((2, 4)))
+
+
+def test_stacking_puts_weight_on_the_better_member():
+    rng = np.random.default_rng(1)
+    good = np.log(rng.uniform(0.2, 0.3, 500))
+    bad = good - 1.0
+    weights = stacking_weights(np.column_stack([bad, good]))
+    assert weights[1] > 0.95
+
+
+def test_update_weights_moves_weight_toward_the_better_member():
+    previous = np.array([0.5, 0.5])
+    updated = update_weights(previous, [0.70, 0.68])
+    assert updated[1] > 0.5 > updated[0]
+    assert updated.sum() == pytest.approx(1.0)
+    halfway = update_weights(previous, [0.70, 0.68], step=0.5)
+    assert 0.5 < halfway[1] < updated[1]
+    assert update_weights(previous, [0.7, 0.1], min_weight=0.05)[0] >= 0.05 / (1 + 0.05)
+
+
+def test_ewm_update_follows_the_half_life():
+    assert ewm_update(float("nan"), 0.7, halflife=10) == 0.7
+    value = 1.0
+    for _ in range(10):
+        value = ewm_update(value, 0.0, halflife=10)
+    assert value == pytest.approx(0.5)
