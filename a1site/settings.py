@@ -127,6 +127,32 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Live (live/: WebSocket streams, odds and game feeds, alerts) ------------------------
+# Messages kept per topic for resume; older positions get an explicit resync.
+LIVE_HISTORY_SIZE = env.int("LIVE_HISTORY_SIZE", default=1000)
+LIVE_HISTORY_TTL_S = env.int("LIVE_HISTORY_TTL_S", default=24 * 3600)
+# Messages to one client within this window leave in one frame (a JSON array).
+LIVE_BATCH_WINDOW_MS = env.int("LIVE_BATCH_WINDOW_MS", default=50)
+LIVE_MAX_BATCH = env.int("LIVE_MAX_BATCH", default=500)
+# Per-client outbound queue; when full (after merging superseded odds ticks) the client is closed 4413.
+LIVE_OUTBOX_CAPACITY = env.int("LIVE_OUTBOX_CAPACITY", default=2000)
+LIVE_MAX_SUBSCRIPTIONS = env.int("LIVE_MAX_SUBSCRIPTIONS", default=200)
+LIVE_RATE_PER_S = env.float("LIVE_RATE_PER_S", default=10.0)
+LIVE_RATE_BURST = env.int("LIVE_RATE_BURST", default=40)
+# Strikes (rate-limited or invalid messages) within LIVE_STRIKE_WINDOW_S before a close (4429 / 4400).
+LIVE_MAX_STRIKES = env.int("LIVE_MAX_STRIKES", default=20)
+LIVE_STRIKE_WINDOW_S = env.float("LIVE_STRIKE_WINDOW_S", default=60.0)
+# Clients ping every LIVE_HEARTBEAT_S; silence for LIVE_IDLE_TIMEOUT_S closes 4408.
+LIVE_HEARTBEAT_S = env.int("LIVE_HEARTBEAT_S", default=25)
+LIVE_IDLE_TIMEOUT_S = env.float("LIVE_IDLE_TIMEOUT_S", default=75.0)
+LIVE_AUTH_TIMEOUT_S = env.float("LIVE_AUTH_TIMEOUT_S", default=10.0)
+LIVE_SWEEP_INTERVAL_S = env.float("LIVE_SWEEP_INTERVAL_S", default=5.0)
+# Steam move: a line moving by at least LIVE_STEAM_MIN_MOVE at LIVE_STEAM_MIN_BOOKS books
+# within LIVE_STEAM_WINDOW_MIN minutes.
+LIVE_STEAM_MIN_MOVE = env.float("LIVE_STEAM_MIN_MOVE", default=1.0)
+LIVE_STEAM_WINDOW_MIN = env.float("LIVE_STEAM_WINDOW_MIN", default=10.0)
+LIVE_STEAM_MIN_BOOKS = env.int("LIVE_STEAM_MIN_BOOKS", default=2)
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 # Without a broker the tasks run in the calling process ("Celery without a broker").
@@ -141,6 +167,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1700)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep the JSON log format of LOGGING in workers too (Celery replaces it otherwise).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 3600 * 24
 CELERY_TIMEZONE = "UTC"

@@ -85,3 +85,20 @@ def test_worker_check_runs_in_process_in_embedded_mode(staff_client, django_capt
 
 def test_only_staff_start_worker_checks(user_client):
     assert user_client.post("/api/worker-checks/").status_code == 403
+
+
+def test_an_in_process_task_keeps_the_request_id_of_its_caller(user):
+    from a1site.core.logging import current_request_id, request_id_var
+    from a1site.jobs import tasks
+
+    seen = []
+    job = services.job_create(kind="test", owner=user)
+    token = request_id_var.set("queue-req-7")
+    original = tasks.worker_check
+    tasks.worker_check = lambda progress: seen.append(current_request_id())
+    try:
+        tasks.worker_check_task.delay(str(job.pk))
+    finally:
+        tasks.worker_check = original
+        request_id_var.reset(token)
+    assert seen == ["queue-req-7"]

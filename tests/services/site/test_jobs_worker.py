@@ -13,7 +13,7 @@ def test_real_celery_worker_runs_a_job_and_reports_progress_and_result(celery_wo
     client = APIClient()
     client.force_authenticate(staff_user)
 
-    response = client.post("/api/worker-checks/")
+    response = client.post("/api/worker-checks/", HTTP_X_REQUEST_ID="svc-req-42")
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
 
@@ -28,6 +28,9 @@ def test_real_celery_worker_runs_a_job_and_reports_progress_and_result(celery_wo
     # It ran in the worker process, which reached every dependency itself.
     assert job.result["worker"]["pid"] != os.getpid()
     assert job.result["checks"] == {"database": "ok", "cache": "ok", "channel_layer": "ok", "broker": "ok"}
+
+    # The worker's log lines for this job carry the id of the request that queued it.
+    assert '"request_id": "svc-req-42"' in celery_worker.log()
 
     detail = client.get(f"/api/jobs/{job_id}/").json()
     assert detail["status"] == "succeeded" and detail["progress"] == 100
