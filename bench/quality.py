@@ -9,6 +9,8 @@ demo data, times it, and scores the held-out test periods:
   every simulated test prop (target <= 1.02).
 - ece_pct: expected calibration error of the ensemble's P(over), pooled over all test props,
   in percent (target <= 2).
+- ece_sim_pct, ece_mlb_pct: the same ECE on simulated props only and on MLB season props only
+  (about 1,100 props, so its 10-bin ECE carries several points of sampling noise).
 - ensemble_vs_best_member_logloss: ensemble log loss / the log loss of the better member of
   each sport/stat, pooled over all test props (target <= 1.0).
 - train_all_s: wall time to train all default models (target 600 s).
@@ -82,9 +84,12 @@ def pooled_best_member_log_loss(results) -> float:
     return float(np.concatenate(terms).mean())
 
 
-def pooled_ece(results, name: str) -> float:
+def pooled_ece(results, name: str, simulated: bool | None = None) -> float:
+    """ECE pooled over the results (``simulated``: only simulated / only MLB; None: all)."""
     probabilities, outcomes = [], []
     for result in results:
+        if simulated is not None and result.simulated != simulated:
+            continue
         evaluation = result.evaluation
         went_over, settled = metrics.outcomes(evaluation.actual, evaluation.line)
         prediction = evaluation.predictions[name]
@@ -94,8 +99,14 @@ def pooled_ece(results, name: str) -> float:
 
 
 def metric(name, value, unit, better, target, baseline_name, baseline_value) -> dict:
-    return {"name": name, "value": round(float(value), 4), "unit": unit, "better": better, "target": target,
-            "baseline": {"name": baseline_name, "value": round(float(baseline_value), 4)}}
+    return {
+        "name": name,
+        "value": round(float(value), 4),
+        "unit": unit,
+        "better": better,
+        "target": target,
+        "baseline": {"name": baseline_name, "value": round(float(baseline_value), 4)},
+    }
 
 
 def main() -> None:
@@ -120,34 +131,83 @@ def main() -> None:
     ensemble_all, n_all = pooled_log_loss(results, "ensemble")
     best_member = pooled_best_member_log_loss(results)
     report = [
-        metric("mlb_hr_mae_vs_marcel", hr.metrics["ensemble"]["mae"] / hr.metrics["marcel"]["mae"], "ratio",
-               "lower", 0.95, "marcel_hr_mae", hr.metrics["marcel"]["mae"]),
-        metric("mlb_h_mae_vs_marcel", hits.metrics["ensemble"]["mae"] / hits.metrics["marcel"]["mae"], "ratio",
-               "lower", 0.95, "marcel_h_mae", hits.metrics["marcel"]["mae"]),
-        metric("sim_logloss_vs_oracle", ensemble_sim / oracle_sim, "ratio", "lower", 1.02,
-               "oracle_logloss", oracle_sim),
-        metric("ece_pct", pooled_ece(results, "ensemble"), "%", "lower", 2.0, "book_ece_pct",
-               pooled_ece(results, "book")),
-        metric("ensemble_vs_best_member_logloss", ensemble_all / best_member, "ratio", "lower", 1.0,
-               "best_member_logloss", best_member),
+        metric(
+            "mlb_hr_mae_vs_marcel",
+            hr.metrics["ensemble"]["mae"] / hr.metrics["marcel"]["mae"],
+            "ratio",
+            "lower",
+            0.95,
+            "marcel_hr_mae",
+            hr.metrics["marcel"]["mae"],
+        ),
+        metric(
+            "mlb_h_mae_vs_marcel",
+            hits.metrics["ensemble"]["mae"] / hits.metrics["marcel"]["mae"],
+            "ratio",
+            "lower",
+            0.95,
+            "marcel_h_mae",
+            hits.metrics["marcel"]["mae"],
+        ),
+        metric(
+            "sim_logloss_vs_oracle", ensemble_sim / oracle_sim, "ratio", "lower", 1.02, "oracle_logloss", oracle_sim
+        ),
+        metric(
+            "ece_pct", pooled_ece(results, "ensemble"), "%", "lower", 2.0, "book_ece_pct", pooled_ece(results, "book")
+        ),
+        metric(
+            "ece_sim_pct",
+            pooled_ece(results, "ensemble", simulated=True),
+            "%",
+            "lower",
+            2.0,
+            "book_ece_sim_pct",
+            pooled_ece(results, "book", simulated=True),
+        ),
+        metric(
+            "ece_mlb_pct",
+            pooled_ece(results, "ensemble", simulated=False),
+            "%",
+            "lower",
+            2.0,
+            "book_ece_mlb_pct",
+            pooled_ece(results, "book", simulated=False),
+        ),
+        metric(
+            "ensemble_vs_best_member_logloss",
+            ensemble_all / best_member,
+            "ratio",
+            "lower",
+            1.0,
+            "best_member_logloss",
+            best_member,
+        ),
         metric("train_all_s", train_seconds, "s", "lower", 600, "dataset_build_s", build_seconds),
     ]
-    print(f"quality bench ({'quick' if args.quick else 'full'}), {len(results)} models, "
-          f"{n_all} settled test props ({n_sim} simulated)")
+    print(
+        f"quality bench ({'quick' if args.quick else 'full'}), {len(results)} models, "
+        f"{n_all} settled test props ({n_sim} simulated)"
+    )
     print(f"{'metric':34} {'value':>10} {'target':>8}  baseline")
     for row in report:
-        print(f"{row['name']:34} {row['value']:>10.4f} {row['target']:>8}  "
-              f"{row['baseline']['name']}={row['baseline']['value']:.4f}")
+        print(
+            f"{row['name']:34} {row['value']:>10.4f} {row['target']:>8}  "
+            f"{row['baseline']['name']}={row['baseline']['value']:.4f}"
+        )
     print(f"{'(info) sim book logloss / oracle':34} {book_sim / oracle_sim:>10.4f}")
-    print(f"\n{'sport':5} {'stat':16} {'ens ll':>7} {'xgb ll':>7} {'mlp ll':>7} {'book ll':>7} {'base ll':>7} "
-          f"{'ens ECE':>7} {'ens MAE':>8} {'base MAE':>8} {'w_xgb':>5} {'secs':>5}")
+    print(
+        f"\n{'sport':5} {'stat':16} {'ens ll':>7} {'xgb ll':>7} {'mlp ll':>7} {'book ll':>7} {'base ll':>7} "
+        f"{'ens ECE':>7} {'ens MAE':>8} {'base MAE':>8} {'w_xgb':>5} {'secs':>5}"
+    )
     for r in results:
         base = "oracle" if r.simulated else "marcel"
         m = r.metrics
-        print(f"{r.sport:5} {r.stat:16} {m['ensemble']['log_loss']:7.4f} {m['xgboost']['log_loss']:7.4f} "
-              f"{m['torch']['log_loss']:7.4f} {m['book']['log_loss']:7.4f} {m[base]['log_loss']:7.4f} "
-              f"{100 * m['ensemble']['ece']:6.2f}% {m['ensemble']['mae']:8.3f} {m[base]['mae']:8.3f} "
-              f"{r.ensemble_weights['xgboost']:5.2f} {r.train_seconds:5.1f}")
+        print(
+            f"{r.sport:5} {r.stat:16} {m['ensemble']['log_loss']:7.4f} {m['xgboost']['log_loss']:7.4f} "
+            f"{m['torch']['log_loss']:7.4f} {m['book']['log_loss']:7.4f} {m[base]['log_loss']:7.4f} "
+            f"{100 * m['ensemble']['ece']:6.2f}% {m['ensemble']['mae']:8.3f} {m[base]['mae']:8.3f} "
+            f"{r.ensemble_weights['xgboost']:5.2f} {r.train_seconds:5.1f}"
+        )
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -156,8 +216,17 @@ def main() -> None:
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "metrics": report,
-        "per_model": [{"sport": r.sport, "stat": r.stat, "metrics": r.metrics, "ensemble_weights": r.ensemble_weights,
-                       "train_seconds": round(r.train_seconds, 2)} for r in results],
+        "per_model": [
+            {
+                "sport": r.sport,
+                "stat": r.stat,
+                "metrics": r.metrics,
+                "ensemble_weights": r.ensemble_weights,
+                "line_temperatures": r.line_temperatures,
+                "train_seconds": round(r.train_seconds, 2),
+            }
+            for r in results
+        ],
     }
     RESULTS.write_text(json.dumps(document, indent=2, default=float) + "\n")
     print(f"\nwrote {RESULTS}")

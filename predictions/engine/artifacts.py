@@ -43,7 +43,7 @@ def unpack(artifact: bytes) -> tuple[dict, dict[str, bytes]]:
     header = len(MAGIC) + _DIGEST_BYTES
     if len(artifact) <= header or artifact[: len(MAGIC)] != MAGIC:
         raise ValueError("not an A1 model artifact (missing A1MODEL header)")
-    digest, payload = artifact[len(MAGIC): header], artifact[header:]
+    digest, payload = artifact[len(MAGIC) : header], artifact[header:]
     if hashlib.sha256(payload).digest() != digest:
         raise ValueError("model artifact is corrupted: its SHA-256 does not match its contents")
     try:

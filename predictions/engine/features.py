@@ -19,7 +19,12 @@ Exponentially weighted means use a half-life of ``EWM_HALFLIFE`` games over the 
 window.
 
 Season props (MLB) use ``compute_season_features(SeasonFeatureInputs)``: the last three
-seasons' rates and opportunities, age, the league rate and the Marcel projection.
+seasons' rates and opportunities, age, the player's rate relative to the league and the
+Marcel projection. The league's own level is not a feature: it is one value per season, so
+trees fit on ~35 seasons memorise eras (the 2015-19 rise in home runs) and extrapolate them;
+the league level reaches the models through Marcel's regression, and the season models use
+Marcel's count as an offset (``StatDataset.offset_feature``) so they learn the player's
+correction to it.
 
 Every model stores the ``FeatureSchema`` (ordered names + version hash) it was trained with and
 checks it when loaded or asked to predict.
@@ -379,9 +384,8 @@ def serving_game_features(sport: str, histories: list[GameHistory]) -> np.ndarra
         games_played_prior=np.array(
             [len(h.stat_values) if h.games_played_prior is None else h.games_played_prior for h in histories], float
         ),
-        days_since_last_game=np.array(
-            [np.datetime64(h.game_date, "D").astype(float) for h in histories]
-        ) - np.array(last_dates),
+        days_since_last_game=np.array([np.datetime64(h.game_date, "D").astype(float) for h in histories])
+        - np.array(last_dates),
         opponent_allowed_history=np.array([_newest_first(h.opponent_allowed, TEAM_WINDOW) for h in histories]),
         team_pace_history=np.array([_newest_first(h.team_pace, TEAM_WINDOW) for h in histories]),
         opponent_pace_history=np.array([_newest_first(h.opponent_pace, TEAM_WINDOW) for h in histories]),
@@ -476,7 +480,6 @@ def season_feature_names(stat: str) -> tuple[str, ...]:
         f"{stat}_lag1",
         "age",
         "seasons_with_history",
-        f"league_{stat}_rate_lag1",
         f"marcel_{stat}_rate",
         "marcel_opportunities",
         f"marcel_{stat}",
@@ -513,7 +516,6 @@ def compute_season_features(inputs: SeasonFeatureInputs) -> np.ndarray:
         counts[:, 0],
         age,
         played.sum(axis=1).astype(float),
-        league_rates[:, 0],
         projection.rate,
         projection.opportunities,
         projection.count,

@@ -93,10 +93,9 @@ def _people():
 def _collapse_stints(frame, sum_columns: list[str], opportunity_column: str, first_season: int, last_season: int):
     frame = frame[(frame["yearID"] >= first_season) & (frame["yearID"] <= last_season)].copy()
     frame[sum_columns] = frame[sum_columns].fillna(0).astype("int64")
-    main_team = (
-        frame.sort_values(opportunity_column, ascending=False, kind="stable")
-        .drop_duplicates(["playerID", "yearID"])[["playerID", "yearID", "teamID"]]
-    )
+    main_team = frame.sort_values(opportunity_column, ascending=False, kind="stable").drop_duplicates(
+        ["playerID", "yearID"]
+    )[["playerID", "yearID", "teamID"]]
     totals = frame.groupby(["playerID", "yearID"], as_index=False)[sum_columns].sum()
     return totals.merge(main_team, on=["playerID", "yearID"], how="left")
 
@@ -130,8 +129,14 @@ def load_batting_seasons(first_season: int = 1871, last_season: int = 2024) -> P
     return _finish(
         frame,
         "batter",
-        {"home_runs": frame["HR"], "hits": frame["H"], "total_bases": total_bases,
-         "walks": frame["BB"], "batter_strikeouts": frame["SO"], "doubles": frame["2B"]},
+        {
+            "home_runs": frame["HR"],
+            "hits": frame["H"],
+            "total_bases": total_bases,
+            "walks": frame["BB"],
+            "batter_strikeouts": frame["SO"],
+            "doubles": frame["2B"],
+        },
     )
 
 
@@ -142,8 +147,13 @@ def load_pitching_seasons(first_season: int = 1871, last_season: int = 2024) -> 
     return _finish(
         frame,
         "pitcher",
-        {"strikeouts": frame["SO"], "outs": frame["IPouts"], "games_started": frame["GS"],
-         "games": frame["G"], "walks": frame["BB"]},
+        {
+            "strikeouts": frame["SO"],
+            "outs": frame["IPouts"],
+            "games_started": frame["GS"],
+            "games": frame["G"],
+            "walks": frame["BB"],
+        },
     )
 
 
@@ -203,8 +213,8 @@ def season_props(seasons: PlayerSeasons, stat: str, target_index, *, seed: int) 
     qualified_playing_time = np.maximum(
         np.maximum(projection.opportunities, 0.9 * opportunities[:, 0]), qualifying + 150.0
     )
-    book_mean = projection.rate * qualified_playing_time * np.exp(
-        BOOK_PROJECTION_ERROR_SD * rng.standard_normal(len(target))
+    book_mean = (
+        projection.rate * qualified_playing_time * np.exp(BOOK_PROJECTION_ERROR_SD * rng.standard_normal(len(target)))
     )
     line = np.floor(book_mean) + 0.5
     book_view = prob_over_under_push("negbin", book_mean, BOOK_ALPHA[stat], line)

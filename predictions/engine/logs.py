@@ -70,11 +70,7 @@ class StatLines:
     def take(self, index: np.ndarray) -> StatLines:
         """The rows at ``index`` (an integer or boolean array), as a new StatLines."""
         return StatLines(
-            **{
-                field.name: getattr(self, field.name)[index]
-                for field in fields(self)
-                if field.name != "stats"
-            },
+            **{field.name: getattr(self, field.name)[index] for field in fields(self) if field.name != "stats"},
             stats={code: values[index] for code, values in self.stats.items()},
         )
 

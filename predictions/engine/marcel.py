@@ -62,9 +62,7 @@ def age_multiplier(age, config: MarcelConfig = BATTING_MARCEL) -> np.ndarray:
     )
 
 
-def marcel_project(
-    counts, opportunities, league_rates, age, config: MarcelConfig = BATTING_MARCEL
-) -> MarcelProjection:
+def marcel_project(counts, opportunities, league_rates, age, config: MarcelConfig = BATTING_MARCEL) -> MarcelProjection:
     """Project rows of players. ``counts``, ``opportunities`` and ``league_rates`` have shape
     (n, 3) with column 0 = last season (y-1), 1 = y-2, 2 = y-3; a season without play has
     zero count and zero opportunities. ``age`` is the age in the projected season."""
@@ -85,7 +83,5 @@ def marcel_project(
     rate = (weighted_count + regression * league_rate) / (weighted_opportunities + regression)
     rate = rate * age_multiplier(age, config)
     first, second = config.playing_time_weights
-    projected_opportunities = (
-        first * opportunities[:, 0] + second * opportunities[:, 1] + config.playing_time_constant
-    )
+    projected_opportunities = first * opportunities[:, 0] + second * opportunities[:, 1] + config.playing_time_constant
     return MarcelProjection(rate=rate, opportunities=projected_opportunities, count=rate * projected_opportunities)

@@ -105,8 +105,9 @@ def reliability_png(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: 
     for name, (p, y) in curves.items():
         predicted, observed, count = reliability_bins(p, y)
         filled = count > 0
-        axes.plot(predicted[filled], observed[filled], marker="o", linewidth=1.5,
-                  label=f"{name} (ECE {100 * ece(p, y):.1f}%)")
+        axes.plot(
+            predicted[filled], observed[filled], marker="o", linewidth=1.5, label=f"{name} (ECE {100 * ece(p, y):.1f}%)"
+        )
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
     axes.set_xlabel("Predicted P(over | no push)")

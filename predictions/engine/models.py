@@ -2,9 +2,11 @@
 
 Each model predicts a full distribution of the stat (engine.distributions: mean plus a
 dispersion) rather than a point, so it can price any line: ``predict_proba(X, lines)`` gives
-(p_over, p_under, p_push, mean). Models carry the FeatureSchema they were trained with and
-refuse feature matrices of another width, and artifacts built on another schema
-(``from_bytes(..., expected_schema=...)``).
+(p_over, p_under, p_push, mean). Every model also carries a ``line_temperature``
+(engine.calibration), fitted on the validation period's book props by ``calibrate_lines``
+and stored in its artifact, so serving prices lines exactly as the evaluation did. Models
+carry the FeatureSchema they were trained with and refuse feature matrices of another width,
+and artifacts built on another schema (``from_bytes(..., expected_schema=...)``).
 
 Threads: training and inference pin XGBoost to ``nthread=1`` and torch to one thread; on
 the shared 2-core machines A1 scales with processes (FACTS.md).
@@ -21,7 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from predictions.engine import artifacts
-from predictions.engine.distributions import fit_dispersion, log_pmf, prob_over_under_push
+from predictions.engine.calibration import MIN_CALIBRATION_PROPS, fit_line_temperature, temper
+from predictions.engine.distributions import fit_dispersion, fit_dispersion_scale, log_pmf, prob_over_under_push
 from predictions.engine.features import FeatureSchema
 
 
@@ -60,28 +63,72 @@ def _as_matrix(X, schema: FeatureSchema) -> np.ndarray:
     return X
 
 
+# An offset feature below this is floored before its log: a projection of zero (no history)
+# would otherwise send the log mean to minus infinity.
+_MIN_OFFSET = 0.1
+
+
+def _log_offset(X: np.ndarray, schema: FeatureSchema, offset_feature: str | None) -> np.ndarray | None:
+    """log of the offset column (a baseline count such as Marcel's), or None without one.
+    Missing values become the floor, so a row without a baseline still gets a finite margin."""
+    if offset_feature is None:
+        return None
+    column = X[:, schema.names.index(offset_feature)]
+    return np.log(np.maximum(np.nan_to_num(column, nan=_MIN_OFFSET), _MIN_OFFSET))
+
+
+def _check_offset(family: str, schema: FeatureSchema, offset_feature: str | None) -> None:
+    if offset_feature is None:
+        return
+    if family != "negbin":
+        raise ValueError(f"an offset needs the log link of the negbin family, not {family!r}")
+    if offset_feature not in schema.names:
+        raise ValueError(f"offset feature {offset_feature!r} is not in the schema {schema.version}")
+
+
 class _DistModel:
     kind = ""
     sport: str
     stat: str
     family: str
     schema: FeatureSchema
+    line_temperature: float = 1.0
+    offset_feature: str | None = None
 
     def predict_params(self, X) -> DistParams:
         raise NotImplementedError
 
-    def predict_proba(self, X, lines) -> PropProbabilities:
+    def predict_proba_uncalibrated(self, X, lines) -> PropProbabilities:
+        """P(over/under/push) of the predictive distribution itself, before the line temperature."""
         params = self.predict_params(X)
         probabilities = prob_over_under_push(self.family, params.mean, params.dispersion, lines)
         return PropProbabilities(probabilities.p_over, probabilities.p_under, probabilities.p_push, params.mean)
+
+    def predict_proba(self, X, lines) -> PropProbabilities:
+        raw = self.predict_proba_uncalibrated(X, lines)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature), raw.mean)
+
+    def calibrate_lines(self, X, lines, actual) -> float:
+        """Fit and keep the line temperature on validation props (rows ``X`` with their book
+        ``lines`` and settled ``actual`` stats); returns it."""
+        raw = self.predict_proba_uncalibrated(X, lines)
+        self.line_temperature = fit_line_temperature(raw.p_over, raw.p_under, actual, lines)
+        return self.line_temperature
 
     def log_pmf(self, X, y) -> np.ndarray:
         params = self.predict_params(X)
         return log_pmf(self.family, params.mean, params.dispersion, y)
 
     def _base_metadata(self) -> dict:
-        return {"kind": self.kind, "sport": self.sport, "stat": self.stat, "family": self.family,
-                "schema": self.schema.to_dict()}
+        return {
+            "kind": self.kind,
+            "sport": self.sport,
+            "stat": self.stat,
+            "family": self.family,
+            "schema": self.schema.to_dict(),
+            "line_temperature": self.line_temperature,
+            "offset_feature": self.offset_feature,
+        }
 
 
 def _check_kind(metadata: dict, kind: str, expected_schema: FeatureSchema | None) -> FeatureSchema:
@@ -110,20 +157,52 @@ class XGBoostConfig:
 
 class XGBoostDistModel(_DistModel):
     """XGBoost for the mean (Poisson objective with a log link for counts, squared error for
-    yardage) plus one dispersion fitted by maximum likelihood on the validation rows."""
+    yardage) plus one dispersion fitted by maximum likelihood on the validation rows.
+
+    With ``offset_feature`` (counts only) the log of that feature is the trees' base margin,
+    so mean = offset x exp(trees): the trees learn a multiplicative correction to a baseline
+    projection (XGBoost's exposure offset for count:poisson)."""
 
     kind = "xgboost"
 
-    def __init__(self, *, sport: str, stat: str, family: str, schema: FeatureSchema, booster, dispersion: float):
+    def __init__(
+        self,
+        *,
+        sport: str,
+        stat: str,
+        family: str,
+        schema: FeatureSchema,
+        booster,
+        dispersion: float,
+        line_temperature: float = 1.0,
+        offset_feature: str | None = None,
+    ):
+        _check_offset(family, schema, offset_feature)
         self.sport, self.stat, self.family, self.schema = sport, stat, family, schema
+        self.offset_feature = offset_feature
         self.booster = booster
         self.dispersion = float(dispersion)
+        self.line_temperature = float(line_temperature)
 
     @classmethod
-    def fit(cls, X_train, y_train, X_val, y_val, *, sport: str, stat: str, family: str, schema: FeatureSchema,
-            seed: int, config: XGBoostConfig = XGBoostConfig()) -> XGBoostDistModel:
+    def fit(
+        cls,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        *,
+        sport: str,
+        stat: str,
+        family: str,
+        schema: FeatureSchema,
+        seed: int,
+        config: XGBoostConfig = XGBoostConfig(),
+        offset_feature: str | None = None,
+    ) -> XGBoostDistModel:
         import xgboost as xgb
 
+        _check_offset(family, schema, offset_feature)
         X_train, X_val = _as_matrix(X_train, schema), _as_matrix(X_val, schema)
         params = {
             "objective": "count:poisson" if family == "negbin" else "reg:squarederror",
@@ -136,19 +215,48 @@ class XGBoostDistModel(_DistModel):
             "seed": seed,
             "tree_method": "hist",
         }
-        train = xgb.DMatrix(X_train, label=y_train, feature_names=list(schema.names), nthread=1)
-        validation = xgb.DMatrix(X_val, label=y_val, feature_names=list(schema.names), nthread=1)
+        train = xgb.DMatrix(
+            X_train,
+            label=y_train,
+            feature_names=list(schema.names),
+            nthread=1,
+            base_margin=_log_offset(X_train, schema, offset_feature),
+        )
+        validation = xgb.DMatrix(
+            X_val,
+            label=y_val,
+            feature_names=list(schema.names),
+            nthread=1,
+            base_margin=_log_offset(X_val, schema, offset_feature),
+        )
         booster = xgb.train(
-            params, train, num_boost_round=config.n_estimators, evals=[(validation, "validation")],
-            early_stopping_rounds=config.early_stopping_rounds, verbose_eval=False,
+            params,
+            train,
+            num_boost_round=config.n_estimators,
+            evals=[(validation, "validation")],
+            early_stopping_rounds=config.early_stopping_rounds,
+            verbose_eval=False,
         )
         booster = booster[: booster.best_iteration + 1]
-        model = cls(sport=sport, stat=stat, family=family, schema=schema, booster=booster, dispersion=1.0)
+        model = cls(
+            sport=sport,
+            stat=stat,
+            family=family,
+            schema=schema,
+            booster=booster,
+            dispersion=1.0,
+            offset_feature=offset_feature,
+        )
         model.dispersion = fit_dispersion(family, model._predict_mean(X_val), y_val)
         return model
 
     def _predict_mean(self, X: np.ndarray) -> np.ndarray:
-        mean = np.asarray(self.booster.inplace_predict(X), dtype=np.float64)
+        log_offset = _log_offset(X, self.schema, self.offset_feature)
+        if log_offset is None:
+            mean = np.asarray(self.booster.inplace_predict(X), dtype=np.float64)
+        else:
+            margin = self.booster.inplace_predict(X, base_margin=log_offset, predict_type="margin")
+            mean = np.exp(np.clip(np.asarray(margin, dtype=np.float64), *_LOG_MEAN_RANGE))
         return np.maximum(mean, 1e-6)
 
     def predict_params(self, X) -> DistParams:
@@ -177,8 +285,16 @@ class XGBoostDistModel(_DistModel):
         schema = _check_kind(metadata, cls.kind, expected_schema)
         booster = xgb.Booster(params={"nthread": 1})
         booster.load_model(bytearray(files["model.ubj"]))
-        return cls(sport=metadata["sport"], stat=metadata["stat"], family=metadata["family"], schema=schema,
-                   booster=booster, dispersion=metadata["dispersion"])
+        return cls(
+            sport=metadata["sport"],
+            stat=metadata["stat"],
+            family=metadata["family"],
+            schema=schema,
+            booster=booster,
+            dispersion=metadata["dispersion"],
+            line_temperature=metadata.get("line_temperature", 1.0),
+            offset_feature=metadata.get("offset_feature"),
+        )
 
 
 # ----------------------------------------------------------------------------------------
@@ -238,8 +354,11 @@ def _torch_nll(family: str, output, y):
         r = log_r.exp()
         log_r_plus_mean = torch.logaddexp(log_r, log_mean)
         log_likelihood = (
-            torch.lgamma(y + r) - torch.lgamma(r) - torch.lgamma(y + 1.0)
-            + r * (log_r - log_r_plus_mean) + y * (log_mean - log_r_plus_mean)
+            torch.lgamma(y + r)
+            - torch.lgamma(r)
+            - torch.lgamma(y + 1.0)
+            + r * (log_r - log_r_plus_mean)
+            + y * (log_mean - log_r_plus_mean)
         )
         return -log_likelihood
     variance = log_dispersion.exp() * mean.clamp(min=1.0)
@@ -249,13 +368,37 @@ def _torch_nll(family: str, output, y):
 class TorchDistModel(_DistModel):
     """An MLP (features -> 64 -> 32 -> 2) that outputs log mean and log dispersion, trained by
     the distribution's negative log-likelihood; feature standardisation lives in the artifact
-    and missing features (no history yet) become the training mean (0 after scaling)."""
+    and missing features (no history yet) become the training mean (0 after scaling).
+
+    The network's dispersion is learnt from training residuals, which understate the error
+    of its own mean on unseen rows; ``dispersion_scale`` (one factor for all rows, fitted by
+    maximum likelihood on the validation rows) widens it to what validation shows. With
+    ``offset_feature`` the network's log mean is added to the log of that feature, as for
+    XGBoost."""
 
     kind = "torch"
 
-    def __init__(self, *, sport, stat, family, schema: FeatureSchema, network, feature_mean, feature_scale,
-                 hidden: tuple[int, ...], device: str | None = None):
+    def __init__(
+        self,
+        *,
+        sport,
+        stat,
+        family,
+        schema: FeatureSchema,
+        network,
+        feature_mean,
+        feature_scale,
+        hidden: tuple[int, ...],
+        device: str | None = None,
+        dispersion_scale: float = 1.0,
+        line_temperature: float = 1.0,
+        offset_feature: str | None = None,
+    ):
+        _check_offset(family, schema, offset_feature)
         self.sport, self.stat, self.family, self.schema = sport, stat, family, schema
+        self.offset_feature = offset_feature
+        self.dispersion_scale = float(dispersion_scale)
+        self.line_temperature = float(line_temperature)
         self.device = device or select_device()
         self.network = network.to(self.device).eval()
         self.feature_mean = np.asarray(feature_mean, np.float64)
@@ -267,10 +410,24 @@ class TorchDistModel(_DistModel):
         return np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
     @classmethod
-    def fit(cls, X_train, y_train, X_val, y_val, *, sport: str, stat: str, family: str, schema: FeatureSchema,
-            seed: int, config: TorchConfig = TorchConfig()) -> TorchDistModel:
+    def fit(
+        cls,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        *,
+        sport: str,
+        stat: str,
+        family: str,
+        schema: FeatureSchema,
+        seed: int,
+        config: TorchConfig = TorchConfig(),
+        offset_feature: str | None = None,
+    ) -> TorchDistModel:
         import torch
 
+        _check_offset(family, schema, offset_feature)
         _single_thread()
         torch.manual_seed(seed)
         X_train, X_val = _as_matrix(X_train, schema), _as_matrix(X_val, schema)
@@ -281,25 +438,46 @@ class TorchDistModel(_DistModel):
         feature_scale = np.where(np.nan_to_num(feature_scale) > 1e-9, np.nan_to_num(feature_scale), 1.0)
         device = select_device()
         network = _build_network(X_train.shape[1], config.hidden)
-        model = cls(sport=sport, stat=stat, family=family, schema=schema, network=network,
-                    feature_mean=feature_mean, feature_scale=feature_scale, hidden=config.hidden, device=device)
+        model = cls(
+            sport=sport,
+            stat=stat,
+            family=family,
+            schema=schema,
+            network=network,
+            feature_mean=feature_mean,
+            feature_scale=feature_scale,
+            hidden=config.hidden,
+            device=device,
+            offset_feature=offset_feature,
+        )
         # Start from the marginal distribution so early epochs refine it rather than find it.
         mean_y = max(float(np.mean(y_train)), 0.1)
+        train_offset = _log_offset(X_train, schema, offset_feature)
+        # With an offset the network starts from the offset's overall ratio to the outcome.
+        start_log_mean = math.log(mean_y) if train_offset is None else math.log(mean_y / np.mean(np.exp(train_offset)))
         variance_y = float(np.var(y_train))
         if family == "negbin":
             start_dispersion = max((variance_y - mean_y) / mean_y**2, 0.01)
         else:
             start_dispersion = max(variance_y / max(mean_y, 1.0), 0.1)
         with torch.no_grad():
-            network[-1].bias.copy_(torch.tensor([math.log(mean_y), math.log(start_dispersion)]))
+            network[-1].bias.copy_(torch.tensor([start_log_mean, math.log(start_dispersion)]))
             network[-1].weight.mul_(0.1)
 
         def tensors(X, y):
-            return (torch.from_numpy(model._standardise(X)).to(device),
-                    torch.from_numpy(y.astype(np.float32)).to(device))
+            log_offset = _log_offset(X, schema, offset_feature)
+            log_offset = np.zeros(len(X)) if log_offset is None else log_offset
+            return (
+                torch.from_numpy(model._standardise(X)).to(device),
+                torch.from_numpy(y.astype(np.float32)).to(device),
+                torch.from_numpy(log_offset.astype(np.float32)).to(device),
+            )
 
-        train_x, train_y = tensors(X_train, y_train)
-        val_x, val_y = tensors(X_val, y_val)
+        def with_offset(output, log_offset):
+            return torch.stack([output[:, 0] + log_offset, output[:, 1]], dim=1)
+
+        train_x, train_y, train_offset_t = tensors(X_train, y_train)
+        val_x, val_y, val_offset_t = tensors(X_val, y_val)
         optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
         generator = torch.Generator().manual_seed(seed)
         best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(network.state_dict()), 0
@@ -307,14 +485,15 @@ class TorchDistModel(_DistModel):
             network.train()
             order = torch.randperm(len(train_y), generator=generator).to(device)
             for start in range(0, len(order), config.batch_size):
-                batch = order[start: start + config.batch_size]
-                loss = _torch_nll(family, network(train_x[batch]), train_y[batch]).mean()
+                batch = order[start : start + config.batch_size]
+                output = with_offset(network(train_x[batch]), train_offset_t[batch])
+                loss = _torch_nll(family, output, train_y[batch]).mean()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
             network.eval()
             with torch.inference_mode():
-                val_loss = float(_torch_nll(family, network(val_x), val_y).mean())
+                val_loss = float(_torch_nll(family, with_offset(network(val_x), val_offset_t), val_y).mean())
             if val_loss < best_loss - 1e-5:
                 best_loss, best_state, epochs_without_gain = val_loss, copy.deepcopy(network.state_dict()), 0
             else:
@@ -323,6 +502,8 @@ class TorchDistModel(_DistModel):
                     break
         network.load_state_dict(best_state)
         network.eval()
+        params = model.predict_params(X_val)
+        model.dispersion_scale = fit_dispersion_scale(family, params.mean, params.dispersion, y_val)
         return model
 
     def predict_params(self, X) -> DistParams:
@@ -333,8 +514,10 @@ class TorchDistModel(_DistModel):
         with torch.inference_mode():
             output = self.network(torch.from_numpy(self._standardise(X)).to(self.device)).cpu().numpy()
         output = output.astype(np.float64)
-        mean = np.exp(np.clip(output[:, 0], *_LOG_MEAN_RANGE))
-        dispersion = np.exp(np.clip(output[:, 1], *_LOG_DISPERSION_RANGE))
+        log_offset = _log_offset(X, self.schema, self.offset_feature)
+        log_mean = output[:, 0] if log_offset is None else output[:, 0] + log_offset
+        mean = np.exp(np.clip(log_mean, *_LOG_MEAN_RANGE))
+        dispersion = np.exp(np.clip(output[:, 1], *_LOG_DISPERSION_RANGE)) * self.dispersion_scale
         return DistParams(mean=mean, dispersion=dispersion)
 
     def to_bytes(self) -> bytes:
@@ -343,13 +526,19 @@ class TorchDistModel(_DistModel):
         buffer = io.BytesIO()
         state = {name: tensor.detach().cpu() for name, tensor in self.network.state_dict().items()}
         torch.save(state, buffer)
-        metadata = {**self._base_metadata(), "hidden": list(self.hidden),
-                    "feature_mean": self.feature_mean.tolist(), "feature_scale": self.feature_scale.tolist()}
+        metadata = {
+            **self._base_metadata(),
+            "hidden": list(self.hidden),
+            "dispersion_scale": self.dispersion_scale,
+            "feature_mean": self.feature_mean.tolist(),
+            "feature_scale": self.feature_scale.tolist(),
+        }
         return artifacts.pack(metadata, {"state_dict.pt": buffer.getvalue()})
 
     @classmethod
-    def from_bytes(cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None,
-                   device: str | None = None) -> TorchDistModel:
+    def from_bytes(
+        cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None, device: str | None = None
+    ) -> TorchDistModel:
         metadata, files = artifacts.unpack(artifact)
         return cls._from_parts(metadata, files, expected_schema, device)
 
@@ -362,9 +551,20 @@ class TorchDistModel(_DistModel):
         network = _build_network(len(schema.names), hidden)
         state = torch.load(io.BytesIO(files["state_dict.pt"]), map_location="cpu", weights_only=True)
         network.load_state_dict(state)
-        return cls(sport=metadata["sport"], stat=metadata["stat"], family=metadata["family"], schema=schema,
-                   network=network, feature_mean=metadata["feature_mean"],
-                   feature_scale=metadata["feature_scale"], hidden=hidden, device=device)
+        return cls(
+            sport=metadata["sport"],
+            stat=metadata["stat"],
+            family=metadata["family"],
+            schema=schema,
+            network=network,
+            feature_mean=metadata["feature_mean"],
+            feature_scale=metadata["feature_scale"],
+            hidden=hidden,
+            device=device,
+            dispersion_scale=metadata.get("dispersion_scale", 1.0),
+            line_temperature=metadata.get("line_temperature", 1.0),
+            offset_feature=metadata.get("offset_feature"),
+        )
 
 
 # ----------------------------------------------------------------------------------------
@@ -401,8 +601,9 @@ def ewm_update(previous: float, observation: float, *, halflife: float) -> float
     return float(previous + alpha * (observation - previous))
 
 
-def update_weights(prev_weights, member_logloss_ewm, *, sharpness: float = 50.0, step: float = 1.0,
-                   min_weight: float = 0.02) -> np.ndarray:
+def update_weights(
+    prev_weights, member_logloss_ewm, *, sharpness: float = 50.0, step: float = 1.0, min_weight: float = 0.02
+) -> np.ndarray:
     """New ensemble weights from graded live results.
 
     target = softmax(-sharpness x member_logloss_ewm), where ``member_logloss_ewm`` is each
@@ -430,11 +631,15 @@ class Ensemble:
     under, push and the mean. Initial weights come from ``stacking_weights`` on the validation
     rows (maximum log score of the whole distribution, a proper scoring rule, rather than the
     log loss at one line, since every validation row has an outcome but not every row has a
-    line); live grading moves them with ``update_weights`` and ``with_weights``."""
+    line); live grading moves them with ``update_weights`` and ``with_weights``.
+
+    Members price lines with their own line temperatures; a mixture of calibrated members can
+    still be mis-calibrated, so the ensemble has its own ``line_temperature`` on top, fitted on
+    the validation props by ``calibrate_lines`` after the weights."""
 
     kind = "ensemble"
 
-    def __init__(self, members: list, weights):
+    def __init__(self, members: list, weights, *, line_temperature: float = 1.0):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         first = members[0]
@@ -447,15 +652,32 @@ class Ensemble:
             raise ValueError(f"weights must be {len(members)} non-negative numbers summing to 1, got {weights}")
         self.members = list(members)
         self.weights = weights
+        self.line_temperature = float(line_temperature)
         self.sport, self.stat, self.family, self.schema = first.sport, first.stat, first.family, first.schema
 
     @classmethod
-    def fit(cls, members: list, X_val, y_val) -> Ensemble:
+    def fit(cls, members: list, X_val, y_val, *, line_X=None, lines=None, line_actual=None) -> Ensemble:
+        """Weights by ``stacking_weights`` on the validation rows. Given the validation period's
+        props (``line_X``, ``lines``, ``line_actual``) with at least MIN_CALIBRATION_PROPS
+        settled, the log score is that of each settled prop's outcome under the members'
+        (calibrated) prices instead: the quantity the ensemble is used for."""
+        if lines is not None:
+            line_actual = np.asarray(line_actual, float)
+            lines = np.asarray(lines, float)
+            settled = line_actual != lines
+            if settled.sum() >= MIN_CALIBRATION_PROPS:
+                went_over = line_actual[settled] > lines[settled]
+                columns = []
+                for member in members:
+                    prices = member.predict_proba(line_X, lines)
+                    p_over = prices.p_over[settled] / np.maximum(prices.p_over + prices.p_under, 1e-12)[settled]
+                    columns.append(np.log(np.clip(np.where(went_over, p_over, 1.0 - p_over), 1e-12, 1.0)))
+                return cls(members, stacking_weights(np.column_stack(columns)))
         member_log_pmf = np.column_stack([member.log_pmf(X_val, y_val) for member in members])
         return cls(members, stacking_weights(member_log_pmf))
 
     def with_weights(self, weights) -> Ensemble:
-        return Ensemble(self.members, weights)
+        return Ensemble(self.members, weights, line_temperature=self.line_temperature)
 
     @property
     def member_kinds(self) -> list[str]:
@@ -469,12 +691,24 @@ class Ensemble:
             dispersion=np.column_stack([p.dispersion for p in params]),
         )
 
-    def predict_proba(self, X, lines) -> PropProbabilities:
+    def predict_proba_uncalibrated(self, X, lines) -> PropProbabilities:
+        """The weighted mixture of the members' (calibrated) prices, before the ensemble's own
+        line temperature."""
         totals = [0.0, 0.0, 0.0, 0.0]
         for weight, member in zip(self.weights, self.members, strict=True):
             for index, values in enumerate(member.predict_proba(X, lines)):
                 totals[index] = totals[index] + weight * values
         return PropProbabilities(*totals)
+
+    def predict_proba(self, X, lines) -> PropProbabilities:
+        raw = self.predict_proba_uncalibrated(X, lines)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature), raw.mean)
+
+    def calibrate_lines(self, X, lines, actual) -> float:
+        """Fit and keep the ensemble's line temperature on validation props; returns it."""
+        raw = self.predict_proba_uncalibrated(X, lines)
+        self.line_temperature = fit_line_temperature(raw.p_over, raw.p_under, actual, lines)
+        return self.line_temperature
 
     def log_pmf(self, X, y) -> np.ndarray:
         member_log_pmf = np.column_stack([member.log_pmf(X, y) for member in self.members])
@@ -482,9 +716,16 @@ class Ensemble:
         return top + np.log(np.exp(member_log_pmf - top[:, None]) @ self.weights)
 
     def to_bytes(self) -> bytes:
-        metadata = {"kind": self.kind, "sport": self.sport, "stat": self.stat, "family": self.family,
-                    "schema": self.schema.to_dict(), "weights": self.weights.tolist(),
-                    "members": [f"member_{index}.a1m" for index in range(len(self.members))]}
+        metadata = {
+            "kind": self.kind,
+            "sport": self.sport,
+            "stat": self.stat,
+            "family": self.family,
+            "schema": self.schema.to_dict(),
+            "weights": self.weights.tolist(),
+            "line_temperature": self.line_temperature,
+            "members": [f"member_{index}.a1m" for index in range(len(self.members))],
+        }
         files = {f"member_{index}.a1m": member.to_bytes() for index, member in enumerate(self.members)}
         return artifacts.pack(metadata, files)
 
@@ -493,7 +734,7 @@ class Ensemble:
         metadata, files = artifacts.unpack(artifact)
         _check_kind(metadata, cls.kind, expected_schema)
         members = [load_model(files[name], expected_schema=expected_schema) for name in metadata["members"]]
-        return cls(members, metadata["weights"])
+        return cls(members, metadata["weights"], line_temperature=metadata.get("line_temperature", 1.0))
 
 
 _KINDS = {"xgboost": XGBoostDistModel, "torch": TorchDistModel, "ensemble": Ensemble}

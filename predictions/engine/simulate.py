@@ -77,8 +77,7 @@ MAX_REST_DAYS = 10
 # The smallest book-expected mean for which a book posts a line.
 PROP_THRESHOLDS = {
     "nba": {"points": 6.0, "rebounds": 2.5, "assists": 1.5, "threes": 0.8},
-    "nfl": {"passing_yards": 150.0, "rushing_yards": 20.0, "receptions": 1.5,
-            "receiving_yards": 15.0},
+    "nfl": {"passing_yards": 150.0, "rushing_yards": 20.0, "receptions": 1.5, "receiving_yards": 15.0},
     "nhl": {"shots_on_goal": 1.2, "points": 0.3, "saves": 15.0},
 }
 
@@ -141,10 +140,12 @@ class _RosterSlot:
 
 def _nba_slots() -> list[_RosterSlot]:
     # Per-minute rates: a 32-minute starter averages about 16 points, 6 rebounds, 3.5 assists.
-    starter = _RosterSlot("starter", 32.0, (np.log(0.50), np.log(0.19), np.log(0.11), np.log(0.05)),
-                          (0.30, 0.45, 0.55, 0.60))
-    bench = _RosterSlot("bench", 17.0, (np.log(0.42), np.log(0.18), np.log(0.09), np.log(0.04)),
-                        (0.30, 0.45, 0.55, 0.60))
+    starter = _RosterSlot(
+        "starter", 32.0, (np.log(0.50), np.log(0.19), np.log(0.11), np.log(0.05)), (0.30, 0.45, 0.55, 0.60)
+    )
+    bench = _RosterSlot(
+        "bench", 17.0, (np.log(0.42), np.log(0.18), np.log(0.09), np.log(0.04)), (0.30, 0.45, 0.55, 0.60)
+    )
     return [starter] * 5 + [bench] * 6
 
 
@@ -155,8 +156,9 @@ def _nfl_slots() -> list[_RosterSlot]:
         # QB rushing is a level that varies a lot between QBs (pocket passers to runners);
         # for backs it is an efficiency on top of the carry share, which varies less.
         rushing_sd = 0.45 if role == "QB" else 0.15
-        return _RosterSlot(role, minutes, tuple(np.log(skill_mean)), (0.12, rushing_sd, 0.10, 0.12),
-                           carry_share, target_share)
+        return _RosterSlot(
+            role, minutes, tuple(np.log(skill_mean)), (0.12, rushing_sd, 0.10, 0.12), carry_share, target_share
+        )
 
     return [
         slot("QB", 60.0, (1.0, 14.0, 1.0, 1.0), 0.0, 0.0),
@@ -174,11 +176,13 @@ def _nhl_slots() -> list[_RosterSlot]:
     # Stat columns: shots per minute, points per minute, save percentage (goalies).
     slots = []
     for line_minutes, level in ((18.0, 1.25), (16.0, 1.05), (13.0, 0.85), (10.0, 0.7)):
-        slots += [_RosterSlot("F", line_minutes, (np.log(0.14 * level), np.log(0.045 * level), 0.0),
-                              (0.25, 0.35, 0.0))] * 3
+        slots += [
+            _RosterSlot("F", line_minutes, (np.log(0.14 * level), np.log(0.045 * level), 0.0), (0.25, 0.35, 0.0))
+        ] * 3
     for pair_minutes, level in ((23.0, 1.2), (20.0, 1.0), (16.0, 0.8)):
-        slots += [_RosterSlot("D", pair_minutes, (np.log(0.09 * level), np.log(0.025 * level), 0.0),
-                              (0.30, 0.40, 0.0))] * 2
+        slots += [
+            _RosterSlot("D", pair_minutes, (np.log(0.09 * level), np.log(0.025 * level), 0.0), (0.30, 0.40, 0.0))
+        ] * 2
     slots += [_RosterSlot("G", 60.0, (0.0, 0.0, np.log(0.905)), (0.0, 0.0, 0.01))] * 2
     return slots
 
@@ -244,7 +248,7 @@ def _weekly_schedule(rng, n_teams: int, games_per_team: int, start) -> list[tupl
     bye_order = rng.permutation(n_teams)
     for pair_index in range(n_teams // 2):
         week = 1 + pair_index % max(n_weeks - 2, 1)
-        bye_week[bye_order[2 * pair_index: 2 * pair_index + 2]] = week
+        bye_week[bye_order[2 * pair_index : 2 * pair_index + 2]] = week
     games = []
     for week in range(n_weeks):
         teams = rng.permutation(np.flatnonzero(bye_week != week))
@@ -416,25 +420,29 @@ def simulate_league(config: SimConfig) -> SimLeague:
             game_rows.append((game_id, season, game_date, home, away, pace_observed))
             for team, opponent, is_home in ((home, away, True), (away, home, False)):
                 previous = last_played.get(team)
-                rest_days = MAX_REST_DAYS if previous is None else min(
-                    int((game_date - previous).astype(int)) - 1, MAX_REST_DAYS
+                rest_days = (
+                    MAX_REST_DAYS
+                    if previous is None
+                    else min(int((game_date - previous).astype(int)) - 1, MAX_REST_DAYS)
                 )
                 last_played[team] = game_date
                 playing, minutes, means = league.side(team, opponent, is_home, rest_days)
                 n = len(playing)
-                line_parts.append({
-                    "game_id": np.full(n, game_id),
-                    "player_id": playing,
-                    "team_id": np.full(n, team),
-                    "opponent_id": np.full(n, opponent),
-                    "game_date": np.full(n, game_date),
-                    "season": np.full(n, season),
-                    "is_home": np.full(n, is_home),
-                    "rest_days": np.full(n, rest_days),
-                    "expected_minutes": minutes,
-                    "means": means,
-                    "dispersion": league.dispersion[playing],
-                })
+                line_parts.append(
+                    {
+                        "game_id": np.full(n, game_id),
+                        "player_id": playing,
+                        "team_id": np.full(n, team),
+                        "opponent_id": np.full(n, opponent),
+                        "game_date": np.full(n, game_date),
+                        "season": np.full(n, season),
+                        "is_home": np.full(n, is_home),
+                        "rest_days": np.full(n, rest_days),
+                        "expected_minutes": minutes,
+                        "means": means,
+                        "dispersion": league.dispersion[playing],
+                    }
+                )
             game_id += 1
     columns = {key: np.concatenate([part[key] for part in line_parts]) for key in line_parts[0]}
     stat_lines, oracle_mean, oracle_dispersion = _draw_stat_lines(league, columns, rng)
@@ -522,18 +530,20 @@ def _book_props(sport, stat_lines: StatLines, oracle_mean, oracle_dispersion, rn
         book_view = prob_over_under_push(stat.family, book_mean, dispersion_posted, line)
         p_over_no_push = book_view.p_over / np.maximum(book_view.p_over + book_view.p_under, 1e-12)
         over_odds, under_odds = price_two_way(p_over_no_push, BOOK_OVERROUND)
-        parts.append({
-            "game_id": stat_lines.game_id[posted],
-            "player_id": stat_lines.player_id[posted],
-            "game_date": stat_lines.game_date[posted],
-            "stat": np.full(len(posted), stat.code),
-            "line": line,
-            "over_decimal_odds": over_odds,
-            "under_decimal_odds": under_odds,
-            "book": np.array(BOOKS)[book_index[posted]],
-            "oracle_mean": mean[posted],
-            "oracle_dispersion": dispersion[posted],
-        })
+        parts.append(
+            {
+                "game_id": stat_lines.game_id[posted],
+                "player_id": stat_lines.player_id[posted],
+                "game_date": stat_lines.game_date[posted],
+                "stat": np.full(len(posted), stat.code),
+                "line": line,
+                "over_decimal_odds": over_odds,
+                "under_decimal_odds": under_odds,
+                "book": np.array(BOOKS)[book_index[posted]],
+                "oracle_mean": mean[posted],
+                "oracle_dispersion": dispersion[posted],
+            }
+        )
     columns = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     order = np.lexsort((columns["player_id"], columns["game_id"]))
     return Props(**{key: values[order] for key, values in columns.items()})

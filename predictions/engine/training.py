@@ -2,8 +2,11 @@
 
 ``train_stat`` splits a StatDataset by time (train < validation < test; the latest period is
 the test), fits the XGBoost and PyTorch members on train with early stopping on validation,
-fits the ensemble weights and every dispersion on validation, and scores each member, the
-ensemble and the baselines on the test period's book props:
+fits every dispersion on validation, then each member's line temperature
+(engine.calibration) on the validation period's book props, the ensemble weights on those
+props' outcomes (on the whole validation distribution when there are too few props) and
+the ensemble's own line temperature, and scores each member, the ensemble and the
+baselines on the test period's book props:
 
 - ``book``: the book's own probability, recovered from its two prices by proportional
   de-vigging (engine.logs.devig_proportional); its "mean" for MAE is the line.
@@ -81,6 +84,8 @@ class StatDataset:
     game_id: np.ndarray
     baselines: dict[str, np.ndarray]
     props: PropTable
+    # A feature holding a baseline count (Marcel's) that count models use as a log offset.
+    offset_feature: str | None = None
 
 
 def _join_props(props: Props, stat: str, game_id: np.ndarray, player_id: np.ndarray) -> PropTable:
@@ -174,6 +179,7 @@ def build_season_dataset(
         game_id=rows.season,
         baselines={"recent_average": recent_average, "marcel": X[:, names.index(f"marcel_{stat}")]},
         props=_join_props(props, stat, rows.season, rows.player_id),
+        offset_feature=f"marcel_{stat}",
     )
 
 
@@ -186,8 +192,9 @@ class TimeSplit:
     test_start: np.datetime64
 
 
-def time_split(dates, *, split_unit: str = "date", validation_fraction: float = 0.15,
-               test_fraction: float = 0.2) -> TimeSplit:
+def time_split(
+    dates, *, split_unit: str = "date", validation_fraction: float = 0.15, test_fraction: float = 0.2
+) -> TimeSplit:
     """Boolean masks by date: every train date < every validation date < every test date."""
     dates = np.asarray(dates, dtype="datetime64[D]")
     unique_dates = np.unique(dates)
@@ -246,6 +253,8 @@ class TrainResult:
     feature_importance_png: bytes
     train_seconds: float
     evaluation: TestEvaluation = field(repr=False)
+    # Each model's line temperature (engine.calibration); 1.0 where validation had too few props.
+    line_temperatures: dict[str, float] = field(default_factory=dict)
 
 
 def _report(progress: Progress | None, fraction: float, message: str) -> None:
@@ -253,8 +262,15 @@ def _report(progress: Progress | None, fraction: float, message: str) -> None:
         progress(fraction, message)
 
 
-def _baseline(family: str, mean: np.ndarray, fill: float, fit_rows: np.ndarray, y: np.ndarray,
-              eval_rows: np.ndarray, lines: np.ndarray) -> PropProbabilities:
+def _baseline(
+    family: str,
+    mean: np.ndarray,
+    fill: float,
+    fit_rows: np.ndarray,
+    y: np.ndarray,
+    eval_rows: np.ndarray,
+    lines: np.ndarray,
+) -> PropProbabilities:
     mean = np.where(np.isnan(mean), fill, mean)
     mean = np.maximum(mean, 0.05)
     dispersion = fit_dispersion(family, mean[fit_rows], y[fit_rows])
@@ -262,15 +278,27 @@ def _baseline(family: str, mean: np.ndarray, fill: float, fit_rows: np.ndarray, 
     return PropProbabilities(probabilities.p_over, probabilities.p_under, probabilities.p_push, mean[eval_rows])
 
 
-def train_stat(dataset: StatDataset, *, seed: int, progress: Progress | None = None,
-               config: TrainConfig = TrainConfig()) -> TrainResult:
+def train_stat(
+    dataset: StatDataset, *, seed: int, progress: Progress | None = None, config: TrainConfig = TrainConfig()
+) -> TrainResult:
     """Train, weigh and evaluate the models of one sport/stat (see the module docstring)."""
     started = time.perf_counter()
     _report(progress, 0.0, f"{dataset.sport} {dataset.stat}: splitting {len(dataset.y)} rows by date")
-    split = time_split(dataset.dates, split_unit=dataset.split_unit,
-                       validation_fraction=config.validation_fraction, test_fraction=config.test_fraction)
+    split = time_split(
+        dataset.dates,
+        split_unit=dataset.split_unit,
+        validation_fraction=config.validation_fraction,
+        test_fraction=config.test_fraction,
+    )
     X, y, family = dataset.X, dataset.y, dataset.family
-    common = {"sport": dataset.sport, "stat": dataset.stat, "family": family, "schema": dataset.schema, "seed": seed}
+    common = {
+        "sport": dataset.sport,
+        "stat": dataset.stat,
+        "family": family,
+        "schema": dataset.schema,
+        "seed": seed,
+        "offset_feature": dataset.offset_feature,
+    }
     train_x, train_y = X[split.train], y[split.train]
     val_x, val_y = X[split.validation], y[split.validation]
 
@@ -278,11 +306,28 @@ def train_stat(dataset: StatDataset, *, seed: int, progress: Progress | None = N
     xgboost_model = XGBoostDistModel.fit(train_x, train_y, val_x, val_y, config=config.xgboost, **common)
     _report(progress, 0.4, "training the PyTorch member")
     torch_model = TorchDistModel.fit(train_x, train_y, val_x, val_y, config=config.torch, **common)
-    _report(progress, 0.8, "fitting ensemble weights on validation")
-    ensemble = Ensemble.fit([xgboost_model, torch_model], val_x, val_y)
+    props = dataset.props
+    in_validation = split.validation[props.row_index]
+    calibration_x = X[props.row_index[in_validation]]
+    calibration_lines = props.line[in_validation]
+    calibration_actual = y[props.row_index[in_validation]]
+    _report(progress, 0.8, "calibrating prices at the validation period's book lines")
+    if in_validation.any():
+        for member in (xgboost_model, torch_model):
+            member.calibrate_lines(calibration_x, calibration_lines, calibration_actual)
+    _report(progress, 0.83, "fitting ensemble weights on validation")
+    ensemble = Ensemble.fit(
+        [xgboost_model, torch_model],
+        val_x,
+        val_y,
+        line_X=calibration_x,
+        lines=calibration_lines,
+        line_actual=calibration_actual,
+    )
+    if in_validation.any():
+        ensemble.calibrate_lines(calibration_x, calibration_lines, calibration_actual)
 
     _report(progress, 0.85, "evaluating on the test period")
-    props = dataset.props
     in_test = split.test[props.row_index]
     rows = props.row_index[in_test]
     lines = props.line[in_test]
@@ -303,23 +348,24 @@ def train_stat(dataset: StatDataset, *, seed: int, progress: Progress | None = N
         oracle_mean = props.oracle_mean[in_test]
         oracle = prob_over_under_push(family, oracle_mean, props.oracle_dispersion[in_test], lines)
         predictions["oracle"] = PropProbabilities(oracle.p_over, oracle.p_under, oracle.p_push, oracle_mean)
-    scores = {
-        name: metrics.prop_metrics(p.p_over, p.p_under, p.mean, actual, lines) for name, p in predictions.items()
-    }
+    scores = {name: metrics.prop_metrics(p.p_over, p.p_under, p.mean, actual, lines) for name, p in predictions.items()}
 
     _report(progress, 0.95, "drawing plots")
     went_over, settled = metrics.outcomes(actual, lines)
     curves = {
-        name: (metrics.conditional_p_over(predictions[name].p_over, predictions[name].p_under)[settled],
-               went_over[settled])
+        name: (
+            metrics.conditional_p_over(predictions[name].p_over, predictions[name].p_under)[settled],
+            went_over[settled],
+        )
         for name in ("ensemble", "xgboost", "torch", "book")
     }
     label = f"{get_sport(dataset.sport).label} {get_stat(dataset.sport, dataset.stat).label}"
-    reliability = metrics.reliability_png(curves, title=f"{label}: reliability on the test period",
-                                          simulated=dataset.simulated)
-    importance = metrics.feature_importance_png(xgboost_model.feature_importance(),
-                                                title=f"{label}: XGBoost feature importance",
-                                                simulated=dataset.simulated)
+    reliability = metrics.reliability_png(
+        curves, title=f"{label}: reliability on the test period", simulated=dataset.simulated
+    )
+    importance = metrics.feature_importance_png(
+        xgboost_model.feature_importance(), title=f"{label}: XGBoost feature importance", simulated=dataset.simulated
+    )
     fit_dates = dataset.dates[fit_rows]
     test_dates = dataset.dates[split.test]
     result = TrainResult(
@@ -328,8 +374,11 @@ def train_stat(dataset: StatDataset, *, seed: int, progress: Progress | None = N
         family=family,
         simulated=dataset.simulated,
         schema=dataset.schema,
-        artifacts={"xgboost": xgboost_model.to_bytes(), "torch": torch_model.to_bytes(),
-                   "ensemble": ensemble.to_bytes()},
+        artifacts={
+            "xgboost": xgboost_model.to_bytes(),
+            "torch": torch_model.to_bytes(),
+            "ensemble": ensemble.to_bytes(),
+        },
         metrics=scores,
         ensemble_weights=dict(zip(ensemble.member_kinds, ensemble.weights.tolist(), strict=True)),
         data_first_date=fit_dates.min(),
@@ -342,6 +391,11 @@ def train_stat(dataset: StatDataset, *, seed: int, progress: Progress | None = N
         feature_importance_png=importance,
         train_seconds=time.perf_counter() - started,
         evaluation=TestEvaluation(actual=actual, line=lines, predictions=predictions),
+        line_temperatures={
+            "xgboost": xgboost_model.line_temperature,
+            "torch": torch_model.line_temperature,
+            "ensemble": ensemble.line_temperature,
+        },
     )
     _report(progress, 1.0, f"{dataset.sport} {dataset.stat}: done")
     return result
@@ -359,12 +413,16 @@ def demo_sim_configs(*, seed: int, quick: bool = False):
     from predictions.engine.simulate import SimConfig
 
     if quick:
-        return [SimConfig("nba", n_seasons=2, games_per_team=30, n_teams=8, seed=seed),
-                SimConfig("nfl", n_seasons=2, games_per_team=12, n_teams=8, seed=seed),
-                SimConfig("nhl", n_seasons=2, games_per_team=30, n_teams=8, seed=seed)]
-    return [SimConfig("nba", n_seasons=4, games_per_team=70, n_teams=14, seed=seed),
-            SimConfig("nfl", n_seasons=6, games_per_team=17, n_teams=24, seed=seed),
-            SimConfig("nhl", n_seasons=4, games_per_team=70, n_teams=14, seed=seed)]
+        return [
+            SimConfig("nba", n_seasons=2, games_per_team=30, n_teams=8, seed=seed),
+            SimConfig("nfl", n_seasons=2, games_per_team=12, n_teams=8, seed=seed),
+            SimConfig("nhl", n_seasons=2, games_per_team=30, n_teams=8, seed=seed),
+        ]
+    return [
+        SimConfig("nba", n_seasons=4, games_per_team=70, n_teams=14, seed=seed),
+        SimConfig("nfl", n_seasons=6, games_per_team=17, n_teams=24, seed=seed),
+        SimConfig("nhl", n_seasons=4, games_per_team=70, n_teams=14, seed=seed),
+    ]
 
 
 def build_demo_datasets(*, seed: int = 0, quick: bool = False) -> list[StatDataset]:
@@ -377,26 +435,39 @@ def build_demo_datasets(*, seed: int = 0, quick: bool = False) -> list[StatDatas
     for role_seasons in (load_batting_seasons(first_target - 3), load_pitching_seasons(first_target - 3)):
         for stat in get_sport("mlb").stats:
             if role_seasons.role in stat.roles:
-                datasets.append(build_season_dataset(role_seasons, stat.code, first_target_season=first_target,
-                                                     last_target_season=MLB_LAST_TARGET_SEASON, seed=seed))
+                datasets.append(
+                    build_season_dataset(
+                        role_seasons,
+                        stat.code,
+                        first_target_season=first_target,
+                        last_target_season=MLB_LAST_TARGET_SEASON,
+                        seed=seed,
+                    )
+                )
     for sim_config in demo_sim_configs(seed=seed, quick=quick):
         league = simulate_league(sim_config)
         for stat in get_sport(sim_config.sport).stats:
-            datasets.append(build_game_dataset(league.stat_lines, league.games, league.props,
-                                               sport=sim_config.sport, stat=stat.code))
+            datasets.append(
+                build_game_dataset(
+                    league.stat_lines, league.games, league.props, sport=sim_config.sport, stat=stat.code
+                )
+            )
     return datasets
 
 
 def quick_train_config() -> TrainConfig:
-    return TrainConfig(xgboost=XGBoostConfig(n_estimators=40, early_stopping_rounds=10),
-                       torch=TorchConfig(epochs=4, patience=2))
+    return TrainConfig(
+        xgboost=XGBoostConfig(n_estimators=40, early_stopping_rounds=10), torch=TorchConfig(epochs=4, patience=2)
+    )
 
 
-def train_all(datasets: list[StatDataset], *, seed: int = 0, config: TrainConfig = TrainConfig(),
-              progress: Progress | None = None) -> list[TrainResult]:
+def train_all(
+    datasets: list[StatDataset], *, seed: int = 0, config: TrainConfig = TrainConfig(), progress: Progress | None = None
+) -> list[TrainResult]:
     """Train every dataset in turn; ``progress`` sees the overall fraction."""
     results = []
     for index, dataset in enumerate(datasets):
+
         def step(fraction: float, message: str, index=index) -> None:
             _report(progress, (index + fraction) / len(datasets), message)
 

@@ -13,9 +13,13 @@ half_or_whole_lines = st.integers(min_value=-20, max_value=900).map(lambda twice
 
 
 @settings(max_examples=300, deadline=None)
-@given(family_and_dispersion=st.one_of(st.tuples(st.just("negbin"), negbin_alpha),
-                                       st.tuples(st.just("normal"), normal_phi)),
-       mean=means, line=half_or_whole_lines)
+@given(
+    family_and_dispersion=st.one_of(
+        st.tuples(st.just("negbin"), negbin_alpha), st.tuples(st.just("normal"), normal_phi)
+    ),
+    mean=means,
+    line=half_or_whole_lines,
+)
 def test_over_under_push_are_probabilities_that_sum_to_one(family_and_dispersion, mean, line):
     family, dispersion = family_and_dispersion
     result = prob_over_under_push(family, mean, dispersion, line)
@@ -27,9 +31,14 @@ def test_over_under_push_are_probabilities_that_sum_to_one(family_and_dispersion
 
 
 @settings(max_examples=200, deadline=None)
-@given(family_and_dispersion=st.one_of(st.tuples(st.just("negbin"), negbin_alpha),
-                                       st.tuples(st.just("normal"), normal_phi)),
-       mean=means, low_twice=st.integers(min_value=-10, max_value=600), step=st.integers(min_value=1, max_value=40))
+@given(
+    family_and_dispersion=st.one_of(
+        st.tuples(st.just("negbin"), negbin_alpha), st.tuples(st.just("normal"), normal_phi)
+    ),
+    mean=means,
+    low_twice=st.integers(min_value=-10, max_value=600),
+    step=st.integers(min_value=1, max_value=40),
+)
 def test_p_over_falls_and_p_under_rises_as_the_line_rises(family_and_dispersion, mean, low_twice, step):
     family, dispersion = family_and_dispersion
     low = prob_over_under_push(family, mean, dispersion, low_twice / 2)

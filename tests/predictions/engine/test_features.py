@@ -26,9 +26,17 @@ def serving_row(league, row: int, stat: str) -> np.ndarray:
     lines = league.stat_lines
     same_team_game = (lines.game_id == lines.game_id[row]) & (lines.team_id == lines.team_id[row])
     history = game_history_from_logs(
-        lines, league.games, stat=stat, player_id=lines.player_id[row], team_id=lines.team_id[row],
-        opponent_id=lines.opponent_id[row], game_date=lines.game_date[row], is_home=lines.is_home[row],
-        rest_days=lines.rest_days[row], role=lines.role[row], active_player_ids=lines.player_id[same_team_game],
+        lines,
+        league.games,
+        stat=stat,
+        player_id=lines.player_id[row],
+        team_id=lines.team_id[row],
+        opponent_id=lines.opponent_id[row],
+        game_date=lines.game_date[row],
+        is_home=lines.is_home[row],
+        rest_days=lines.rest_days[row],
+        role=lines.role[row],
+        active_player_ids=lines.player_id[same_team_game],
     )
     return serving_game_features("nba", [history])[0]
 
@@ -47,10 +55,21 @@ def test_serving_batch_equals_single_rows(league):
     histories = []
     for row in rows:
         active = lines.player_id[(lines.game_id == lines.game_id[row]) & (lines.team_id == lines.team_id[row])]
-        histories.append(game_history_from_logs(
-            lines, league.games, stat="points", player_id=lines.player_id[row], team_id=lines.team_id[row],
-            opponent_id=lines.opponent_id[row], game_date=lines.game_date[row], is_home=lines.is_home[row],
-            rest_days=lines.rest_days[row], role=lines.role[row], active_player_ids=active))
+        histories.append(
+            game_history_from_logs(
+                lines,
+                league.games,
+                stat="points",
+                player_id=lines.player_id[row],
+                team_id=lines.team_id[row],
+                opponent_id=lines.opponent_id[row],
+                game_date=lines.game_date[row],
+                is_home=lines.is_home[row],
+                rest_days=lines.rest_days[row],
+                role=lines.role[row],
+                active_player_ids=active,
+            )
+        )
     batch = serving_game_features("nba", histories)
     for index, history in enumerate(histories):
         single = serving_game_features("nba", [history])[0]
@@ -63,9 +82,26 @@ def test_a_games_features_never_see_that_games_stats(league):
     target_date = np.unique(lines.game_date)[len(np.unique(lines.game_date)) // 2]
     on_date = lines.game_date == target_date
     changed_stats = {code: np.where(on_date, values * 10 + 7, values) for code, values in lines.stats.items()}
-    changed = StatLines(**{**{f: getattr(lines, f) for f in (
-        "game_id", "player_id", "team_id", "opponent_id", "game_date", "season", "role", "is_home", "rest_days")},
-        "minutes": np.where(on_date, lines.minutes + 5, lines.minutes), "stats": changed_stats})
+    changed = StatLines(
+        **{
+            **{
+                f: getattr(lines, f)
+                for f in (
+                    "game_id",
+                    "player_id",
+                    "team_id",
+                    "opponent_id",
+                    "game_date",
+                    "season",
+                    "role",
+                    "is_home",
+                    "rest_days",
+                )
+            },
+            "minutes": np.where(on_date, lines.minutes + 5, lines.minutes),
+            "stats": changed_stats,
+        }
+    )
     before = build_game_features("nba", "points", lines, league.games)
     after = build_game_features("nba", "points", changed, league.games)
     np.testing.assert_array_equal(before[lines.game_date <= target_date], after[lines.game_date <= target_date])

@@ -32,8 +32,9 @@ def data():
 def members(data):
     X_train, y_train, X_val, y_val = data
     common = {"sport": "nba", "stat": "points", "family": "negbin", "schema": SCHEMA, "seed": 1}
-    xgboost_model = XGBoostDistModel.fit(X_train, y_train, X_val, y_val,
-                                         config=XGBoostConfig(n_estimators=30, early_stopping_rounds=5), **common)
+    xgboost_model = XGBoostDistModel.fit(
+        X_train, y_train, X_val, y_val, config=XGBoostConfig(n_estimators=30, early_stopping_rounds=5), **common
+    )
     torch_model = TorchDistModel.fit(X_train, y_train, X_val, y_val, config=TorchConfig(epochs=5), **common)
     return xgboost_model, torch_model
 
@@ -115,3 +116,84 @@ def test_ewm_update_follows_the_half_life():
     for _ in range(10):
         value = ewm_update(value, 0.0, halflife=10)
     assert value == pytest.approx(0.5)
+
+
+def test_line_temperature_survives_the_artifact_round_trip(members, data):
+    X_val, y_val = data[2], data[3]
+    lines = np.floor(y_val) + 0.5
+    ensemble = Ensemble.fit(list(members), X_val, y_val)
+    for model in (*members, ensemble):
+        model.line_temperature = 0.6
+    ensemble = ensemble.with_weights(ensemble.weights)
+    assert ensemble.line_temperature == 0.6
+    for model in (*members, ensemble):
+        restored = load_model(model.to_bytes())
+        assert restored.line_temperature == 0.6
+        np.testing.assert_array_equal(
+            model.predict_proba(X_val, lines).p_over, restored.predict_proba(X_val, lines).p_over
+        )
+    raw = members[0].predict_proba_uncalibrated(X_val, lines)
+    tempered = members[0].predict_proba(X_val, lines)
+    # Tempering pulls every price toward even odds.
+    assert np.all(np.abs(tempered.p_over - 0.5) <= np.abs(raw.p_over - 0.5) + 1e-12)
+
+
+def test_calibrate_lines_fits_a_temperature_on_validation_props(members, data):
+    X_val, y_val = data[2], data[3]
+    model = members[0]
+    before = model.line_temperature
+    try:
+        temperature = model.calibrate_lines(X_val, np.floor(y_val) + 0.5, y_val)
+        assert model.line_temperature == temperature
+        assert 0.02 <= temperature <= 3.0
+    finally:
+        model.line_temperature = before
+
+
+def test_offset_models_learn_a_correction_to_the_baseline():
+    rng = np.random.default_rng(5)
+    schema = FeatureSchema.from_names(["baseline", "skill"])
+    n = 1500
+    baseline = rng.uniform(5, 40, n)
+    skill = rng.normal(size=n)
+    mean = baseline * np.exp(0.3 * skill)
+    y = rng.poisson(mean).astype(float)
+    X = np.column_stack([baseline, skill])
+    common = {
+        "sport": "mlb",
+        "stat": "home_runs",
+        "family": "negbin",
+        "schema": schema,
+        "seed": 0,
+        "offset_feature": "baseline",
+    }
+    fitted = [
+        XGBoostDistModel.fit(
+            X[:1000],
+            y[:1000],
+            X[1000:],
+            y[1000:],
+            config=XGBoostConfig(n_estimators=60, early_stopping_rounds=10),
+            **common,
+        ),
+        TorchDistModel.fit(X[:1000], y[:1000], X[1000:], y[1000:], config=TorchConfig(epochs=15), **common),
+    ]
+    for model in fitted:
+        predicted = model.predict_params(X[1000:]).mean
+        assert np.mean(np.abs(np.log(predicted / mean[1000:]))) < 0.15
+        restored = load_model(model.to_bytes())
+        assert restored.offset_feature == "baseline"
+        np.testing.assert_allclose(restored.predict_params(X[1000:]).mean, predicted)
+    with pytest.raises(ValueError, match="offset"):
+        XGBoostDistModel.fit(X, y, X, y, **{**common, "family": "normal"})
+
+
+def test_ensemble_weights_use_validation_props_only_when_there_are_enough(members, data):
+    X_val, y_val = data[2], data[3]
+    lines = np.floor(y_val) + 0.5
+    by_distribution = Ensemble.fit(list(members), X_val, y_val)
+    few = Ensemble.fit(list(members), X_val, y_val, line_X=X_val[:50], lines=lines[:50], line_actual=y_val[:50])
+    np.testing.assert_array_equal(few.weights, by_distribution.weights)
+    at_lines = Ensemble.fit(list(members), X_val, y_val, line_X=X_val, lines=lines, line_actual=y_val)
+    assert at_lines.weights.sum() == pytest.approx(1.0)
+    assert np.all(at_lines.weights >= 0)

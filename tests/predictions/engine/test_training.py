@@ -44,8 +44,12 @@ def nhl_result():
     league = simulate_league(SimConfig("nhl", n_seasons=2, games_per_team=20, n_teams=4, seed=2))
     dataset = build_game_dataset(league.stat_lines, league.games, league.props, sport="nhl", stat="shots_on_goal")
     updates = []
-    result = train_stat(dataset, seed=0, config=quick_train_config(),
-                        progress=lambda fraction, message: updates.append((fraction, message)))
+    result = train_stat(
+        dataset,
+        seed=0,
+        config=quick_train_config(),
+        progress=lambda fraction, message: updates.append((fraction, message)),
+    )
     return dataset, result, updates
 
 

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from predictions.engine import metrics
+from predictions.engine.calibration import fit_line_temperature, temper
+from predictions.engine.distributions import fit_dispersion_scale, log_pmf, prob_over_under_push
+
+
+def _over_confident_props(n: int, seed: int):
+    """A model whose mean error (sd 0.25 in log mean) is missing from its spread, priced at a
+    sharper book's line (error sd 0.1): its P(over) is too far from 1/2."""
+    rng = np.random.default_rng(seed)
+    true_mean = rng.uniform(8, 30, n)
+    r = 1 / 0.05
+    actual = rng.negative_binomial(r, r / (r + true_mean)).astype(float)
+    line = np.floor(true_mean * np.exp(0.1 * rng.standard_normal(n))) + 0.5
+    model_mean = true_mean * np.exp(0.25 * rng.standard_normal(n))
+    priced = prob_over_under_push("negbin", model_mean, 0.05, line)
+    return priced, actual, line
+
+
+def _log_loss(p_over, p_under, actual, line):
+    went_over, settled = metrics.outcomes(actual, line)
+    p = metrics.conditional_p_over(p_over, p_under)[settled]
+    return metrics.log_loss(p, went_over[settled]), metrics.ece(p, went_over[settled])
+
+
+def test_temperature_fitted_on_validation_improves_held_out_log_loss_and_ece():
+    validation, val_actual, val_line = _over_confident_props(4000, seed=0)
+    test, test_actual, test_line = _over_confident_props(4000, seed=1)
+    temperature = fit_line_temperature(validation.p_over, validation.p_under, val_actual, val_line)
+    assert 0.05 < temperature < 0.9
+    raw_loss, raw_ece = _log_loss(test.p_over, test.p_under, test_actual, test_line)
+    tempered = temper(test.p_over, test.p_under, test.p_push, temperature)
+    loss, ece = _log_loss(tempered[0], tempered[1], test_actual, test_line)
+    assert loss < raw_loss - 0.005
+    assert ece < raw_ece / 2
+
+
+def test_a_calibrated_model_keeps_temperature_near_one():
+    rng = np.random.default_rng(2)
+    mean = rng.uniform(5, 20, 5000)
+    r = 1 / 0.1
+    actual = rng.negative_binomial(r, r / (r + mean)).astype(float)
+    line = np.floor(mean * np.exp(0.2 * rng.standard_normal(len(mean)))) + 0.5
+    priced = prob_over_under_push("negbin", mean, 0.1, line)
+    assert fit_line_temperature(priced.p_over, priced.p_under, actual, line) == pytest.approx(1.0, abs=0.1)
+
+
+def test_too_few_props_leave_the_temperature_at_one():
+    priced, actual, line = _over_confident_props(50, seed=3)
+    assert fit_line_temperature(priced.p_over, priced.p_under, actual, line) == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(p_over=st.floats(0.0, 1.0), push_share=st.floats(0.0, 1.0), temperature=st.floats(0.02, 3.0))
+def test_tempered_prices_stay_probabilities_and_keep_the_push(p_over, push_share, temperature):
+    p_push = push_share * (1 - p_over)
+    p_under = 1 - p_over - p_push
+    over, under, push = temper(np.array(p_over), np.array(p_under), np.array(p_push), temperature)
+    assert 0.0 <= float(over) <= 1.0 and 0.0 <= float(under) <= 1.0
+    assert float(over + under + push) == pytest.approx(1.0, abs=1e-9)
+    assert float(push) == pytest.approx(p_push)
+    if p_over + p_under > 1e-6 and abs(p_over - p_under) > 1e-9:
+        # The favourite stays the favourite: tempering never flips a side.
+        assert (float(over) > float(under)) == (p_over > p_under)
+
+
+def test_dispersion_scale_widens_a_too_narrow_spread():
+    rng = np.random.default_rng(4)
+    mean = rng.uniform(5, 25, 4000)
+    r = 1 / 0.2
+    y = rng.negative_binomial(r, r / (r + mean)).astype(float)
+    scale = fit_dispersion_scale("negbin", mean, np.full_like(mean, 0.05), y)
+    assert scale == pytest.approx(4.0, rel=0.25)
+    assert log_pmf("negbin", mean, 0.05 * scale, y).sum() > log_pmf("negbin", mean, 0.05, y).sum()
