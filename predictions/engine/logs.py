@@ -101,6 +101,10 @@ class Props:
         return Props(**{field.name: getattr(self, field.name)[index] for field in fields(self)})
 
 
+# The shortest price books post.
+MIN_DECIMAL_ODDS = 1.01
+
+
 def devig_proportional(over_decimal_odds, under_decimal_odds) -> np.ndarray:
     """The book's fair P(over | no push) by proportional (multiplicative) de-vigging.
 
@@ -118,9 +122,11 @@ def price_two_way(p_over_no_push, overround: float) -> tuple[np.ndarray, np.ndar
 
     The margin is added proportionally: implied probability = fair probability x (1 +
     overround), so ``devig_proportional`` recovers the fair value up to the 0.01 rounding.
-    Probabilities are clipped to [0.03, 0.97] because books do not post prices beyond that.
+    Probabilities are clipped to [0.03, 0.97] because books do not post prices beyond that,
+    and no price goes below 1.01 (with the margin added, 0.97 would otherwise price at 0.99,
+    which no book posts and the database refuses).
     """
     q_over = np.clip(np.asarray(p_over_no_push, float), 0.03, 0.97)
-    over = np.round(1.0 / (q_over * (1.0 + overround)), 2)
-    under = np.round(1.0 / ((1.0 - q_over) * (1.0 + overround)), 2)
+    over = np.maximum(np.round(1.0 / (q_over * (1.0 + overround)), 2), MIN_DECIMAL_ODDS)
+    under = np.maximum(np.round(1.0 / ((1.0 - q_over) * (1.0 + overround)), 2), MIN_DECIMAL_ODDS)
     return over, under

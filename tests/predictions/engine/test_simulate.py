@@ -78,3 +78,11 @@ def test_back_to_backs_and_absences_happen():
 def test_config_rejects_real_data_sport():
     with pytest.raises(ValueError, match="not simulated"):
         SimConfig("mlb")
+
+
+def test_book_prices_are_always_above_one_even_at_the_clip():
+    from predictions.engine.logs import devig_proportional, price_two_way
+
+    over, under = price_two_way(np.array([0.0, 0.03, 0.5, 0.97, 1.0]), overround=0.045)
+    assert np.all(over >= 1.01) and np.all(under >= 1.01)
+    assert devig_proportional(over[2], under[2]) == pytest.approx(0.5, abs=0.01)

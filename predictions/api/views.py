@@ -1,0 +1,197 @@
+"""The sports data API: read-only lists for everyone signed in; imports for staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, viewsets
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from . import serializers
+
+
+def _date_param(request, name: str = "date") -> dt.date | None:
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise exceptions.ValidationError({name: [f"expected a date as YYYY-MM-DD; got {value!r}"]})
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise exceptions.ValidationError({name: [f"expected a whole number; got {value!r}"]})
+
+
+# Numeric ids only, so /api/games/events/ and the like stay free for other apps' routes.
+ID = r"\d+"
+SPORT = OpenApiParameter("sport", str, description="Sport code (mlb, nba, nfl, nhl).")
+DATE = OpenApiParameter("date", OpenApiTypes.DATE, description="Game day, YYYY-MM-DD.")
+
+
+class SportViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = serializers.SportSerializer
+    lookup_field = "code"
+    lookup_value_regex = "[a-z]+"
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.sport_list()
+
+
+@extend_schema(parameters=[SPORT])
+class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID
+    serializer_class = serializers.TeamSerializer
+
+    def get_queryset(self):
+        return selectors.team_list(sport=self.request.query_params.get("sport"))
+
+
+@extend_schema(
+    parameters=[
+        SPORT,
+        OpenApiParameter("team", str, description="Team external id."),
+        OpenApiParameter("search", str, description="Part of the name."),
+    ]
+)
+class PlayerViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID
+    serializer_class = serializers.PlayerSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.player_list(sport=params.get("sport"), team=params.get("team"), search=params.get("search"))
+
+
+@extend_schema(parameters=[SPORT, DATE, OpenApiParameter("season", int)])
+class GameViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID
+    serializer_class = serializers.GameSerializer
+
+    def get_queryset(self):
+        return selectors.game_list(
+            sport=self.request.query_params.get("sport"),
+            date=_date_param(self.request),
+            season=_int_param(self.request, "season"),
+        )
+
+
+@extend_schema(
+    parameters=[
+        SPORT,
+        OpenApiParameter("player", str, description="Player external id."),
+        OpenApiParameter("game", str, description="Game external id."),
+    ]
+)
+class StatLineViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID
+    serializer_class = serializers.StatLineSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.stat_line_list(sport=params.get("sport"), player=params.get("player"), game=params.get("game"))
+
+
+@extend_schema(
+    parameters=[
+        SPORT,
+        DATE,
+        OpenApiParameter("stat", str),
+        OpenApiParameter("book", str),
+        OpenApiParameter("player", str, description="Player external id."),
+    ]
+)
+class PropLineViewSet(viewsets.ReadOnlyModelViewSet):
+    """Book prop lines with the oracle (simulated data) and the result once settled."""
+
+    lookup_value_regex = ID
+    serializer_class = serializers.PropLineSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.prop_list(
+            sport=params.get("sport"),
+            date=_date_param(self.request),
+            stat=params.get("stat"),
+            player=params.get("player"),
+            book=params.get("book"),
+        )
+
+
+@extend_schema(parameters=[SPORT, OpenApiParameter("game", str, description="Game external id.")])
+class ResultViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID
+    serializer_class = serializers.ResultSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.result_list(sport=params.get("sport"), game=params.get("game"))
+
+
+class CSVParser(BaseParser):
+    """A raw ``text/csv`` body: handed on as bytes for the importer to validate."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return io.BytesIO(stream.read() if stream is not None else b"")
+
+
+def _skip_bad(request) -> bool:
+    value = request.query_params.get("skip_bad")
+    if value is None and hasattr(request.data, "get"):
+        value = request.data.get("skip_bad")
+    return str(value or "").lower() in ("1", "true", "yes")
+
+
+class ImportView(APIView):
+    """Staff only. A JSON list of rows, a ``text/csv`` body, or a multipart upload (``file``).
+
+    Formats: docs/importers.md. ``?skip_bad=true`` imports the good rows and reports the rest;
+    otherwise one bad row answers 400 ``invalid_rows`` with ``fields`` naming each row and
+    column (``"row 12.minutes": ["must be ≥ 0; got -3"]``) and nothing is written.
+    """
+
+    permission_classes = [IsAdminUser]
+    parser_classes = [JSONParser, CSVParser, MultiPartParser]
+
+    @extend_schema(
+        request={
+            "application/json": {"type": "array", "items": {"type": "object"}},
+            "text/csv": OpenApiTypes.STR,
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+        },
+        responses=serializers.ImportReportSerializer,
+        parameters=[OpenApiParameter("skip_bad", bool, description="Import the good rows, report the bad ones.")],
+    )
+    def post(self, request, kind: str):
+        skip_bad = _skip_bad(request)
+        arguments = {"kind": kind, "user": request.user, "skip_bad": skip_bad}
+        data = request.data
+        if isinstance(data, list):
+            report = services.data_import(records=data, source="api json", **arguments)
+        elif isinstance(data, io.BytesIO):
+            report = services.data_import(csv_file=data, source="api csv", **arguments)
+        elif "file" in request.FILES:
+            upload = request.FILES["file"]
+            report = services.data_import(csv_file=upload, source=upload.name, total_bytes=upload.size, **arguments)
+        else:
+            raise exceptions.ValidationError(
+                {"body": ["send a JSON list of rows, a text/csv body, or a multipart form with a 'file'"]}
+            )
+        return Response(serializers.ImportReportSerializer(report.as_dict()).data)

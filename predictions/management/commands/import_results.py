@@ -1,0 +1,5 @@
+from ._import import ImportCommand
+
+
+class Command(ImportCommand):
+    kind = "results"

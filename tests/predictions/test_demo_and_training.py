@@ -1,0 +1,131 @@
+"""load_demo is repeatable; train_models registers versions (first in production), also as a job."""
+
+import io
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from a1site.jobs.models import Job
+from a1site.registry.models import ModelVersion
+from predictions import services
+from predictions.models import Game, Player, PropLine, Result, StatLine, Team
+
+pytestmark = pytest.mark.django_db
+
+TABLES = (Team, Player, Game, StatLine, PropLine, Result)
+
+
+def snapshot():
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in TABLES}
+
+
+def load_demo(*args):
+    out = io.StringIO()
+    call_command("load_demo", "--small", "--no-progress", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_load_demo_twice_gives_the_same_rows(db):
+    load_demo("--sport", "nba", "--sport", "mlb")
+    first = snapshot()
+    assert all(first[name] for name in first), {name: len(rows) for name, rows in first.items()}
+
+    out = load_demo("--sport", "nba", "--sport", "mlb")
+
+    assert snapshot() == first
+    assert "nba: created 0 teams, 0 players, 0 games, 0 stat lines, 0 props, 0 results" in out
+
+
+def test_demo_data_is_labelled_and_simulated_props_carry_the_oracle(db):
+    load_demo("--sport", "nhl", "--sport", "mlb")
+    nhl = PropLine.objects.filter(game__sport__code="nhl")
+    assert nhl.exists() and not nhl.filter(simulated=False).exists()
+    assert not nhl.filter(oracle_p_over__isnull=True).exists()
+    mlb = PropLine.objects.filter(game__sport__code="mlb")
+    assert set(mlb.values_list("stat", flat=True)) == {"home_runs", "hits", "total_bases", "strikeouts"}
+    assert not mlb.filter(simulated=True).exists() and not mlb.filter(oracle_mean__isnull=False).exists()
+    assert not Game.objects.filter(sport__code="mlb").exclude(kind=Game.Kind.SEASON).exists()
+    # Every demo prop settles on a result.
+    assert Result.objects.count() == PropLine.objects.values("game", "player", "stat").distinct().count()
+
+
+def test_database_logs_match_what_the_simulator_produced(db):
+    from predictions.engine.simulate import simulate_league
+    from predictions.engine.training import demo_sim_configs
+
+    load_demo("--sport", "nba")
+    games, stat_lines, props = services.game_logs(sport="nba")
+    config = next(c for c in demo_sim_configs(seed=0, quick=True) if c.sport == "nba")
+    league = simulate_league(config)
+    assert len(stat_lines) == len(league.stat_lines) and len(props) == len(league.props)
+    assert np.sort(stat_lines.stats["points"]).tolist() == np.sort(league.stat_lines.stats["points"]).tolist()
+    assert np.bincount(stat_lines.rest_days).tolist() == np.bincount(league.stat_lines.rest_days).tolist()
+
+
+def test_train_models_registers_each_member_and_the_ensemble_with_baselines(db):
+    load_demo("--sport", "nba")
+    out = io.StringIO()
+    call_command(
+        "train_models",
+        "--sport",
+        "nba",
+        "--stat",
+        "points",
+        "--quick",
+        "--no-progress",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+
+    versions = {v.name: v for v in ModelVersion.objects.all()}
+    assert set(versions) == {"nba.points.xgboost", "nba.points.torch", "nba.points.ensemble"}
+    assert {v.status for v in versions.values()} == {ModelVersion.Status.PRODUCTION}
+    ensemble = versions["nba.points.ensemble"]
+    assert ensemble.kind == "ensemble" and ensemble.reliability_plot and ensemble.importance_plot
+    assert {"book", "recent_average", "oracle"} <= set(ensemble.metrics["baselines"])
+    assert ensemble.metrics["log_loss"] > 0 and set(ensemble.metrics["ensemble_weights"]) == {"xgboost", "torch"}
+    assert ensemble.training_data_start < ensemble.training_data_end
+    assert ensemble.feature_schema["family"] == "negbin"
+    assert "3 model versions registered" in out.getvalue()
+
+    version, model = services.production_model_load(sport="nba", stat="points")
+    assert version == ensemble
+    probabilities = model.predict_proba(np.zeros((1, len(ensemble.feature_schema["names"]))), np.array([10.5]))
+    assert probabilities.p_over[0] + probabilities.p_under[0] == pytest.approx(1.0)
+
+
+def test_training_as_a_job_adds_candidates_and_reports_progress(db, staff_user, django_capture_on_commit_callbacks):
+    load_demo("--sport", "nba")
+    services.models_train(sport="nba", stat="assists", quick=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.models_train_start(user=staff_user, sport="nba", stat="assists", quick=True)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.kind == "predictions.train_models" and job.progress == 100
+    assert [v["version"] for v in job.result["trained"]] == [2, 2, 2]
+    assert set(ModelVersion.objects.filter(version=2).values_list("status", flat=True)) == {"candidate"}
+
+
+def test_the_admin_action_queues_training_for_a_sport(
+    db, client, staff_user, password, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("predictions.tasks.train_models_task.delay", lambda job_id: queued.append(job_id))
+    client.login(username=staff_user.username, password=password)
+    from predictions.models import Sport
+
+    nfl = Sport.objects.get(code="nfl")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/predictions/sport/", {"action": "train_models", "_selected_action": [nfl.pk]})
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert job.params == {"sport": "nfl", "stat": None, "quick": False} and queued == [str(job.id)]
+
+
+def test_a_sport_without_data_is_skipped_not_failed(db):
+    summary = services.models_train(sport="nfl", stat="receptions", quick=True)
+    assert summary["trained"] == []
+    assert summary["skipped"][0]["reason"] == "No nfl stat lines in the database."
