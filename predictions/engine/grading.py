@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from predictions.engine.logs import devig_proportional
+from predictions.engine.models import ewm_update
 
 OVER, UNDER, PUSH = "over", "under", "push"
 # Probabilities are clipped before the log so one confident miss costs a bounded amount.
@@ -151,14 +152,6 @@ class LiveMetrics:
         )
 
 
-def ewm_step(previous: float | None, observation: float, *, halflife: float) -> float:
-    """One step of an exponentially weighted mean with a half-life counted in observations."""
-    if previous is None:
-        return observation
-    decay = 0.5 ** (1.0 / halflife)
-    return decay * previous + (1 - decay) * observation
-
-
 def accumulate(metrics: LiveMetrics, graded: list[GradedProp], *, halflife: float) -> LiveMetrics:
     n_graded, n_push, sum_ll, sum_brier, hits = (
         metrics.n_graded,
@@ -176,7 +169,7 @@ def accumulate(metrics: LiveMetrics, graded: list[GradedProp], *, halflife: floa
         sum_ll += prop.log_loss
         sum_brier += prop.brier
         hits += int(prop.hit)
-        ewm = ewm_step(ewm, prop.log_loss, halflife=halflife)
+        ewm = ewm_update(math.nan if ewm is None else ewm, prop.log_loss, halflife=halflife)
         if prop.clv is not None:
             n_clv += 1
             sum_clv += prop.clv
