@@ -147,49 +147,60 @@ def bulk_upsert(
     return created, updated
 
 
-# PostgreSQL takes at most 65,535 parameters per statement.
-_PG_MAX_PARAMS = 60_000
-
-
 def _pg_write(cursor, model, names, update_names, new_rows, stored_rows, conflict) -> tuple[int, int]:
-    """PostgreSQL: multi-row statements, since a round trip per row (executemany) caps the
-    rate near 10,000 rows/s."""
+    """PostgreSQL: COPY the rows into a temporary table, then one set-based statement each:
+    ``INSERT … SELECT`` for the new rows, ``UPDATE … FROM`` for the stored rows that changed.
+
+    A statement with tens of thousands of parameters spends most of its time being parsed,
+    and executemany pays a round trip per row; COPY streams the rows at the rate the server
+    stores them. Constraints stay the database's: foreign keys, CHECKs and the unique key
+    are enforced on the write into the real table, as before.
+    """
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    by_column = {f.column: f for f in model._meta.concrete_fields}
-    pk_field = model._meta.pk
-
-    def cast(column: str) -> str:
-        return f"%s::{by_column[column].cast_db_type(connection)}"
-
+    pk = quote(model._meta.pk.column)
     created = updated = 0
-    if new_rows:
-        row_sql = f"({', '.join(cast(n) for n in names)})"
-        per_statement = max(1, _PG_MAX_PARAMS // len(names))
-        for start in range(0, len(new_rows), per_statement):
-            batch = new_rows[start : start + per_statement]
+    # The staging tables must live and die inside the caller's transaction.
+    with transaction.atomic(savepoint=False):
+        if new_rows:
+            staged = _pg_stage(cursor, model, names, new_rows)
+            columns = ", ".join(quote(n) for n in names)
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) VALUES "  # noqa: S608 - quoted names from model metadata; values are parameters
-                f"{', '.join([row_sql] * len(batch))} {conflict}",
-                [value for row in batch for value in row],
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} {conflict}"  # noqa: S608 - quoted names from model metadata
             )
-            created += max(cursor.rowcount, 0)
-    if stored_rows:
-        value_columns = [pk_field.column, *update_names]
-        row_sql = f"({', '.join(cast(n) for n in value_columns)})"
-        aliases = ", ".join(f"v{i}" for i in range(len(value_columns)))
-        assignments = ", ".join(f"{quote(n)} = v.v{i + 1}" for i, n in enumerate(update_names))
-        changed = " OR ".join(f"{table}.{quote(n)} IS DISTINCT FROM v.v{i + 1}" for i, n in enumerate(update_names))
-        per_statement = max(1, _PG_MAX_PARAMS // len(value_columns))
-        for start in range(0, len(stored_rows), per_statement):
-            batch = stored_rows[start : start + per_statement]
+            created = max(cursor.rowcount, 0)
+            cursor.execute(f"DROP TABLE {staged}")
+        if stored_rows:
+            staged = _pg_stage(cursor, model, [model._meta.pk.column, *update_names], stored_rows)
+            assignments = ", ".join(f"{quote(n)} = staged.{quote(n)}" for n in update_names)
+            changed = " OR ".join(f"{table}.{quote(n)} IS DISTINCT FROM staged.{quote(n)}" for n in update_names)
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row_sql] * len(batch))}) "  # noqa: S608 - quoted names from model metadata; values are parameters
-                f"AS v({aliases}) WHERE {table}.{quote(pk_field.column)} = v.v0 AND ({changed})",
-                [value for row in batch for value in row],
+                f"UPDATE {table} SET {assignments} FROM {staged} AS staged "  # noqa: S608 - quoted names from model metadata
+                f"WHERE {table}.{pk} = staged.{pk} AND ({changed})"
             )
-            updated += max(cursor.rowcount, 0)
+            updated = max(cursor.rowcount, 0)
+            cursor.execute(f"DROP TABLE {staged}")
     return created, updated
+
+
+_PG_STAGING_TABLE = "a1_import_staging"
+
+
+def _pg_stage(cursor, model, names: list[str], rows: list[tuple]) -> str:
+    """A temporary table with ``names`` typed as in ``model``'s table, filled with ``rows``
+    by COPY; returns its quoted name. It has none of the real table's constraints: the rows
+    meet those when they are written into the real table."""
+    quote = connection.ops.quote_name
+    staged = quote(_PG_STAGING_TABLE)
+    columns = ", ".join(quote(n) for n in names)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS "  # noqa: S608 - quoted names from model metadata
+        f"SELECT {columns} FROM {quote(model._meta.db_table)} WITH NO DATA"
+    )
+    with cursor.copy(f"COPY {staged} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return staged
 
 
 def _ints(values) -> list:
