@@ -1,3 +1,7 @@
-"""WebSocket routes, mounted under the auth middleware by a1site.asgi. Filled in by the live issue."""
+"""WebSocket routes, mounted under the auth middleware by a1site.asgi."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import LiveConsumer
+
+websocket_urlpatterns: list = [path("ws/", LiveConsumer.as_asgi())]

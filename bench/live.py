@@ -1,0 +1,981 @@
+"""Live streams benchmark: A1's /ws/ against a raw `websockets` broadcast server (the ceiling).
+
+    .venv/bin/python bench/live.py [--quick]
+
+Everything runs on loopback with its own Redis (a private redis-server, so restarting it
+disturbs nobody) and its own SQLite database. Servers (uvicorn + Redis) are pinned to core 0,
+the load generator and publisher to core 1 (taskset / sched_setaffinity). Every loop is
+bounded in count and in time. Writes bench/results/live.json (format: BENCH.md).
+
+Phases: channel-layer comparison; connections held (memory, idle CPU with heartbeats);
+deliveries/latency over 1,000 topics with groups of 10..2,000; capacity vs the raw server;
+one slow client; compression on the odds stream; recovery after kill -9 of a server and
+after a Redis restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+SERVER_CORE, CLIENT_CORE = "0", "1"
+PAD = "x" * 120  # ~200-byte messages, as in FACTS.md
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pinned(cmd: list[str], core: str) -> list[str]:
+    return ["taskset", "-c", core, *cmd] if shutil.which("taskset") else cmd
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Stack:
+    """Redis, database and server processes for one bench run."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.redis_port = free_port()
+        self.redis: subprocess.Popen | None = None
+        self.servers: dict[int, subprocess.Popen] = {}
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "a1site.settings",
+            "SECRET_KEY": "bench-only-secret",
+            "DEBUG": "false",
+            "A1_VAR_DIR": str(workdir / "var"),
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "OMP_NUM_THREADS": "1",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def start_redis(self) -> None:
+        cmd = [
+            "redis-server",
+            "--port",
+            str(self.redis_port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+            "--maxclients",
+            "1000",
+        ]
+        self.redis = subprocess.Popen(pinned(cmd, SERVER_CORE), stdout=subprocess.DEVNULL)
+        wait_port(self.redis_port)
+
+    def restart_redis(self) -> float:
+        started = time.monotonic()
+        self.redis.kill()
+        self.redis.wait(10)
+        self.start_redis()
+        return time.monotonic() - started
+
+    def prepare_db(self) -> str:
+        subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=self.env, check=True)
+        code = (
+            "from django.contrib.auth import get_user_model;from rest_framework.authtoken.models import Token;"
+            "u,_=get_user_model().objects.get_or_create(username='bench');"
+            "print(Token.objects.get_or_create(user=u)[0].key)"
+        )
+        out = subprocess.run(
+            [PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
+        )
+        return out.stdout.strip().splitlines()[-1]
+
+    def start_server(self, port: int | None = None, *, raw: bool = False) -> int:
+        port = port or free_port()
+        if raw:
+            cmd = [PY, __file__, "--role", "raw-server", "--port", str(port), "--redis", self.env["REDIS_URL"]]
+        else:
+            cmd = [
+                PY,
+                "-m",
+                "uvicorn",
+                "a1site.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws-per-message-deflate",
+                "true",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "4096",
+            ]
+        log = (self.workdir / f"server-{port}.log").open("a")
+        self.servers[port] = subprocess.Popen(
+            pinned(cmd, SERVER_CORE), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        wait_port(port)
+        return port
+
+    def kill_server(self, port: int) -> None:
+        process = self.servers.pop(port)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    def stop_server(self, port: int) -> None:
+        process = self.servers.pop(port)
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    def close(self) -> None:
+        for port in list(self.servers):
+            self.stop_server(port)
+        if self.redis:
+            self.redis.kill()
+            self.redis.wait(10)
+
+
+# --- the publisher (its own process, core 1) -------------------------------------------------------
+
+
+def run_publisher(args) -> None:
+    from live.backends import RedisBroker
+
+    with contextlib.suppress(OSError):
+        os.sched_setaffinity(0, {int(CLIENT_CORE)})
+    broker = RedisBroker(url=args.redis, history_size=1000, ttl_s=3600)
+    topics = json.loads(args.topics)
+    odds = _odds_rows() if args.kind == "odds" else None
+    published: list[list] = []
+    errors = 0
+    rng = random.Random(7)
+    start = time.monotonic()
+    n = 0
+    limit = int(args.rate * args.duration)
+    while n < limit and time.monotonic() - start < args.duration + 5:
+        due = start + n / args.rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        topic = topics[n % len(topics)] if odds else rng.choice(topics)
+        data = odds[n % len(odds)] if odds else {"t": time.time(), "n": n, "pad": PAD}
+        if odds:
+            data = {**data, "t": time.time()}
+        try:
+            seq = broker.publish(stream=topic, topic=topic, type="bench", ts=datetime.now(UTC).isoformat(), data=data)
+            published.append([topic, seq])
+        except Exception:
+            errors += 1
+            time.sleep(0.01)
+        n += 1
+    Path(args.out).write_text(json.dumps({"published": published, "errors": errors}))
+
+
+def _odds_rows() -> list[dict]:
+    rows = []
+    text = (ROOT / "live" / "data" / "sample_odds_feed.csv").read_text()
+    reader = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    prev: dict = {}
+    for n, row in enumerate(reader):
+        key = (row["game"], row["player"], row["stat"], row["book"])
+        rows.append(
+            {
+                "ts": row["ts"].replace("Z", "+00:00"),
+                "sport": row["sport"],
+                "game": row["game"],
+                "player": row["player"],
+                "player_id": row["player_id"],
+                "stat": row["stat"],
+                "book": row["book"],
+                "line": float(row["line"]),
+                "over_odds": float(row["over_odds"]),
+                "under_odds": float(row["under_odds"]),
+                "id": n + 1,
+                "prev_line": prev.get(key),
+            }
+        )
+        prev[key] = float(row["line"])
+    return rows
+
+
+def publish_async(stack: Stack, workdir: Path, *, topics, rate: float, duration: float, kind: str = "bench"):
+    out = workdir / f"published-{time.monotonic_ns()}.json"
+    cmd = [
+        PY,
+        __file__,
+        "--role",
+        "publisher",
+        "--redis",
+        stack.env["REDIS_URL"],
+        "--topics",
+        json.dumps(topics),
+        "--rate",
+        str(rate),
+        "--duration",
+        str(duration),
+        "--out",
+        str(out),
+        "--kind",
+        kind,
+    ]
+    return subprocess.Popen(pinned(cmd, CLIENT_CORE), cwd=ROOT), out
+
+
+# --- the raw websockets ceiling ---------------------------------------------------------------------
+
+
+def run_raw_server(args) -> None:
+    import redis.asyncio as aioredis
+    from websockets.asyncio.server import broadcast, serve
+
+    async def main():
+        topics: dict[str, set] = {}
+
+        async def handler(ws):
+            subscribed = []
+            await ws.send('[{"type":"welcome"}]')
+            try:
+                async for text in ws:
+                    message = json.loads(text)
+                    if message.get("type") == "subscribe":
+                        for topic in message["topics"]:
+                            topics.setdefault(topic, set()).add(ws)
+                            subscribed.append(topic)
+                        await ws.send(
+                            json.dumps([{"type": "subscribed", "topics": dict.fromkeys(message["topics"], 0)}])
+                        )
+                    elif message.get("type") == "ping":
+                        await ws.send('[{"type":"pong"}]')
+            finally:
+                for topic in subscribed:
+                    topics.get(topic, set()).discard(ws)
+
+        client = aioredis.Redis.from_url(args.redis)
+        pubsub = client.pubsub()
+        await pubsub.psubscribe("a1:live:m:*")
+        prefix = len("a1:live:m:")
+        async with serve(handler, "127.0.0.1", args.port, ping_interval=None, max_queue=None):
+            while True:
+                message = await pubsub.get_message(timeout=5)
+                if message and message["type"] == "pmessage":
+                    members = topics.get(message["channel"].decode()[prefix:])
+                    if members:
+                        broadcast(members, message["data"].decode())
+
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    asyncio.run(main())
+
+
+# --- load generator ----------------------------------------------------------------------------------
+
+
+class BenchClient:
+    """One WebSocket client: subscribes, records what arrives (seq order, latency), pings."""
+
+    def __init__(self, urls: list[str], topics: list[str], *, slow_s: float = 0.0, ping_s: float = 25.0):
+        self.urls = urls
+        self.topics = topics
+        self.slow_s = slow_s
+        self.ping_s = ping_s
+        self.last: dict[str, int] = {}
+        self.received: dict[str, list[int]] = {t: [] for t in topics}
+        self.resyncs: dict[str, list[int]] = {t: [] for t in topics}
+        self.latencies: list[float] = []
+        self.count = 0
+        self.wire_bytes = 0
+        self.message_bytes = 0
+        self.ready = asyncio.Event()
+        self.close_codes: list[int] = []
+        self.reconnect_s: list[float] = []
+        self.stop = False
+        self.ws = None
+        self.record_latency = True
+        self.compression = "deflate"
+
+    async def run(self, *, reconnect: bool = False, deadline: float) -> None:
+        from websockets.asyncio.client import ClientConnection, connect
+
+        client = self
+
+        class Counting(ClientConnection):
+            def data_received(self, data):
+                client.wire_bytes += len(data)
+                super().data_received(data)
+
+        attempt, lost_at = 0, None
+        while not self.stop and time.monotonic() < deadline:
+            url = self.urls[attempt % len(self.urls)]
+            try:
+                async with connect(
+                    url,
+                    origin="http://127.0.0.1",
+                    open_timeout=30,
+                    ping_interval=None,
+                    max_queue=None,
+                    create_connection=Counting,
+                    compression=self.compression,
+                    close_timeout=2,
+                ) as ws:
+                    self.ws = ws
+                    await self._session(ws, lost_at)
+                    lost_at = None
+            except Exception as exc:
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                if code:
+                    self.close_codes.append(code)
+            if not reconnect or self.stop:
+                return
+            lost_at = lost_at or time.monotonic()
+            attempt += 1
+            await asyncio.sleep(0.05 + random.random() * 0.2)
+
+    async def _session(self, ws, lost_at) -> None:
+        welcome = json.loads(await ws.recv())
+        if isinstance(welcome, list) and welcome[0].get("type") == "welcome":
+            pass
+        fresh = [t for t in self.topics if t not in self.last]
+        if self.last:
+            await ws.send(json.dumps({"type": "resume", "topics": self.last}))
+        if fresh:
+            await ws.send(json.dumps({"type": "subscribe", "topics": fresh}))
+        pinger = asyncio.get_running_loop().create_task(self._ping(ws))
+        try:
+            if not isinstance(welcome, list):
+                welcome = [welcome]
+            for message in welcome:
+                self._handle(message, time.time(), lost_at)
+            async for frame in ws:
+                now = time.time()
+                batch = json.loads(frame)
+                if isinstance(batch, dict):
+                    batch = [batch]
+                for message in batch:
+                    if self._handle(message, now, lost_at):
+                        lost_at = None
+                if self.slow_s:
+                    await asyncio.sleep(self.slow_s)
+                if self.stop:
+                    return
+        finally:
+            pinger.cancel()
+
+    def _handle(self, message: dict, now: float, lost_at) -> bool:
+        kind = message.get("type")
+        if kind == "resync":
+            self.resyncs.setdefault(message["topic"], []).append(message["seq"])
+            self.last[message["topic"]] = message["seq"]
+        elif "seq" in message and "topic" in message:
+            topic, seq = message["topic"], message["seq"]
+            self.count += 1
+            self.message_bytes += len(json.dumps(message, separators=(",", ":")))
+            self.received.setdefault(topic, []).append(seq)
+            self.last[topic] = seq
+            data = message.get("data") or {}
+            if self.record_latency and "t" in data:
+                self.latencies.append((now - data["t"]) * 1000)
+        elif kind == "subscribed":
+            for topic, seq in message["topics"].items():
+                self.last.setdefault(topic, seq)
+                if not message.get("resumed"):
+                    self.last[topic] = seq
+                    self.received.setdefault(topic, [])
+            self.ready.set()
+            if lost_at is not None:
+                self.reconnect_s.append(time.monotonic() - lost_at)
+                return True
+        return False
+
+    async def _ping(self, ws) -> None:
+        await asyncio.sleep(random.random() * self.ping_s)
+        while True:
+            await ws.send('{"type":"ping"}')
+            await asyncio.sleep(self.ping_s)
+
+
+async def connect_all(clients, *, concurrency: int, deadline: float, reconnect=False) -> list[asyncio.Task]:
+    gate = asyncio.Semaphore(concurrency)
+    tasks = []
+
+    async def one(client):
+        async with gate:
+            task = asyncio.get_running_loop().create_task(client.run(reconnect=reconnect, deadline=deadline))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(client.ready.wait(), timeout=min(20.0, max(1.0, deadline - time.monotonic())))
+            return task
+
+    tasks = await asyncio.gather(*(one(c) for c in clients))
+    return list(tasks)
+
+
+def group_layout(n_clients: int, n_topics: int, prefix: str = "odds.game.b") -> list[list[str]]:
+    """Each client follows two topics; one topic of 20 % of clients, four of 5 %, the rest ~16."""
+    sizes = [max(10, int(0.2 * n_clients))] + [max(10, int(0.05 * n_clients))] * 4
+    rest = 2 * n_clients - sum(sizes)
+    others = n_topics - len(sizes)
+    sizes += [rest // others + (1 if i < rest % others else 0) for i in range(others)]
+    slots = [f"{prefix}{t}" for t, size in enumerate(sizes) for _ in range(size)]
+    layout: list[list[str]] = [[] for _ in range(n_clients)]
+    for j, topic in enumerate(slots):
+        layout[j % n_clients].append(topic)
+    return layout
+
+
+async def stop_clients(clients, tasks) -> None:
+    for client in clients:
+        client.stop = True
+    for client in clients:
+        if client.ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.ws.close(), 2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# --- phases ---------------------------------------------------------------------------------------------
+
+
+async def measure_delivery(stack, workdir, clients, topics, *, rate, duration, settle=2.0) -> dict:
+    for client in clients:
+        client.latencies.clear()
+        client.count = 0
+    layout_sizes: dict[str, int] = {}
+    for client in clients:
+        for topic in client.topics:
+            layout_sizes[topic] = layout_sizes.get(topic, 0) + 1
+    process, out = publish_async(stack, workdir, topics=topics, rate=rate, duration=duration)
+    started = time.monotonic()
+    while process.poll() is None and time.monotonic() - started < duration + 30:
+        await asyncio.sleep(0.2)
+    publish_end = time.monotonic()
+    expected = sum(layout_sizes.get(t, 0) for t, _ in json.loads(out.read_text())["published"])
+    settle_deadline = publish_end + settle + 10
+    while time.monotonic() < settle_deadline:
+        received = sum(c.count for c in clients)
+        if received >= expected or time.monotonic() > publish_end + settle:
+            break
+        await asyncio.sleep(0.1)
+    elapsed = max(duration, time.monotonic() - started)
+    received = sum(c.count for c in clients)
+    latencies = [v for c in clients for v in c.latencies]
+    return {
+        "deliveries_per_s": received / elapsed,
+        "expected": expected,
+        "received": received,
+        "dropped": max(0, expected - received),
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "elapsed": elapsed,
+    }
+
+
+async def memory_without_deflate(stack, token, n_clients: int) -> float:
+    """KiB per connection when the client does not negotiate permessage-deflate (own server)."""
+    port = stack.start_server()
+    pid = stack.servers[port].pid
+    url = f"ws://127.0.0.1:{port}/ws/?token={token}"
+    warm = [BenchClient([url], ["odds.nba"]) for _ in range(20)]
+    await stop_clients(warm, await connect_all(warm, concurrency=20, deadline=time.monotonic() + 30))
+    await asyncio.sleep(1.0)
+    before = rss_kb(pid)
+    clients = [BenchClient([url], topics) for topics in group_layout(n_clients, max(10, n_clients // 10))]
+    for client in clients:
+        client.compression = None
+    tasks = await connect_all(clients, concurrency=100, deadline=time.monotonic() + 120)
+    await asyncio.sleep(2.0)
+    held = sum(1 for c in clients if c.ready.is_set())
+    kb = (rss_kb(pid) - before) / max(1, held)
+    await stop_clients(clients, tasks)
+    stack.stop_server(port)
+    return kb
+
+
+async def phase_connections(stack, workdir, token, n_clients, n_topics, quick) -> dict:
+    kb_no_deflate = await memory_without_deflate(stack, token, min(n_clients, 300 if quick else 2000))
+    port = stack.start_server()
+    pid = stack.servers[port].pid
+    await asyncio.sleep(1.0)
+    url = f"ws://127.0.0.1:{port}/ws/?token={token}"
+    # Warm the server (imports, DB connection, first handshakes) before the memory baseline.
+    warm = [BenchClient([url], ["odds.nba"]) for _ in range(20)]
+    warm_tasks = await connect_all(warm, concurrency=20, deadline=time.monotonic() + 30)
+    await stop_clients(warm, warm_tasks)
+    await asyncio.sleep(1.0)
+    rss_before = rss_kb(pid)
+    layout = group_layout(n_clients, n_topics)
+    clients = [BenchClient([url], topics) for topics in layout]
+    t0 = time.monotonic()
+    tasks = await connect_all(clients, concurrency=100, deadline=t0 + (60 if quick else 240))
+    connect_s = time.monotonic() - t0
+    held = sum(1 for c in clients if c.ready.is_set())
+    await asyncio.sleep(2.0)
+    rss_after = rss_kb(pid)
+    idle_window = 3.0 if quick else 30.0
+    cpu0 = cpu_seconds(pid)
+    await asyncio.sleep(idle_window)
+    idle_cpu = (cpu_seconds(pid) - cpu0) / idle_window * 100
+    topics = sorted({t for c in clients for t in c.topics})
+    target_rate = 8000 / (2 * n_clients / n_topics) * 1.25  # offered: 10,000 deliveries/s
+    duration = 3.0 if quick else 15.0
+    base = await measure_delivery(stack, workdir, clients, topics, rate=target_rate, duration=duration)
+    # One client reading 10× slower than the 50 ms batches arrive, on the biggest topic.
+    slow = BenchClient([url], [topics[0]], slow_s=0.5)
+    slow.record_latency = False
+    slow_task = (await connect_all([slow], concurrency=1, deadline=time.monotonic() + 30))[0]
+    with_slow = await measure_delivery(stack, workdir, clients, topics, rate=target_rate, duration=duration)
+    await stop_clients([slow], [slow_task])
+    capacity = await measure_delivery(stack, workdir, clients, topics, rate=target_rate * 3, duration=duration)
+    await stop_clients(clients, tasks)
+    stack.stop_server(port)
+    return {
+        "held": held,
+        "connect_s": connect_s,
+        "kb_per_connection": (rss_after - rss_before) / max(1, held),
+        "kb_no_deflate": kb_no_deflate,
+        "idle_cpu_pct": idle_cpu,
+        "base": base,
+        "with_slow": with_slow,
+        "capacity": capacity,
+        "slow_close_codes": slow.close_codes,
+        "topics": topics,
+        "layout": layout,
+        "rate": target_rate,
+        "duration": duration,
+    }
+
+
+async def phase_raw(stack, workdir, layout, topics, rate, duration, quick) -> dict:
+    port = stack.start_server(raw=True)
+    url = f"ws://127.0.0.1:{port}/"
+    clients = [BenchClient([url], t) for t in layout]
+    tasks = await connect_all(clients, concurrency=100, deadline=time.monotonic() + (60 if quick else 240))
+    await asyncio.sleep(1.0)
+    capacity = await measure_delivery(stack, workdir, clients, topics, rate=rate * 3, duration=duration)
+    await stop_clients(clients, tasks)
+    stack.stop_server(port)
+    return capacity
+
+
+async def phase_compression(stack, workdir, token) -> dict:
+    port = stack.start_server()
+    url = f"ws://127.0.0.1:{port}/ws/?token={token}"
+    client = BenchClient([url], ["odds.nba"])
+    tasks = await connect_all([client], concurrency=1, deadline=time.monotonic() + 30)
+    client.wire_bytes = client.message_bytes = 0
+    process, _ = publish_async(stack, workdir, topics=["odds.nba"], rate=400, duration=3, kind="odds")
+    deadline = time.monotonic() + 20
+    while process.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    ratio = client.message_bytes / max(1, client.wire_bytes)
+    result = {
+        "compression_ratio": ratio,
+        "messages": client.count,
+        "wire_bytes": client.wire_bytes,
+        "message_bytes": client.message_bytes,
+    }
+    await stop_clients([client], tasks)
+    stack.stop_server(port)
+    return result
+
+
+def check_exactly_once(clients, published) -> tuple[int, int]:
+    """Gaps and duplicates: every published seq after a client's start must have arrived once,
+    in order, unless an explicit resync for that topic covers it."""
+    by_topic: dict[str, list[int]] = {}
+    for topic, seq in published:
+        by_topic.setdefault(topic, []).append(seq)
+    gaps = duplicates = 0
+    for client in clients:
+        for topic in client.topics:
+            got = client.received.get(topic, [])
+            if len(got) != len(set(got)) or got != sorted(got):
+                duplicates += len(got) - len(set(got)) or 1
+            resync_points = sorted(client.resyncs.get(topic, []))
+            start = client.start_seq.get(topic, 0)
+            received = set(got)
+            for seq in by_topic.get(topic, []):
+                if seq <= start or seq in received:
+                    continue
+                if any(r >= seq for r in resync_points):
+                    continue  # explicitly told to reload: not a silent gap
+                gaps += 1
+    return gaps, duplicates
+
+
+async def phase_recovery(stack, workdir, token, *, runs_kill: int, runs_redis: int, quick: bool) -> dict:
+    ports = [stack.start_server(), stack.start_server()]
+    await asyncio.sleep(1.0)
+    results = []
+    n_clients, topics = (
+        (100, [f"games.r{i}" for i in range(20)]) if quick else (200, [f"games.r{i}" for i in range(50)])
+    )
+    plan = ["kill"] * runs_kill + ["redis"] * runs_redis
+    for run, kind in enumerate(plan):
+        urls = [f"ws://127.0.0.1:{p}/ws/?token={token}" for p in ports]
+        clients = []
+        for i in range(n_clients):
+            order = urls[i % 2 :] + urls[: i % 2]  # half start on each server; fail over to the other
+            client = BenchClient(order, random.Random(i + run).sample(topics, 3))
+            client.record_latency = False
+            clients.append(client)
+        deadline = time.monotonic() + 90
+        tasks = await connect_all(clients, concurrency=50, deadline=deadline, reconnect=True)
+        for client in clients:
+            client.start_seq = dict(client.last)
+        process, out = publish_async(stack, workdir, topics=topics, rate=1000, duration=2.5 if quick else 4.0)
+        await asyncio.sleep(1.0 if quick else 1.5)
+        if kind == "kill":
+            victim = ports[run % 2]
+            stack.kill_server(victim)
+            ports[run % 2] = stack.start_server(victim)  # back for the next run (clients already moved)
+        else:
+            await asyncio.to_thread(stack.restart_redis)
+        wait_deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < wait_deadline:
+            await asyncio.sleep(0.1)
+        published = json.loads(out.read_text())["published"]
+        # Let every client catch up (bounded): 10 s is the target for being back.
+        settle = time.monotonic() + 10
+        while time.monotonic() < settle:
+            if all(
+                all(
+                    not c.received.get(t) or c.received[t][-1] >= _last(published, t) or c.resyncs.get(t)
+                    for t in c.topics
+                )
+                for c in clients
+            ):
+                break
+            await asyncio.sleep(0.2)
+        gaps, duplicates = check_exactly_once(clients, published)
+        back = [s for c in clients for s in c.reconnect_s]
+        results.append(
+            {
+                "kind": kind,
+                "gaps": gaps,
+                "duplicates": duplicates,
+                "published": len(published),
+                "resyncs": sum(len(v) for c in clients for v in c.resyncs.values()),
+                "reconnected": len(back),
+                "max_back_s": max(back, default=0.0),
+            }
+        )
+        await stop_clients(clients, tasks)
+        print(f"  recovery run {run + 1}/{len(plan)} ({kind}): {results[-1]}", flush=True)
+    for port in ports:
+        stack.stop_server(port)
+    return {"runs": results}
+
+
+def _last(published, topic) -> int:
+    return max((seq for t, seq in published if t == topic), default=0)
+
+
+async def phase_layers(stack, quick) -> dict:
+    """Per-process fan-out cost: channels-redis layers vs one subscription + local fan-out (the hub)."""
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from live.backends import RedisBroker
+    from live.hub import Hub
+
+    members, messages = (500, 10) if quick else (2000, 20)
+    url = stack.env["REDIS_URL"]
+    results = {}
+    for name, layer in [
+        ("RedisChannelLayer", RedisChannelLayer(hosts=[url], capacity=10_000)),
+        ("RedisPubSubChannelLayer", RedisPubSubChannelLayer(hosts=[url])),
+    ]:
+        channels = [await layer.new_channel() for _ in range(members)]
+        for channel in channels:
+            await layer.group_add("bench", channel)
+        received = 0
+
+        async def reader(channel, layer=layer):
+            nonlocal received
+            for _ in range(messages):
+                await layer.receive(channel)
+                received += 1
+
+        readers = [asyncio.create_task(reader(c)) for c in channels]
+        await asyncio.sleep(0.5)
+        t0 = time.perf_counter()
+        send_t0 = time.perf_counter()
+        for n in range(messages):
+            await layer.group_send("bench", {"type": "bench", "n": n, "pad": PAD})
+        send_ms = (time.perf_counter() - send_t0) * 1000 / messages
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*readers), timeout=60)
+        elapsed = time.perf_counter() - t0
+        results[name] = {
+            "deliveries_per_s": received / elapsed,
+            "group_send_ms": send_ms,
+            "received": received,
+            "expected": members * messages,
+        }
+        for task in readers:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await layer.flush()
+    broker = RedisBroker(url=url, history_size=1000, ttl_s=600)
+    hub = Hub(asyncio.get_running_loop(), broker, batch_window_s=0.05, sweep_interval_s=60)
+    count = 0
+    done = asyncio.Event()
+
+    class Sink:
+        def enqueue(self, item):
+            nonlocal count
+            count += 1
+            if count >= members * messages:
+                done.set()
+
+        def flush(self):
+            pass
+
+        def check_idle(self, now):
+            pass
+
+    from live.engine.protocol import NO_FILTERS
+
+    for _ in range(members):
+        await hub.subscribe(Sink(), "bench.hub", label="bench.hub", filters=NO_FILTERS, after=None)
+    t0 = time.perf_counter()
+    send_t0 = time.perf_counter()
+    for n in range(messages):
+        await asyncio.to_thread(
+            broker.publish, stream="bench.hub", topic="bench.hub", type="bench", ts="", data={"n": n, "pad": PAD}
+        )
+    send_ms = (time.perf_counter() - send_t0) * 1000 / messages
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(done.wait(), 60)
+    elapsed = time.perf_counter() - t0
+    results["hub (one subscription per process, local fan-out)"] = {
+        "deliveries_per_s": count / elapsed,
+        "group_send_ms": send_ms,
+        "received": count,
+        "expected": members * messages,
+    }
+    await hub.listener.close()
+    return {"members": members, "messages": messages, "layers": results}
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def metric(name, value, unit, better, target=None, baseline=None):
+    row = {
+        "name": name,
+        "value": round(value, 3) if isinstance(value, float) else value,
+        "unit": unit,
+        "better": better,
+    }
+    if target is not None:
+        row["target"] = target
+    if baseline is not None:
+        row["baseline"] = baseline
+    return row
+
+
+async def orchestrate(args) -> dict:
+    with contextlib.suppress(OSError):
+        os.sched_setaffinity(0, {int(CLIENT_CORE)})
+    quick = args.quick
+    workdir = Path(tempfile.mkdtemp(prefix="a1-bench-live-"))
+    stack = Stack(workdir)
+    stack.start_redis()
+    token = stack.prepare_db()
+    os.environ["REDIS_URL"] = stack.env["REDIS_URL"]
+    n_clients = args.clients or (1000 if quick else 10_000)
+    n_topics = 100 if quick else 1000
+    notes = {}
+    try:
+        print("channel layers ...", flush=True)
+        layers = await phase_layers(stack, quick)
+        print(json.dumps(layers, indent=1), flush=True)
+        print(f"connections: {n_clients} clients over {n_topics} topics ...", flush=True)
+        conns = await phase_connections(stack, workdir, token, n_clients, n_topics, quick)
+        print({k: v for k, v in conns.items() if k not in ("topics", "layout")}, flush=True)
+        print("raw websockets ceiling ...", flush=True)
+        raw = await phase_raw(stack, workdir, conns["layout"], conns["topics"], conns["rate"], conns["duration"], quick)
+        print(raw, flush=True)
+        print("compression ...", flush=True)
+        compression = await phase_compression(stack, workdir, token)
+        print(compression, flush=True)
+        print("recovery ...", flush=True)
+        runs_kill, runs_redis = (1, 1) if quick else (20, 5)
+        recovery = await phase_recovery(stack, workdir, token, runs_kill=runs_kill, runs_redis=runs_redis, quick=quick)
+    finally:
+        stack.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    base, with_slow, capacity = conns["base"], conns["with_slow"], conns["capacity"]
+    slow_increase = (with_slow["p99_ms"] - base["p99_ms"]) / base["p99_ms"] * 100 if base["p99_ms"] else 0
+    runs = recovery["runs"]
+    notes["layers"] = layers
+    notes["recovery_runs"] = runs
+    notes["clients"] = n_clients
+    notes["topics"] = n_topics
+    metrics = [
+        metric("connections_held", conns["held"], "connections", "higher", 10_000),
+        metric("connect_s", conns["connect_s"], "s", "lower"),
+        metric("kb_per_connection", conns["kb_per_connection"], "KiB", "lower", 60),
+        metric("kb_per_connection_without_deflate", conns["kb_no_deflate"], "KiB", "lower", 60),
+        metric("idle_cpu_pct", conns["idle_cpu_pct"], "% of one core", "lower", 10),
+        metric("deliveries_per_s", base["deliveries_per_s"], "msg/s", "higher", 8000),
+        metric("p50_ms", base["p50_ms"], "ms", "lower"),
+        metric("p99_ms", base["p99_ms"], "ms", "lower", 300),
+        metric("dropped", base["dropped"], "messages", "lower", 0),
+        metric(
+            "capacity_deliveries_per_s",
+            capacity["deliveries_per_s"],
+            "msg/s",
+            "higher",
+            baseline={"name": "raw_websockets_deliveries_per_s", "value": round(raw["deliveries_per_s"], 1)},
+        ),
+        metric(
+            "ratio_to_raw",
+            capacity["deliveries_per_s"] / max(1, raw["deliveries_per_s"]),
+            "ratio",
+            "higher",
+            0.6,
+            baseline={"name": "raw_websockets_deliveries_per_s", "value": round(raw["deliveries_per_s"], 1)},
+        ),
+        metric(
+            "slow_client_p99_increase_pct",
+            slow_increase,
+            "%",
+            "lower",
+            10,
+            baseline={"name": "p99_ms_without_slow_client", "value": round(base["p99_ms"], 1)},
+        ),
+        metric("compression_ratio", compression["compression_ratio"], "ratio", "higher", 3),
+        metric("recovery_gaps", sum(r["gaps"] + r["duplicates"] for r in runs), "messages", "lower", 0),
+        metric("recovery_runs", len(runs), "runs", "higher", 20),
+        metric("recovery_max_back_s", max((r["max_back_s"] for r in runs), default=0.0), "s", "lower", 10),
+    ]
+    return {
+        "bench": "live",
+        "machine": f"{_cpu_model()}, {os.cpu_count()} cores",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": quick,
+        "metrics": metrics,
+        "notes": notes
+        | {
+            "with_slow_client": with_slow,
+            "base": base,
+            "capacity": capacity,
+            "raw": raw,
+            "compression": compression,
+            "slow_client_close_codes": conns["slow_close_codes"],
+        },
+    }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def print_table(result: dict) -> None:
+    print(f"\n{'metric':34} {'value':>14} {'target':>10}  unit")
+    for row in result["metrics"]:
+        target = row.get("target", "")
+        print(f"{row['name']:34} {row['value']!s:>14} {target!s:>10}  {row['unit']}")
+    layers = result["notes"]["layers"]
+    print(f"\nfan-out to {layers['members']} receivers in one process ({layers['messages']} messages):")
+    for name, row in layers["layers"].items():
+        print(f"  {name:52} {row['deliveries_per_s']:>10.0f} deliveries/s  send {row['group_send_ms']:.2f} ms/msg")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--clients", type=int, default=0)
+    parser.add_argument("--role", default="bench")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--redis")
+    parser.add_argument("--topics")
+    parser.add_argument("--rate", type=float)
+    parser.add_argument("--duration", type=float)
+    parser.add_argument("--out")
+    parser.add_argument("--kind", default="bench")
+    args = parser.parse_args()
+    if args.role == "publisher":
+        run_publisher(args)
+        return
+    if args.role == "raw-server":
+        run_raw_server(args)
+        return
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    started = time.monotonic()
+    result = asyncio.run(orchestrate(args))
+    result["notes"]["wall_s"] = round(time.monotonic() - started, 1)
+    out = ROOT / "bench" / "results" / "live.json"
+    out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print_table(result)
+    print(f"\nwrote {out} in {result['notes']['wall_s']}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,278 @@
+"""The /ws/ consumer: authenticate, parse, check topic permission, hand over to the hub.
+
+The protocol (message shapes, close codes) is documented in live/engine/protocol.py and the
+README. Fan-out does not use the channel layer: each process' hub (live/hub.py) holds one
+broker subscription per topic and writes to its local clients (measured in bench/live.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import services
+from .engine.outbox import Outbox, batch_frame
+from .engine.protocol import (
+    CLOSE_BAD_MESSAGES,
+    CLOSE_IDLE,
+    CLOSE_RATE_LIMITED,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    Auth,
+    Ping,
+    ProtocolError,
+    Resume,
+    Subscribe,
+    Unsubscribe,
+    parse_client_message,
+)
+from .engine.ratelimit import TokenBucket
+from .hub import control, get_hub
+
+CLOSE_TIMEOUT_S = 10
+logger = logging.getLogger(__name__)
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel layer per connection: the hub fans out (one broker subscription per process).
+    channel_layer_alias = "live-hub-no-layer"
+
+    async def connect(self):
+        self.user = None
+        self.closing = False
+        self.subscriptions: dict[str, str] = {}  # topic → stream
+        self.outbox = Outbox(settings.LIVE_OUTBOX_CAPACITY)
+        self.bucket = TokenBucket(rate=settings.LIVE_RATE_PER_S, burst=settings.LIVE_RATE_BURST)
+        self.rate_strikes: list[float] = []
+        self.bad_strikes: list[float] = []
+        self.connected_at = self.last_inbound = time.monotonic()
+        self._sending = False
+        self._send_task: asyncio.Task | None = None
+        self.hub = get_hub()
+        await self.accept()
+        self.hub.attach(self)
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            self._welcome(user)
+            return
+        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [None])[0]
+        if token:
+            user = await database_sync_to_async(services.user_for_token)(key=token)
+            if user is None:
+                await self._close(CLOSE_UNAUTHENTICATED)
+                return
+            self._welcome(user)
+
+    def _welcome(self, user) -> None:
+        self.user = user
+        self._reply(
+            {
+                "type": "welcome",
+                "user": user.get_username(),
+                "heartbeat_s": settings.LIVE_HEARTBEAT_S,
+                "idle_timeout_s": settings.LIVE_IDLE_TIMEOUT_S,
+                "limits": {
+                    "max_subscriptions": settings.LIVE_MAX_SUBSCRIPTIONS,
+                    "rate_per_s": settings.LIVE_RATE_PER_S,
+                    "burst": settings.LIVE_RATE_BURST,
+                    "outbox": settings.LIVE_OUTBOX_CAPACITY,
+                },
+            }
+        )
+
+    async def disconnect(self, code):
+        self.closing = True
+        self.hub.detach(self)
+        self.outbox.clear()
+        if self._send_task is not None:
+            self._send_task.cancel()
+        raise StopConsumer()
+
+    # --- inbound ---------------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        now = self.last_inbound = time.monotonic()
+        if not self.bucket.allow():
+            if self._strike(self.rate_strikes, now):
+                await self._close(CLOSE_RATE_LIMITED)
+                return
+            self._reply(
+                ProtocolError(
+                    "rate_limited",
+                    f"Inbound rate limit: {settings.LIVE_RATE_PER_S:g} messages/s (burst "
+                    f"{settings.LIVE_RATE_BURST}); this message was dropped.",
+                ).as_message()
+            )
+            return
+        try:
+            message = parse_client_message(text_data, max_topics=settings.LIVE_MAX_SUBSCRIPTIONS)
+        except ProtocolError as error:
+            await self._refuse(error)
+            return
+        if isinstance(message, Ping):
+            self._reply({"type": "pong", "id": message.id} if message.id is not None else {"type": "pong"})
+        elif self.user is None:
+            await self._authenticate(message)
+        elif isinstance(message, Auth):
+            self._reply({"type": "welcome", "user": self.user.get_username(), "id": message.id})
+        elif isinstance(message, Subscribe):
+            await self._subscribe(message.topics, message.filters, None, message.id)
+        elif isinstance(message, Resume):
+            await self._subscribe(tuple(message.positions), message.filters, message.positions, message.id)
+        elif isinstance(message, Unsubscribe):
+            await self._unsubscribe(message)
+
+    async def _authenticate(self, message) -> None:
+        if not isinstance(message, Auth):
+            self._reply(ProtocolError("auth_required", "Send {'type': 'auth', 'token': ...} first.").as_message())
+            await self._close(CLOSE_UNAUTHENTICATED)
+            return
+        user = await database_sync_to_async(services.user_for_token)(key=message.token)
+        if user is None:
+            self._reply(ProtocolError("auth_failed", "Invalid token.").as_message(message.id))
+            await self._close(CLOSE_UNAUTHENTICATED)
+            return
+        self._welcome(user)
+
+    async def _subscribe(self, topics, filters, positions, request_id) -> None:
+        new = [t for t in topics if t not in self.subscriptions]
+        limit = settings.LIVE_MAX_SUBSCRIPTIONS
+        if len(self.subscriptions) + len(new) > limit:
+            self._reply(
+                ProtocolError(
+                    "too_many_subscriptions",
+                    f"Subscription limit is {limit} topics per connection; you follow "
+                    f"{len(self.subscriptions)} and asked for {len(new)} more.",
+                ).as_message(request_id)
+            )
+            return
+        answers = await database_sync_to_async(services.topics_authorize)(user=self.user, topics=list(topics))
+        accepted: dict[str, int] = {}
+        for topic in topics:
+            stream, error = answers[topic]
+            if error is not None:
+                await self._refuse(error, request_id)
+                if self.closing:
+                    return
+                continue
+            after = positions.get(topic) if positions else None
+            self.subscriptions[topic] = stream
+            try:
+                accepted[topic] = await self.hub.subscribe(self, stream, label=topic, filters=filters, after=after)
+            except Exception:
+                logger.exception("live: subscribe to %s failed", topic)
+                self.subscriptions.pop(topic, None)
+                self._reply(
+                    ProtocolError(
+                        "unavailable", f"Could not subscribe to {topic!r} right now; retry shortly.", topic=topic
+                    ).as_message(request_id)
+                )
+            if self.closing:
+                return
+        if accepted:
+            body = {"type": "subscribed", "topics": accepted}
+            if positions:
+                body["resumed"] = True
+            if filters.as_dict():
+                body["filters"] = filters.as_dict()
+            if request_id is not None:
+                body["id"] = request_id
+            self._reply(body)
+
+    async def _unsubscribe(self, message: Unsubscribe) -> None:
+        removed = []
+        for topic in message.topics:
+            stream = self.subscriptions.pop(topic, None)
+            if stream is not None:
+                self.hub.unsubscribe(self, stream)
+                removed.append(topic)
+        body = {"type": "unsubscribed", "topics": removed}
+        if message.id is not None:
+            body["id"] = message.id
+        self._reply(body)
+
+    def _strike(self, strikes: list, now: float) -> bool:
+        """Count one strike; True when there were too many within the window."""
+        strikes.append(now)
+        horizon = now - settings.LIVE_STRIKE_WINDOW_S
+        strikes[:] = [t for t in strikes if t >= horizon]
+        return len(strikes) > settings.LIVE_MAX_STRIKES
+
+    async def _refuse(self, error: ProtocolError, request_id=None) -> None:
+        self._reply(error.as_message(request_id))
+        if self._strike(self.bad_strikes, time.monotonic()):
+            await self._close(CLOSE_BAD_MESSAGES)
+
+    # --- outbound (called by the hub) --------------------------------------------------------
+
+    def _reply(self, body: dict) -> None:
+        if not self.closing and self.outbox.push(control(body)):
+            self.flush()
+
+    def enqueue(self, item) -> None:
+        if self.closing:
+            return
+        if not self.outbox.push(item):
+            self._too_slow()
+            return
+        self.hub.mark_dirty(self)
+
+    def flush(self) -> None:
+        if not self._sending and self.outbox and not self.closing:
+            self._sending = True
+            self._send_task = asyncio.get_running_loop().create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        try:
+            while self.outbox and not self.closing:
+                texts = self.outbox.drain(settings.LIVE_MAX_BATCH)
+                await self.send(text_data=batch_frame(texts))
+        except Exception:  # the socket went away mid-send; disconnect() cleans up
+            self.closing = True
+        finally:
+            self._sending = False
+            self._send_task = None
+
+    def _too_slow(self) -> None:
+        """Outbound queue full even after merging: drop this client, not everyone's latency."""
+        self.closing = True
+        self.hub.detach(self)
+        self.outbox.clear()
+        if self._send_task is not None:
+            self._send_task.cancel()
+        asyncio.get_running_loop().create_task(self._close_now(CLOSE_TOO_SLOW))
+
+    def check_idle(self, now: float) -> None:
+        if self.closing:
+            return
+        if self.user is None and now - self.connected_at > settings.LIVE_AUTH_TIMEOUT_S:
+            asyncio.get_running_loop().create_task(self._close(CLOSE_UNAUTHENTICATED))
+        elif now - self.last_inbound > settings.LIVE_IDLE_TIMEOUT_S:
+            asyncio.get_running_loop().create_task(self._close(CLOSE_IDLE))
+
+    async def _close(self, code: int) -> None:
+        """Send what is queued (the error that explains the close), then close with ``code``."""
+        if self.closing:
+            return
+        self.closing = True
+        self.hub.detach(self)
+        with contextlib.suppress(Exception):
+            texts = self.outbox.drain(settings.LIVE_MAX_BATCH)
+            if texts:
+                await asyncio.wait_for(self.send(text_data=batch_frame(texts)), CLOSE_TIMEOUT_S)
+        await self._close_now(code)
+
+    async def _close_now(self, code: int) -> None:
+        self.closing = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.close(code=code), CLOSE_TIMEOUT_S)

@@ -1,0 +1,51 @@
+"""Shared body of replay_odds / replay_games: validate the whole file, then play it back."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from a1site.core.errors import ApplicationError
+
+from ...engine.feed import parse_speed, replay_delays
+
+
+class ReplayCommand(BaseCommand):
+    parse = None  # services.*_feed_parse
+    ingest = None  # callable(items) -> rows
+    noun = "rows"
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV feed (see live/data/ for the format)")
+        parser.add_argument("--speed", default="10x", help="'10x' plays 10× faster than the timestamps; 'max' no waits")
+        parser.add_argument("--limit", type=int, default=0, help="stop after this many rows (0: all)")
+
+    def handle(self, *args, file, speed, limit, **options):
+        try:
+            factor = parse_speed(speed)
+        except ValueError as exc:
+            raise CommandError(str(exc))
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"{file}: no such file")
+        try:
+            items = type(self).parse(text=path.read_text(encoding="utf-8"))
+        except ApplicationError as exc:
+            lines = [f"  {where}: {'; '.join(problems)}" for where, problems in exc.fields.items()]
+            raise CommandError(f"{file}: nothing was written.\n" + "\n".join(lines[:50]))
+        items.sort(key=lambda item: item.ts)
+        if limit:
+            items = items[:limit]
+        # Rows with the same timestamp go in together (one transaction, one burst of messages).
+        groups = [list(group) for _, group in itertools.groupby(items, key=lambda item: item.ts)]
+        delays = replay_delays([group[0].ts for group in groups], speed=factor)
+        started = time.monotonic()
+        for delay, group in zip(delays, groups, strict=True):
+            if delay:
+                time.sleep(delay)
+            type(self).ingest(group)
+        elapsed = time.monotonic() - started
+        self.stdout.write(self.style.SUCCESS(f"replayed {len(items)} {self.noun} from {file} in {elapsed:.1f}s"))

@@ -1,0 +1,96 @@
+"""The Live page in headless Chromium: a replayed odds move shows up in the ticker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls here are sync.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_live_server(settings):
+    """uvicorn in a thread of this process: same in-memory broker and test database."""
+    import uvicorn
+
+    from a1site.asgi import application
+    from live.backends import reset_broker
+
+    settings.REDIS_URL = ""
+    reset_broker()
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws_per_message_deflate=True
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    reset_broker()
+
+
+def test_live_page_shows_a_replayed_odds_move(asgi_live_server, user, password):
+    from playwright.sync_api import expect, sync_playwright
+
+    browser_client = Client()
+    browser_client.login(username=user.username, password=password)
+    session = browser_client.cookies["sessionid"].value
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": asgi_live_server}])
+            page = context.new_page()
+            page.goto(f"{asgi_live_server}/live/")
+            expect(page.get_by_test_id("live-state")).to_have_text("live", timeout=15_000)
+
+            call_command(
+                "replay_odds", str(ROOT / "live" / "data" / "sample_odds_feed.csv"), "--speed", "max", "--limit", "60"
+            )
+
+            ticker = page.get_by_test_id("odds-ticker")
+            expect(ticker).to_contain_text("Travis Kelce", timeout=15_000)
+            expect(ticker.locator("li")).to_have_count(60, timeout=15_000)
+            expect(ticker.locator(".move").first).to_be_visible()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
+        finally:
+            browser.close()

@@ -1,0 +1,148 @@
+"""Live streams across real uvicorn processes sharing Redis (services mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+from rest_framework.authtoken.models import Token
+from websockets.asyncio.client import connect
+
+from live import publish
+from live.backends import reset_broker
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def redis_broker():
+    reset_broker()  # the broker of this process must use this test's REDIS_URL
+    yield
+    reset_broker()
+
+
+@pytest.fixture
+def tokens(make_user):
+    alice = make_user("alice")
+    staff = make_user("staff", is_staff=True)
+    return {
+        "alice": Token.objects.create(user=alice).key,
+        "staff": Token.objects.create(user=staff).key,
+    }
+
+
+class Stream:
+    def __init__(self, ws):
+        self.ws = ws
+        self.pending: list[dict] = []
+
+    async def receive(self, timeout: float = 10) -> dict:
+        while not self.pending:
+            self.pending.extend(json.loads(await asyncio.wait_for(self.ws.recv(), timeout)))
+        return self.pending.pop(0)
+
+    async def receive_type(self, kind: str, timeout: float = 10) -> dict:
+        while True:
+            message = await self.receive(timeout)
+            if message["type"] == kind:
+                return message
+
+
+async def open_stream(server, token: str) -> Stream:
+    ws = await connect(f"{server.ws_url}/ws/?token={token}", origin="http://127.0.0.1", open_timeout=10)
+    stream = Stream(ws)
+    assert (await stream.receive())["type"] == "welcome"
+    return stream
+
+
+def post_json(url: str, token: str, body) -> int:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        return response.status
+
+
+async def test_an_odds_tick_posted_to_one_server_reaches_a_client_of_the_other(asgi_server, tokens):
+    first, second = asgi_server(), asgi_server()
+    client = await open_stream(first, tokens["alice"])
+    await client.ws.send(json.dumps({"type": "subscribe", "topics": ["odds.nba", "odds.game.g1"]}))
+    subscribed = await client.receive_type("subscribed")
+
+    tick = {
+        "ts": "2026-11-26T23:00:07Z",
+        "sport": "nba",
+        "game": "g1",
+        "player": "Nikola Jokic",
+        "stat": "points",
+        "book": "dk",
+        "line": 27.5,
+        "over_odds": 1.91,
+        "under_odds": 1.91,
+    }
+    status = await asyncio.to_thread(post_json, f"{second.url}/api/odds/", tokens["staff"], [tick])
+    assert status == 201
+
+    got = {}
+    while len(got) < 2:
+        message = await client.receive()
+        if "seq" in message:
+            got[message["topic"]] = message
+    assert got["odds.nba"]["seq"] == subscribed["topics"]["odds.nba"] + 1
+    assert got["odds.nba"]["data"]["player"] == "Nikola Jokic"
+    assert got["odds.game.g1"]["type"] == "odds.open"
+    await client.ws.close()
+
+
+async def test_clients_of_a_killed_server_resume_on_another_without_loss(asgi_server, tokens):
+    first, second = asgi_server(), asgi_server()
+    topic = "games.g42"
+    client = await open_stream(first, tokens["alice"])
+    await client.ws.send(json.dumps({"type": "subscribe", "topics": [topic]}))
+    start = (await client.receive_type("subscribed"))["topics"][topic]
+
+    published: list[int] = []
+    stop = threading.Event()
+
+    def publisher():
+        for n in range(300):
+            if stop.is_set():
+                return
+            published.append(publish(topic, "game.score", {"n": n}))
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    received: list[int] = []
+    try:
+        while len(received) < 40:
+            message = await client.receive()
+            if "seq" in message:
+                received.append(message["seq"])
+        first.kill()  # SIGKILL: no goodbye
+        with pytest.raises(Exception):  # noqa: B017 - whatever the socket says when the peer dies
+            while True:
+                message = await client.receive(timeout=5)
+                if "seq" in message:
+                    received.append(message["seq"])
+
+        resumed = await open_stream(second, tokens["alice"])
+        await resumed.ws.send(json.dumps({"type": "resume", "topics": {topic: received[-1]}}))
+        await asyncio.to_thread(thread.join, 30)
+        deadline = time.monotonic() + 20
+        while (not received or received[-1] < published[-1]) and time.monotonic() < deadline:
+            message = await resumed.receive()
+            assert message["type"] != "resync", message
+            if "seq" in message:
+                received.append(message["seq"])
+    finally:
+        stop.set()
+        thread.join(30)
+    assert received == list(range(start + 1, published[-1] + 1)) == published
