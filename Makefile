@@ -23,7 +23,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_demo
 	@echo "Serving at http://$(HOST):$(PORT)/ — log in with the demo user above (Ctrl-C stops)."
-	$(PY) -m uvicorn a1site.asgi:application --host $(HOST) --port $(PORT) --ws-per-message-deflate true
+	$(PY) -m a1site.serve --host $(HOST) --port $(PORT)
 
 # The whole suite: fast tests on the embedded mode, then browser tests, then the service
 # tests against real PostgreSQL, Redis, a Celery worker and an ASGI server.

@@ -7,6 +7,9 @@ disturbs nobody) and its own SQLite database. Servers (uvicorn + Redis) are pinn
 the load generator and publisher to core 1 (taskset / sched_setaffinity). Every loop is
 bounded in count and in time. Writes bench/results/live.json (format: BENCH.md).
 
+`--quick` (a smoke run, under a minute): 500 clients over 50 topics, 2 s delivery windows, one
+recovery run of each kind.
+
 Phases: channel-layer comparison; connections held (memory, idle CPU with heartbeats);
 deliveries/latency over 1,000 topics with groups of 10..2,000; capacity vs the raw server;
 one slow client; compression on the odds stream; recovery after kill -9 of a server and
@@ -127,8 +130,8 @@ class Stack:
         return time.monotonic() - started
 
     def prepare_db(self) -> str:
-        subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=self.env, check=True)
-        code = (
+        code = (  # one process for migrate and the token: each Django start costs ~2 s
+            "from django.core.management import call_command;call_command('migrate',verbosity=0);"
             "from django.contrib.auth import get_user_model;from rest_framework.authtoken.models import Token;"
             "u,_=get_user_model().objects.get_or_create(username='bench');"
             "print(Token.objects.get_or_create(user=u)[0].key)"
@@ -138,7 +141,18 @@ class Stack:
         )
         return out.stdout.strip().splitlines()[-1]
 
-    def start_server(self, port: int | None = None, *, raw: bool = False) -> int:
+    def start_servers(self, count: int) -> list[int]:
+        """Start ``count`` A1 servers at once (each spends ~2 s importing Django), then wait."""
+        ports = [self.start_server(wait=False) for _ in range(count)]
+        for port in ports:
+            wait_port(port)
+        return ports
+
+    async def astart_server(self, port: int | None = None, *, raw: bool = False) -> int:
+        """start_server without blocking the load generator's event loop meanwhile."""
+        return await asyncio.to_thread(self.start_server, port, raw=raw)
+
+    def start_server(self, port: int | None = None, *, raw: bool = False, wait: bool = True) -> int:
         port = port or free_port()
         if raw:
             cmd = [PY, __file__, "--role", "raw-server", "--port", str(port), "--redis", self.env["REDIS_URL"]]
@@ -146,14 +160,11 @@ class Stack:
             cmd = [
                 PY,
                 "-m",
-                "uvicorn",
-                "a1site.asgi:application",
+                "a1site.serve",
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--ws-per-message-deflate",
-                "true",
                 "--no-access-log",
                 "--log-level",
                 "warning",
@@ -164,7 +175,8 @@ class Stack:
         self.servers[port] = subprocess.Popen(
             pinned(cmd, SERVER_CORE), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
-        wait_port(port)
+        if wait:
+            wait_port(port)
         return port
 
     def kill_server(self, port: int) -> None:
@@ -202,6 +214,7 @@ def run_publisher(args) -> None:
     published: list[list] = []
     errors = 0
     rng = random.Random(7)
+    started_at = time.time()
     start = time.monotonic()
     n = 0
     limit = int(args.rate * args.duration)
@@ -221,7 +234,7 @@ def run_publisher(args) -> None:
             errors += 1
             time.sleep(0.01)
         n += 1
-    Path(args.out).write_text(json.dumps({"published": published, "errors": errors}))
+    Path(args.out).write_text(json.dumps({"published": published, "errors": errors, "started_at": started_at}))
 
 
 def _odds_rows() -> list[dict]:
@@ -340,6 +353,8 @@ class BenchClient:
         self.count = 0
         self.wire_bytes = 0
         self.message_bytes = 0
+        self.count_bytes = False  # re-serializing every message costs the load generator's core
+        self.last_at = 0.0
         self.ready = asyncio.Event()
         self.close_codes: list[int] = []
         self.reconnect_s: list[float] = []
@@ -423,7 +438,9 @@ class BenchClient:
         elif "seq" in message and "topic" in message:
             topic, seq = message["topic"], message["seq"]
             self.count += 1
-            self.message_bytes += len(json.dumps(message, separators=(",", ":")))
+            self.last_at = now
+            if self.count_bytes:
+                self.message_bytes += len(json.dumps(message, separators=(",", ":")))
             self.received.setdefault(topic, []).append(seq)
             self.last[topic] = seq
             data = message.get("data") or {}
@@ -479,10 +496,9 @@ def group_layout(n_clients: int, n_topics: int, prefix: str = "odds.game.b") -> 
 async def stop_clients(clients, tasks) -> None:
     for client in clients:
         client.stop = True
-    for client in clients:
-        if client.ws is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.ws.close(), 2)
+    # All at once: one by one, 1,000 closing handshakes took seconds of the quick run.
+    closing = [asyncio.wait_for(c.ws.close(), 2) for c in clients if c.ws is not None]
+    await asyncio.gather(*closing, return_exceptions=True)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -495,6 +511,7 @@ async def measure_delivery(stack, workdir, clients, topics, *, rate, duration, s
     for client in clients:
         client.latencies.clear()
         client.count = 0
+        client.last_at = 0.0
     layout_sizes: dict[str, int] = {}
     for client in clients:
         for topic in client.topics:
@@ -504,7 +521,8 @@ async def measure_delivery(stack, workdir, clients, topics, *, rate, duration, s
     while process.poll() is None and time.monotonic() - started < duration + 30:
         await asyncio.sleep(0.2)
     publish_end = time.monotonic()
-    expected = sum(layout_sizes.get(t, 0) for t, _ in json.loads(out.read_text())["published"])
+    report = json.loads(out.read_text())
+    expected = sum(layout_sizes.get(t, 0) for t, _ in report["published"])
     settle_deadline = publish_end + settle + 10
     while time.monotonic() < settle_deadline:
         received = sum(c.count for c in clients)
@@ -514,8 +532,12 @@ async def measure_delivery(stack, workdir, clients, topics, *, rate, duration, s
     elapsed = max(duration, time.monotonic() - started)
     received = sum(c.count for c in clients)
     latencies = [v for c in clients for v in c.latencies]
+    # From the first publish to the last arrival: the publisher's own start-up (a Python process
+    # importing redis, ~0.5 s) and the polling above are not delivery time.
+    window = max(duration, max((c.last_at for c in clients), default=0.0) - report["started_at"])
     return {
-        "deliveries_per_s": received / elapsed,
+        "deliveries_per_s": received / window,
+        "window_s": window,
         "expected": expected,
         "received": received,
         "dropped": max(0, expected - received),
@@ -525,9 +547,8 @@ async def measure_delivery(stack, workdir, clients, topics, *, rate, duration, s
     }
 
 
-async def memory_without_deflate(stack, token, n_clients: int) -> float:
+async def memory_without_deflate(stack, port: int, token, n_clients: int) -> float:
     """KiB per connection when the client does not negotiate permessage-deflate (own server)."""
-    port = stack.start_server()
     pid = stack.servers[port].pid
     url = f"ws://127.0.0.1:{port}/ws/?token={token}"
     warm = [BenchClient([url], ["odds.nba"]) for _ in range(20)]
@@ -538,7 +559,7 @@ async def memory_without_deflate(stack, token, n_clients: int) -> float:
     for client in clients:
         client.compression = None
     tasks = await connect_all(clients, concurrency=100, deadline=time.monotonic() + 120)
-    await asyncio.sleep(2.0)
+    await asyncio.sleep(1.0)
     held = sum(1 for c in clients if c.ready.is_set())
     kb = (rss_kb(pid) - before) / max(1, held)
     await stop_clients(clients, tasks)
@@ -547,16 +568,16 @@ async def memory_without_deflate(stack, token, n_clients: int) -> float:
 
 
 async def phase_connections(stack, workdir, token, n_clients, n_topics, quick) -> dict:
-    kb_no_deflate = await memory_without_deflate(stack, token, min(n_clients, 300 if quick else 2000))
-    port = stack.start_server()
+    """Memory, idle CPU and delivery on one server; it is left running for phase_compression."""
+    bare_port, port = await asyncio.to_thread(stack.start_servers, 2)
+    kb_no_deflate = await memory_without_deflate(stack, bare_port, token, min(n_clients, 300 if quick else 2000))
     pid = stack.servers[port].pid
-    await asyncio.sleep(1.0)
     url = f"ws://127.0.0.1:{port}/ws/?token={token}"
     # Warm the server (imports, DB connection, first handshakes) before the memory baseline.
     warm = [BenchClient([url], ["odds.nba"]) for _ in range(20)]
     warm_tasks = await connect_all(warm, concurrency=20, deadline=time.monotonic() + 30)
     await stop_clients(warm, warm_tasks)
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(0.5 if quick else 1.0)
     rss_before = rss_kb(pid)
     layout = group_layout(n_clients, n_topics)
     clients = [BenchClient([url], topics) for topics in layout]
@@ -564,26 +585,30 @@ async def phase_connections(stack, workdir, token, n_clients, n_topics, quick) -
     tasks = await connect_all(clients, concurrency=100, deadline=t0 + (60 if quick else 240))
     connect_s = time.monotonic() - t0
     held = sum(1 for c in clients if c.ready.is_set())
-    await asyncio.sleep(2.0)
+    await asyncio.sleep(1.0 if quick else 2.0)
     rss_after = rss_kb(pid)
-    idle_window = 3.0 if quick else 30.0
+    idle_window = 2.0 if quick else 30.0
     cpu0 = cpu_seconds(pid)
     await asyncio.sleep(idle_window)
     idle_cpu = (cpu_seconds(pid) - cpu0) / idle_window * 100
     topics = sorted({t for c in clients for t in c.topics})
     target_rate = 8000 / (2 * n_clients / n_topics) * 1.25  # offered: 10,000 deliveries/s
-    duration = 3.0 if quick else 15.0
-    base = await measure_delivery(stack, workdir, clients, topics, rate=target_rate, duration=duration)
+    duration, settle = (2.0, 1.0) if quick else (15.0, 2.0)
+    base = await measure_delivery(stack, workdir, clients, topics, rate=target_rate, duration=duration, settle=settle)
     # One client reading 10× slower than the 50 ms batches arrive, on the biggest topic.
     slow = BenchClient([url], [topics[0]], slow_s=0.5)
     slow.record_latency = False
     slow_task = (await connect_all([slow], concurrency=1, deadline=time.monotonic() + 30))[0]
-    with_slow = await measure_delivery(stack, workdir, clients, topics, rate=target_rate, duration=duration)
+    with_slow = await measure_delivery(
+        stack, workdir, clients, topics, rate=target_rate, duration=duration, settle=settle
+    )
     await stop_clients([slow], [slow_task])
-    capacity = await measure_delivery(stack, workdir, clients, topics, rate=target_rate * 3, duration=duration)
+    capacity = await measure_delivery(
+        stack, workdir, clients, topics, rate=target_rate * 3, duration=duration, settle=settle
+    )
     await stop_clients(clients, tasks)
-    stack.stop_server(port)
     return {
+        "port": port,
         "held": held,
         "connect_s": connect_s,
         "kb_per_connection": (rss_after - rss_before) / max(1, held),
@@ -597,28 +622,30 @@ async def phase_connections(stack, workdir, token, n_clients, n_topics, quick) -
         "layout": layout,
         "rate": target_rate,
         "duration": duration,
+        "settle": settle,
     }
 
 
-async def phase_raw(stack, workdir, layout, topics, rate, duration, quick) -> dict:
-    port = stack.start_server(raw=True)
+async def phase_raw(stack, workdir, layout, topics, rate, duration, settle, quick) -> dict:
+    port = await stack.astart_server(raw=True)
     url = f"ws://127.0.0.1:{port}/"
     clients = [BenchClient([url], t) for t in layout]
     tasks = await connect_all(clients, concurrency=100, deadline=time.monotonic() + (60 if quick else 240))
     await asyncio.sleep(1.0)
-    capacity = await measure_delivery(stack, workdir, clients, topics, rate=rate * 3, duration=duration)
+    capacity = await measure_delivery(stack, workdir, clients, topics, rate=rate * 3, duration=duration, settle=settle)
     await stop_clients(clients, tasks)
     stack.stop_server(port)
     return capacity
 
 
-async def phase_compression(stack, workdir, token) -> dict:
-    port = stack.start_server()
+async def phase_compression(stack, workdir, token, port: int, quick: bool) -> dict:
+    """The odds stream through the (idle) server of phase_connections."""
     url = f"ws://127.0.0.1:{port}/ws/?token={token}"
     client = BenchClient([url], ["odds.nba"])
+    client.count_bytes = True
     tasks = await connect_all([client], concurrency=1, deadline=time.monotonic() + 30)
     client.wire_bytes = client.message_bytes = 0
-    process, _ = publish_async(stack, workdir, topics=["odds.nba"], rate=400, duration=3, kind="odds")
+    process, _ = publish_async(stack, workdir, topics=["odds.nba"], rate=400, duration=1.5 if quick else 3, kind="odds")
     deadline = time.monotonic() + 20
     while process.poll() is None and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
@@ -660,8 +687,7 @@ def check_exactly_once(clients, published) -> tuple[int, int]:
 
 
 async def phase_recovery(stack, workdir, token, *, runs_kill: int, runs_redis: int, quick: bool) -> dict:
-    ports = [stack.start_server(), stack.start_server()]
-    await asyncio.sleep(1.0)
+    ports = await asyncio.to_thread(stack.start_servers, 2)
     results = []
     n_clients, topics = (
         (100, [f"games.r{i}" for i in range(20)]) if quick else (200, [f"games.r{i}" for i in range(50)])
@@ -679,12 +705,12 @@ async def phase_recovery(stack, workdir, token, *, runs_kill: int, runs_redis: i
         tasks = await connect_all(clients, concurrency=50, deadline=deadline, reconnect=True)
         for client in clients:
             client.start_seq = dict(client.last)
-        process, out = publish_async(stack, workdir, topics=topics, rate=1000, duration=2.5 if quick else 4.0)
-        await asyncio.sleep(1.0 if quick else 1.5)
+        process, out = publish_async(stack, workdir, topics=topics, rate=1000, duration=1.5 if quick else 4.0)
+        await asyncio.sleep(0.5 if quick else 1.5)
         if kind == "kill":
             victim = ports[run % 2]
             stack.kill_server(victim)
-            ports[run % 2] = stack.start_server(victim)  # back for the next run (clients already moved)
+            ports[run % 2] = await stack.astart_server(victim)  # back for the next run (clients already moved)
         else:
             await asyncio.to_thread(stack.restart_redis)
         wait_deadline = time.monotonic() + 30
@@ -841,25 +867,42 @@ async def orchestrate(args) -> dict:
     stack.start_redis()
     token = stack.prepare_db()
     os.environ["REDIS_URL"] = stack.env["REDIS_URL"]
-    n_clients = args.clients or (1000 if quick else 10_000)
-    n_topics = 100 if quick else 1000
+    n_clients = args.clients or (500 if quick else 10_000)
+    n_topics = 50 if quick else 1000
     notes = {}
+    timings: dict[str, float] = {}
+    clock = [time.monotonic()]
+
+    def lap(name: str) -> None:
+        now = time.monotonic()
+        timings[name] = round(now - clock[0], 1)
+        clock[0] = now
+        print(f"  ({name}: {timings[name]} s)", flush=True)
+
     try:
+        lap("setup")
         print("channel layers ...", flush=True)
         layers = await phase_layers(stack, quick)
         print(json.dumps(layers, indent=1), flush=True)
+        lap("layers")
         print(f"connections: {n_clients} clients over {n_topics} topics ...", flush=True)
         conns = await phase_connections(stack, workdir, token, n_clients, n_topics, quick)
         print({k: v for k, v in conns.items() if k not in ("topics", "layout")}, flush=True)
+        lap("connections")
         print("raw websockets ceiling ...", flush=True)
-        raw = await phase_raw(stack, workdir, conns["layout"], conns["topics"], conns["rate"], conns["duration"], quick)
+        raw = await phase_raw(
+            stack, workdir, conns["layout"], conns["topics"], conns["rate"], conns["duration"], conns["settle"], quick
+        )
         print(raw, flush=True)
+        lap("raw")
         print("compression ...", flush=True)
-        compression = await phase_compression(stack, workdir, token)
+        compression = await phase_compression(stack, workdir, token, conns["port"], quick)
         print(compression, flush=True)
+        lap("compression")
         print("recovery ...", flush=True)
         runs_kill, runs_redis = (1, 1) if quick else (20, 5)
         recovery = await phase_recovery(stack, workdir, token, runs_kill=runs_kill, runs_redis=runs_redis, quick=quick)
+        lap("recovery")
     finally:
         stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -870,6 +913,7 @@ async def orchestrate(args) -> dict:
     notes["recovery_runs"] = runs
     notes["clients"] = n_clients
     notes["topics"] = n_topics
+    notes["phase_s"] = timings
     metrics = [
         metric("connections_held", conns["held"], "connections", "higher", 10_000),
         metric("connect_s", conns["connect_s"], "s", "lower"),

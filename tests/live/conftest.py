@@ -7,7 +7,7 @@ import contextlib
 import json
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
+from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
 from live.backends import reset_broker
@@ -27,36 +27,6 @@ def token_for(transactional_db):
         return Token.objects.get_or_create(user=user)[0].key
 
     return make
-
-
-class WebsocketCommunicator(ApplicationCommunicator):
-    """channels.testing.WebsocketCommunicator, minus its package import of daphne (not installed)."""
-
-    def __init__(self, application, path: str, headers=None):
-        route, _, query = path.partition("?")
-        scope = {
-            "type": "websocket",
-            "path": route,
-            "query_string": query.encode(),
-            "headers": headers or [],
-            "subprotocols": [],
-        }
-        super().__init__(application, scope)
-
-    async def connect(self, timeout: float = 2):
-        await self.send_input({"type": "websocket.connect"})
-        response = await self.receive_output(timeout)
-        return response["type"] == "websocket.accept", response.get("code")
-
-    async def send_to(self, text_data=None, bytes_data=None):
-        if text_data is not None:
-            await self.send_input({"type": "websocket.receive", "text": text_data})
-        else:
-            await self.send_input({"type": "websocket.receive", "bytes": bytes_data})
-
-    async def disconnect(self, code: int = 1000, timeout: float = 1):
-        await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
 
 
 class LiveClient:
@@ -124,7 +94,7 @@ async def connect():
         if cookie:
             headers.append((b"cookie", cookie.encode()))
         communicator = WebsocketCommunicator(application, path, headers=headers)
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=2)
         assert connected
         client = LiveClient(communicator)
         opened.append(client)

@@ -21,7 +21,7 @@ TICK = {
     "ts": "2026-11-26T23:00:07Z",
     "sport": "nba",
     "game": "g1",
-    "player": "Nikola Jokic",
+    "player": "Sim NBA Player 01",
     "player_id": "203999",
     "stat": "points",
     "book": "dk",
@@ -90,7 +90,7 @@ class TestOddsApi:
     def test_recent_ticks_are_listed(self, staff_client, user_client):
         staff_client.post("/api/odds/", [TICK], format="json")
         results = user_client.get("/api/odds/?sport=nba").json()["results"]
-        assert results[0]["player"] == "Nikola Jokic" and results[0]["game"] == "g1"
+        assert results[0]["player"] == "Sim NBA Player 01" and results[0]["game"] == "g1"
 
     from contextlib import contextmanager
 
@@ -189,7 +189,7 @@ def test_replay_odds_stores_publishes_and_raises_a_steam_alert(user, django_capt
     assert OddsTick.objects.count() == 603
     assert any('"type":"odds.steam"' in text for _, text in history("odds.nba"))
     alerts = history(f"alerts.{user.pk}")
-    assert any('"alert.steam"' in text and "Nikola Jokic" in text for _, text in alerts)
+    assert any('"alert.steam"' in text and "Sim NBA Player" in text for _, text in alerts)
 
 
 @pytest.mark.django_db

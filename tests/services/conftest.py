@@ -149,14 +149,11 @@ def asgi_server(services_env, tmp_path):
         args = [
             sys.executable,
             "-m",
-            "uvicorn",
-            "a1site.asgi:application",
+            "a1site.serve",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
-            "--ws-per-message-deflate",
-            "true",
             "--no-access-log",
         ]
         server = _start("asgi", args, env, tmp_path, port)

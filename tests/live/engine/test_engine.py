@@ -195,7 +195,7 @@ ODDS_ROW = {
     "ts": "2026-11-26T23:00:07Z",
     "sport": "NBA",
     "game": "g1",
-    "player": "Nikola Jokic",
+    "player": "Sim NBA Player 01",
     "player_id": "",
     "stat": "Points",
     "book": "DK",
