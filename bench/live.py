@@ -24,7 +24,6 @@ import contextlib
 import csv
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -38,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import machine, percentile  # noqa: E402
+
 PY = sys.executable
 SERVER_CORE, CLIENT_CORE = "0", "1"
 PAD = "x" * 120  # ~200-byte messages, as in FACTS.md
@@ -75,13 +77,6 @@ def rss_kb(pid: int) -> int:
 
 def pinned(cmd: list[str], core: str) -> list[str]:
     return ["taskset", "-c", core, *cmd] if shutil.which("taskset") else cmd
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 class Stack:
@@ -954,7 +949,7 @@ async def orchestrate(args) -> dict:
     ]
     return {
         "bench": "live",
-        "machine": f"{_cpu_model()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": quick,
         "metrics": metrics,
@@ -968,14 +963,6 @@ async def orchestrate(args) -> dict:
             "slow_client_close_codes": conns["slow_close_codes"],
         },
     }
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def print_table(result: dict) -> None:

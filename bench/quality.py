@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import machine  # noqa: E402
 from predictions.engine import metrics  # noqa: E402
 from predictions.engine.training import (  # noqa: E402
     TrainConfig,
@@ -42,18 +41,6 @@ from predictions.engine.training import (  # noqa: E402
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def pooled_log_loss(results, name: str, only_simulated: bool = False) -> tuple[float, int]:
