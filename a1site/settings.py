@@ -100,7 +100,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + immediate transactions let the embedded ASGI server's threads write without
     # "database is locked" errors (Django 5.1+ options).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+        # synchronous=NORMAL is safe with WAL (no corruption; a power cut can lose the last
+        # commits) and takes the per-commit fsync (~4 ms here) off every prediction request.
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -278,3 +284,9 @@ LOGGING = {
 }
 
 A1_DEMO_USERNAME = env.str("A1_DEMO_USERNAME", default="demo")
+
+# --- Predictions serving --------------------------------------------------------------------
+# How often a process looks at the registry generation in the cache (ms), and how often it asks
+# the database anyway in case a bump was lost (s).
+PREDICTIONS_SERVING_CHECK_MS = env.float("PREDICTIONS_SERVING_CHECK_MS", default=250)
+PREDICTIONS_SERVING_DB_TTL_S = env.float("PREDICTIONS_SERVING_DB_TTL_S", default=10.0)

@@ -5,7 +5,20 @@ from django.contrib import admin, messages
 from a1site.core.errors import ApplicationError
 
 from . import services
-from .models import Game, Player, PropLine, Result, Sport, StatLine, Team
+from .models import (
+    DriftWarning,
+    EnsembleWeights,
+    Game,
+    ModelLiveMetrics,
+    Player,
+    Prediction,
+    PropLine,
+    Result,
+    ShadowModel,
+    Sport,
+    StatLine,
+    Team,
+)
 
 
 @admin.register(Sport)
@@ -96,3 +109,81 @@ class ResultAdmin(admin.ModelAdmin):
     search_fields = ("player__name", "player__external_id", "game__external_id")
     list_select_related = ("player", "game")
     raw_id_fields = ("player", "game")
+
+
+# --- Serving and live grading ------------------------------------------------------------------
+
+
+@admin.register(DriftWarning)
+class DriftWarningAdmin(admin.ModelAdmin):
+    """Raised by grading when live log loss exceeds the held-out value by the margin."""
+
+    list_display = (
+        "model_version",
+        "live_log_loss",
+        "validation_log_loss",
+        "margin",
+        "n_graded",
+        "created_at",
+        "cleared_at",
+    )
+    list_filter = ("cleared_at",)
+    readonly_fields = [f.name for f in DriftWarning._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ModelLiveMetrics)
+class ModelLiveMetricsAdmin(admin.ModelAdmin):
+    list_display = ("model_version", "member", "n_graded", "log_loss", "ewm_log_loss", "brier", "hit_rate", "clv")
+    readonly_fields = [f.name for f in ModelLiveMetrics._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(EnsembleWeights)
+class EnsembleWeightsAdmin(admin.ModelAdmin):
+    list_display = ("model_version", "weights", "member_log_loss", "n_graded", "reason", "created_at")
+    readonly_fields = [f.name for f in EnsembleWeights._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ShadowModel)
+class ShadowModelAdmin(admin.ModelAdmin):
+    """Start and stop shadows from the Models page (audited); this list shows them."""
+
+    list_display = ("model_version", "active", "started_at", "started_by")
+    readonly_fields = [f.name for f in ShadowModel._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "player",
+        "stat",
+        "line",
+        "p_over",
+        "edge",
+        "side",
+        "model_version",
+        "shadow",
+        "outcome",
+        "created_at",
+    )
+    list_filter = ("shadow", "source", "outcome", "stat")
+    list_select_related = ("player", "model_version")
+    raw_id_fields = ("prop_line", "game", "player", "model_version", "weights")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

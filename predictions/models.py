@@ -15,6 +15,7 @@ Feature building reads whole sports at once, so it never needs to query a single
 Everything simulated carries ``simulated=True`` so pages and the API can label it.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -225,3 +226,226 @@ class Result(models.Model):
 
     def __str__(self):
         return f"{self.player_id} {self.stat} = {self.value} ({self.status})"
+
+
+# --- Serving, predictions and their live grading -------------------------------------------------
+
+
+class PropFeatures(models.Model):
+    """The feature row of one (game, player, stat) under one feature schema.
+
+    Features depend only on what happened before the game, never on the line or the price,
+    so one row serves every line and book of the prop; ``predict_slate`` fills the table in
+    one vectorised pass and serving reads it (building a missing row from recent history).
+    ``values`` are the row's float64 bytes in schema order; ``feature_hash`` is the sha256 of
+    the row as float32 bytes (the prediction cache's key, with the model version and line).
+    """
+
+    # The unique (game, player, stat, schema_version) index serves lookups by game.
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+", db_index=False)
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="+", db_index=False)
+    stat = models.CharField(max_length=40)
+    schema_version = models.CharField(max_length=16)
+    values = models.BinaryField()
+    feature_hash = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["game", "player", "stat", "schema_version"], name="prop_features_unique_row"
+            )
+        ]
+
+    def __str__(self):
+        return f"features {self.player_id} {self.stat} in {self.game_id}"
+
+
+class EnsembleWeights(models.Model):
+    """One step of an ensemble version's live member weights (the latest row is served).
+
+    The rule (engine.models.update_weights): target = softmax(-sharpness x each member's
+    exponentially weighted live log loss), approached by ``step`` and floored at a minimum
+    weight; see predictions.grading."""
+
+    model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    weights = models.JSONField(help_text='Member kind → weight, e.g. {"xgboost": 0.4, "torch": 0.6}.')
+    member_log_loss = models.JSONField(default=dict, blank=True, help_text="Members' EWM live log loss used.")
+    n_graded = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=40, default="live")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_version", "-created_at", "-id"]
+        indexes = [models.Index(fields=["model_version", "-created_at"], name="ensemble_weights_latest")]
+
+    def __str__(self):
+        return f"weights of {self.model_version_id}: {self.weights}"
+
+
+class Prediction(models.Model):
+    """A model's distribution for one prop at one line: the contract of DESIGN.md.
+
+    ``prop_line`` is set for book props scored by ``predict_slate`` (those are graded into the
+    live metrics, one per prop and version); API predictions of arbitrary lines keep it null.
+    ``member_probabilities`` holds each ensemble member's (P(over), P(under)) so every member
+    is graded on the same props. ``shadow`` predictions come from a challenger and are never
+    shown to users. Edge (decimal odds given): P(side | no push) x decimal odds - 1 for the
+    better side, i.e. the expected return per unit staked with a push refunded.
+    """
+
+    class Side(models.TextChoices):
+        OVER = "over", "Over"
+        UNDER = "under", "Under"
+
+    class Outcome(models.TextChoices):
+        OVER = "over", "Over"
+        UNDER = "under", "Under"
+        PUSH = "push", "Push"
+        VOID = "void", "Void"
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        SLATE = "slate", "Slate"
+
+    # Indexes: the unique (prop_line, model_version) serves lookups by prop line, the
+    # (game, player, stat) one lookups by game, the (model_version, graded_at) one lookups by
+    # version; a separate index per foreign key would only slow slate writes down.
+    prop_line = models.ForeignKey(
+        PropLine, null=True, blank=True, on_delete=models.CASCADE, related_name="predictions", db_index=False
+    )
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="+", db_index=False)
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="+", db_index=False)
+    stat = models.CharField(max_length=40)
+    line = models.FloatField()
+    over_decimal_odds = models.FloatField(null=True, blank=True)
+    under_decimal_odds = models.FloatField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    weights = models.ForeignKey(
+        EnsembleWeights, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    shadow = models.BooleanField(default=False)
+    source = models.CharField(max_length=5, choices=Source.choices, default=Source.API)
+    mean = models.FloatField()
+    p_over = models.FloatField()
+    p_under = models.FloatField()
+    p_push = models.FloatField()
+    edge = models.FloatField(null=True, blank=True)
+    side = models.CharField(max_length=5, choices=Side.choices, blank=True)
+    member_probabilities = models.JSONField(default=dict, blank=True)
+    feature_hash = models.CharField(max_length=32)
+    simulated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=5, choices=Outcome.choices, blank=True)
+    log_loss = models.FloatField(null=True, blank=True)
+    brier = models.FloatField(null=True, blank=True)
+    hit = models.BooleanField(null=True, blank=True)
+    clv = models.FloatField(null=True, blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # NULL prop lines (API predictions) are distinct, so only book props are unique.
+            models.UniqueConstraint(fields=["prop_line", "model_version"], name="prediction_unique_prop_version"),
+            models.CheckConstraint(
+                condition=Q(p_over__gte=0)
+                & Q(p_over__lte=1)
+                & Q(p_under__gte=0)
+                & Q(p_under__lte=1)
+                & Q(p_push__gte=0)
+                & Q(p_push__lte=1),
+                name="prediction_probabilities_in_0_1",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["game", "player", "stat"], name="prediction_prop"),
+            models.Index(fields=["model_version", "graded_at"], name="prediction_version_graded"),
+        ]
+
+    def __str__(self):
+        return f"{self.player_id} {self.stat} {self.line}: P(over)={self.p_over:.3f} by {self.model_version_id}"
+
+
+class ModelLiveMetrics(models.Model):
+    """Running live metrics of one model version on graded book props (engine.grading).
+
+    ``member`` is blank for the version itself and a member kind (xgboost, torch) for one
+    member of an ensemble version, graded on the same props from its stored probabilities."""
+
+    model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    member = models.CharField(max_length=10, blank=True)
+    state = models.JSONField(default=dict, help_text="engine.grading.LiveMetrics.as_dict()")
+    n_graded = models.PositiveIntegerField(default=0)
+    log_loss = models.FloatField(null=True, blank=True)
+    brier = models.FloatField(null=True, blank=True)
+    hit_rate = models.FloatField(null=True, blank=True)
+    clv = models.FloatField(null=True, blank=True)
+    ewm_log_loss = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model_version", "member"]
+        constraints = [models.UniqueConstraint(fields=["model_version", "member"], name="live_metrics_unique")]
+
+    def __str__(self):
+        return f"live metrics of {self.model_version_id}{'/' + self.member if self.member else ''}"
+
+
+class LiveMetricsSnapshot(models.Model):
+    """The live metrics after one grading run: the Models page's performance over time."""
+
+    model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    member = models.CharField(max_length=10, blank=True)
+    taken_at = models.DateTimeField(auto_now_add=True)
+    n_graded = models.PositiveIntegerField()
+    log_loss = models.FloatField(null=True, blank=True)
+    brier = models.FloatField(null=True, blank=True)
+    hit_rate = models.FloatField(null=True, blank=True)
+    ewm_log_loss = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["model_version", "member", "taken_at", "id"]
+        indexes = [models.Index(fields=["model_version", "taken_at"], name="live_snapshot_version_time")]
+
+    def __str__(self):
+        return f"snapshot of {self.model_version_id}{'/' + self.member if self.member else ''} at {self.taken_at}"
+
+
+class DriftWarning(models.Model):
+    """Live log loss above the validation value by more than the margin (open until cleared)."""
+
+    model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    live_log_loss = models.FloatField()
+    validation_log_loss = models.FloatField()
+    margin = models.FloatField()
+    n_graded = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version"], condition=Q(cleared_at__isnull=True), name="drift_warning_one_open"
+            )
+        ]
+
+    def __str__(self):
+        return f"drift of {self.model_version_id}: {self.live_log_loss:.4f} vs {self.validation_log_loss:.4f}"
+
+
+class ShadowModel(models.Model):
+    """A candidate version scoring the same props as production, graded but never shown."""
+
+    model_version = models.OneToOneField("registry.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    active = models.BooleanField(default=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self):
+        return f"shadow {self.model_version_id} ({'active' if self.active else 'stopped'})"

@@ -121,3 +121,114 @@ def game_key_table(*, sport_id: int) -> pd.DataFrame:
 def sport_stats(*, sport: str):
     """The stats the catalogue defines for a sport (engine.sports)."""
     return SPORTS[sport].stats if sport in SPORTS else ()
+
+
+# --- Predictions -----------------------------------------------------------------------------------
+
+PROP_SORTS = {
+    "date": ("game__date", "game_id", "player_id", "stat", "book"),
+    "-date": ("-game__date", "game_id", "player_id", "stat", "book"),
+    "edge": ("pred_edge", "id"),
+    "-edge": ("-pred_edge", "id"),
+    "p_over": ("pred_p_over", "id"),
+    "-p_over": ("-pred_p_over", "id"),
+    "player": ("player__name", "-game__date", "id"),
+    "line": ("line", "id"),
+}
+
+
+def priced_prop_list(
+    *,
+    sport: str | None = None,
+    date: dt.date | None = None,
+    stat: str | None = None,
+    min_edge: float | None = None,
+    sort: str = "-date",
+    predicted_only: bool = False,
+) -> QuerySet[PropLine]:
+    """Prop lines with the id, edge and P(over) of their latest shown prediction (shadow
+    predictions are never shown). Fetch the page's predictions with ``predictions_by_id``:
+    list queries stay constant whatever the page size."""
+    from .models import Prediction
+
+    latest = Prediction.objects.filter(prop_line=OuterRef("pk"), shadow=False).order_by("-created_at", "-id")
+    queryset = prop_list(sport=sport, date=date, stat=stat).annotate(
+        pred_id=Subquery(latest.values("id")[:1]),
+        pred_edge=Subquery(latest.values("edge")[:1]),
+        pred_p_over=Subquery(latest.values("p_over")[:1]),
+    )
+    if min_edge is not None:
+        queryset = queryset.filter(pred_edge__gte=min_edge)
+    elif predicted_only:
+        queryset = queryset.filter(pred_id__isnull=False)
+    return queryset.order_by(*PROP_SORTS.get(sort, PROP_SORTS["-date"]))
+
+
+def predictions_by_id(ids) -> dict:
+    from .models import Prediction
+
+    wanted = [pk for pk in ids if pk is not None]
+    if not wanted:
+        return {}
+    return Prediction.objects.select_related("model_version").in_bulk(wanted)
+
+
+def prediction_get(*, prediction_id: int, include_shadow: bool = False):
+    from .models import Prediction
+
+    queryset = Prediction.objects.select_related(
+        "model_version", "game__sport", "game__home_team", "game__away_team", "player__team", "prop_line", "weights"
+    )
+    if not include_shadow:
+        queryset = queryset.filter(shadow=False)
+    return queryset.filter(pk=prediction_id).first()
+
+
+def best_edges(*, date: dt.date, per_sport: int = 5) -> list[dict]:
+    """The day's best positive edges per sport (latest shown prediction of each prop)."""
+    out = []
+    for sport in sport_list():
+        props = list(priced_prop_list(sport=sport.code, date=date, min_edge=0.0, sort="-edge")[:per_sport])
+        if props:
+            predictions = predictions_by_id([prop.pred_id for prop in props])
+            out.append({"sport": sport, "props": [(prop, predictions.get(prop.pred_id)) for prop in props]})
+    return out
+
+
+def live_metrics_by_version(*, version_ids) -> dict[int, dict[str, object]]:
+    """version id → member ("" for the version) → ModelLiveMetrics."""
+    from .models import ModelLiveMetrics
+
+    out: dict[int, dict[str, object]] = {}
+    for row in ModelLiveMetrics.objects.filter(model_version_id__in=list(version_ids)):
+        out.setdefault(row.model_version_id, {})[row.member] = row
+    return out
+
+
+def open_drift_warnings(*, version_ids=None):
+    from .models import DriftWarning
+
+    queryset = DriftWarning.objects.filter(cleared_at__isnull=True).select_related("model_version")
+    if version_ids is not None:
+        queryset = queryset.filter(model_version_id__in=list(version_ids))
+    return queryset
+
+
+def weights_history(*, version_id: int, limit: int = 200):
+    from .models import EnsembleWeights
+
+    rows = EnsembleWeights.objects.filter(model_version_id=version_id).order_by("-created_at", "-id")[:limit]
+    return list(reversed(rows))
+
+
+def live_snapshots(*, version_id: int, limit: int = 500):
+    from .models import LiveMetricsSnapshot
+
+    rows = LiveMetricsSnapshot.objects.filter(model_version_id=version_id).order_by("-taken_at", "-id")[:limit]
+    return list(reversed(rows))
+
+
+def active_shadows():
+    from .models import ShadowModel
+
+    return ShadowModel.objects.filter(active=True).select_related("model_version")

@@ -10,6 +10,7 @@ updates it only where a value changed, so the same file twice changes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from a1site.core.errors import ApplicationError
 from . import importers, selectors
 from .engine.sports import SPORTS
 from .importers import SPECS, ErrorLog, FileRejected, RowError
-from .models import Game, Player, PropLine, Result, Sport, StatLine, Team
+from .models import Game, Player, Prediction, PropFeatures, PropLine, Result, Sport, StatLine, Team
 
 logger = logging.getLogger(__name__)
 
@@ -511,6 +512,8 @@ def data_import(
                 after={key: value for key, value in report.as_dict().items() if key != "errors"},
                 details={"errors": [e.field_key + ": " + e.message for e in report.errors[:50]]},
             )
+            if kind == "results" and report.imported:
+                _grade_after_commit()
     except FileRejected as exc:
         report.errors, report.error_count = exc.errors, len(exc.errors)
         _audit_rejected(user=user, report=report)
@@ -532,6 +535,13 @@ def data_import(
     progress(1.0, "done")
     logger.info("import finished", extra={"report": {k: v for k, v in report.as_dict().items() if k != "errors"}})
     return report
+
+
+def _grade_after_commit() -> None:
+    """New results: grade the settled props once the import is committed (a Celery task)."""
+    from . import tasks
+
+    transaction.on_commit(lambda: tasks.grade_props_task.delay())
 
 
 def _audit_rejected(*, user, report: ImportReport) -> None:
@@ -934,9 +944,10 @@ def _rest_days(games: pd.DataFrame) -> pd.DataFrame:
     return sides[["game_id", "team_id", "rest_days"]]
 
 
-def game_logs(*, sport: str):
+def game_logs(*, sport: str, with_props: bool = True):
     """The sport's games, stat lines and prop lines as the engine's columnar arrays
-    (engine.logs), with database primary keys as the game, player and team ids."""
+    (engine.logs), with database primary keys as the game, player and team ids.
+    ``with_props=False`` skips the prop lines (None in their place)."""
     from .engine.logs import Games, Props, StatLines
 
     games = pd.DataFrame(
@@ -986,6 +997,16 @@ def game_logs(*, sport: str):
             code: np.array([stats.get(code, np.nan) for stats in lines["stats"]], dtype=float) for code in stat_codes
         },
     )
+    games_columns = Games(
+        game_id=games["game_id"].to_numpy(np.int64),
+        season=games["season"].to_numpy(np.int64),
+        game_date=games["date"].to_numpy("datetime64[D]"),
+        home_team_id=games["home_team_id"].to_numpy(np.int64),
+        away_team_id=games["away_team_id"].to_numpy(np.int64),
+        pace=games["pace"].astype(float).to_numpy(),
+    )
+    if not with_props:
+        return games_columns, stat_lines, None
     prop_rows = (
         PropLine.objects.filter(game__sport__code=sport, game__kind=Game.Kind.GAME)
         .order_by("game__date", "game_id", "player_id", "stat", "book", "seen_at")
@@ -1018,14 +1039,7 @@ def game_logs(*, sport: str):
         ],
     )
     return (
-        Games(
-            game_id=games["game_id"].to_numpy(np.int64),
-            season=games["season"].to_numpy(np.int64),
-            game_date=games["date"].to_numpy("datetime64[D]"),
-            home_team_id=games["home_team_id"].to_numpy(np.int64),
-            away_team_id=games["away_team_id"].to_numpy(np.int64),
-            pace=games["pace"].astype(float).to_numpy(),
-        ),
+        games_columns,
         stat_lines,
         Props(
             game_id=props["game_id"].to_numpy(np.int64),
@@ -1314,3 +1328,1053 @@ def production_model_load(*, sport: str, stat: str, kind: str = "ensemble"):
     artifact = model_version_load_artifact(version=version)
     schema = FeatureSchema.from_dict(version.feature_schema)
     return version, load_model(artifact, expected_schema=schema)
+
+
+# --- Prop features: computed once per (game, player, stat), read by serving ---------------------
+
+
+def _schema_for(sport: str, stat: str):
+    from .engine.features import game_schema, season_schema
+
+    return season_schema(stat) if SPORTS[sport].horizon == "season" else game_schema(stat)
+
+
+def _feature_rows_game_logs(
+    *, sport: str, stat: str, targets: list[tuple[int, int]], logs_cache: dict | None = None
+) -> dict[tuple[int, int], np.ndarray]:
+    """Feature rows of game props in one vectorised pass over the sport's logs
+    (engine.features.build_game_features, the training code itself).
+
+    A target with a stat line (a played game) reads that row's features, which depend only on
+    earlier games. A target in a game nobody has played yet gets a row appended with unknown
+    stats and minutes: its features come from history like any other, and nothing after it
+    reads it. Its lineup is not in the data, so the players priced on the game (any stat)
+    stand for the lineup (``teammates_out_minutes``), as in ``_game_history_row``. A player
+    who did not play a game that has been played gets no row (his props are void)."""
+    from .engine.features import build_game_features
+    from .engine.logs import StatLines
+
+    if logs_cache is not None and sport in logs_cache:
+        games, lines = logs_cache[sport]
+    else:
+        games, lines, _ = game_logs(sport=sport, with_props=False)
+        if logs_cache is not None:
+            logs_cache[sport] = (games, lines)
+    row_of = {key: row for row, key in enumerate(zip(lines.game_id.tolist(), lines.player_id.tolist(), strict=True))}
+    played_games = set(lines.game_id.tolist())
+    upcoming = [key for key in targets if key not in row_of and key[0] not in played_games]
+    if upcoming:
+        # Every player priced on an unplayed game is part of its assumed lineup, whatever the stat.
+        priced = PropLine.objects.filter(game_id__in={game for game, _ in upcoming}).values_list("game_id", "player_id")
+        upcoming = list(dict.fromkeys([*upcoming, *priced]))
+    out: dict[tuple[int, int], np.ndarray] = {}
+    if upcoming:
+        game_rows = {game: index for index, game in enumerate(games.game_id.tolist())}
+        players = dict(Player.objects.filter(pk__in={player for _, player in upcoming}).values_list("pk", "team_id"))
+        roles = dict(Player.objects.filter(pk__in=set(players)).values_list("pk", "role"))
+        frame = pd.DataFrame(
+            {
+                "game_id": games.game_id,
+                "season": games.season,
+                "date": pd.to_datetime(games.game_date),
+                "home_team_id": games.home_team_id,
+                "away_team_id": games.away_team_id,
+            }
+        )
+        rest = _rest_days(frame).set_index(["game_id", "team_id"])["rest_days"].to_dict()
+        kept, columns = [], {name: [] for name in ("game", "player", "team", "opponent", "home", "rest", "role")}
+        for game_id, player_id in upcoming:
+            index = game_rows.get(game_id)
+            team = players.get(player_id)
+            if index is None or team is None:
+                continue
+            home, away = int(games.home_team_id[index]), int(games.away_team_id[index])
+            if team not in (home, away):
+                continue
+            kept.append((game_id, player_id))
+            columns["game"].append(game_id)
+            columns["player"].append(player_id)
+            columns["team"].append(team)
+            columns["opponent"].append(away if team == home else home)
+            columns["home"].append(team == home)
+            columns["rest"].append(rest.get((game_id, team), MAX_REST_DAYS))
+            columns["role"].append(roles.get(player_id) or "")
+        if kept:
+            index = np.array([game_rows[game] for game in columns["game"]])
+            n = len(kept)
+            extra = StatLines(
+                game_id=np.array(columns["game"], np.int64),
+                player_id=np.array(columns["player"], np.int64),
+                team_id=np.array(columns["team"], np.int64),
+                opponent_id=np.array(columns["opponent"], np.int64),
+                game_date=games.game_date[index],
+                season=games.season[index],
+                role=np.array(columns["role"], dtype=lines.role.dtype if len(lines) else str),
+                is_home=np.array(columns["home"], bool),
+                rest_days=np.array(columns["rest"], np.int64),
+                minutes=np.full(n, np.nan),
+                stats={code: np.full(n, np.nan) for code in lines.stats},
+            )
+            first_new = len(lines)
+            lines = StatLines(
+                **{
+                    name: np.concatenate([getattr(lines, name), getattr(extra, name)])
+                    for name in ("game_id", "player_id", "team_id", "opponent_id", "game_date", "season")
+                    + ("role", "is_home", "rest_days", "minutes")
+                },
+                stats={code: np.concatenate([lines.stats[code], extra.stats[code]]) for code in lines.stats},
+            )
+            for offset, key in enumerate(kept):
+                row_of[key] = first_new + offset
+    wanted = [key for key in targets if key in row_of]
+    if not wanted or not len(lines):
+        return out
+    X = build_game_features(sport, stat, lines, games)
+    for key in wanted:
+        out[key] = X[row_of[key]]
+    return out
+
+
+def _feature_rows_seasons(*, stat: str, targets: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+    """Feature rows of MLB season props (engine.features.compute_season_features), reading only
+    the three seasons before the targets' seasons."""
+    from .engine import features as feature_module
+    from .engine.lahman import PlayerSeasons, league_rate_lags, league_rates, marcel_config, season_lags
+
+    role = SPORTS["mlb"].stat(stat).roles[0]
+    volume = MLB_VOLUME[role]
+    season_of = dict(Game.objects.filter(pk__in={game for game, _ in targets}).values_list("pk", "season"))
+    targets = [key for key in targets if key[0] in season_of]
+    if not targets:
+        return {}
+    seasons_needed = sorted({season_of[game] - lag for game, _ in targets for lag in (1, 2, 3)})
+    rows = StatLine.objects.filter(
+        game__sport__code="mlb", game__kind=Game.Kind.SEASON, game__season__in=seasons_needed
+    ).values_list("player_id", "game__season", "stats")
+    kept = [(player, season, stats) for player, season, stats in rows if volume in stats]
+    seasons = PlayerSeasons(
+        role=role,
+        player_id=np.array([row[0] for row in kept], np.int64),
+        name=np.array([""] * len(kept)),
+        season=np.array([row[1] for row in kept], np.int64),
+        age=np.full(len(kept), np.nan),
+        team=np.array([""] * len(kept)),
+        opportunities=np.array([row[2][volume] for row in kept], float),
+        stats={stat: np.array([row[2].get(stat, 0.0) for row in kept], float)},
+    )
+    target_players = np.array([player for _, player in targets], np.int64)
+    target_seasons = np.array([season_of[game] for game, _ in targets], np.int64)
+    counts, opportunities = season_lags(seasons, target_players, target_seasons, stat)
+    rates = league_rates(seasons, stat) if len(kept) else {}
+    births = dict(Player.objects.filter(pk__in=set(target_players.tolist())).values_list("pk", "birth_date"))
+    age = np.array(
+        [
+            np.nan
+            if births.get(int(player)) is None
+            else season - births[int(player)].year - (births[int(player)].month >= 7)
+            for player, season in zip(target_players, target_seasons, strict=True)
+        ],
+        float,
+    )
+    inputs = feature_module.SeasonFeatureInputs(
+        counts=counts,
+        opportunities=opportunities,
+        league_rates=league_rate_lags(rates or {0: np.nan}, target_seasons),
+        age=age,
+        marcel=marcel_config(role),
+    )
+    X = feature_module.compute_season_features(inputs)
+    return {key: X[index] for index, key in enumerate(targets)}
+
+
+def _game_history_row(*, sport: str, stat: str, game_id: int, player_id: int) -> np.ndarray | None:
+    """One game prop's feature row from the player's recent history, in six bounded queries
+    (engine.features.serving_game_features): the request path's answer to a feature miss."""
+    from django.db.models import Q
+
+    from .engine.features import (
+        _GAMES_PLAYED_CAP,
+        HISTORY_WINDOW,
+        ROSTER_LOOKBACK_GAMES,
+        TEAM_WINDOW,
+        GameHistory,
+        _teammates_out,
+        serving_game_features,
+    )
+
+    game = (
+        Game.objects.filter(pk=game_id, kind=Game.Kind.GAME)
+        .values("date", "season", "home_team_id", "away_team_id")
+        .first()
+    )
+    player = Player.objects.filter(pk=player_id).values("team_id", "role").first()
+    if game is None or player is None:
+        return None
+    own_line = StatLine.objects.filter(game_id=game_id, player_id=player_id).values("team_id", "role").first()
+    team = own_line["team_id"] if own_line else player["team_id"]
+    if team not in (game["home_team_id"], game["away_team_id"]):
+        return None
+    opponent = game["away_team_id"] if team == game["home_team_id"] else game["home_team_id"]
+    date = game["date"]
+    history = list(
+        StatLine.objects.filter(player_id=player_id, game__kind=Game.Kind.GAME, game__date__lt=date)
+        .order_by("-game__date")
+        .values_list("game__date", "minutes", "stats")[: int(_GAMES_PLAYED_CAP)]
+    )
+    recent = history[:HISTORY_WINDOW][::-1]
+
+    def team_games(team_id: int) -> list[tuple]:
+        return list(
+            Game.objects.filter(Q(home_team_id=team_id) | Q(away_team_id=team_id), kind=Game.Kind.GAME, date__lt=date)
+            .order_by("-date", "-id")
+            .values_list("id", "date", "season", "pace")[:HISTORY_WINDOW]
+        )
+
+    own_games, opponent_games = team_games(team), team_games(opponent)
+    facing = StatLine.objects.filter(
+        Q(game_id__in=[g[0] for g in opponent_games[:TEAM_WINDOW]], opponent_id=opponent)
+        | Q(game_id__in=[g[0] for g in own_games if g[2] == game["season"]][:ROSTER_LOOKBACK_GAMES], team_id=team)
+        | Q(game_id=game_id, team_id=team)
+    ).values_list("game_id", "player_id", "team_id", "opponent_id", "stats")
+    allowed: dict[int, float] = {}
+    rosters: dict[int, set] = {}
+    lineup: set = set()
+    for line_game, line_player, line_team, line_opponent, stats in facing:
+        if line_game == game_id and line_team == team:
+            lineup.add(line_player)
+        elif line_opponent == opponent:
+            allowed[line_game] = allowed.get(line_game, 0.0) + float(stats.get(stat, np.nan))
+        if line_team == team and line_game != game_id:
+            rosters.setdefault(line_game, set()).add(line_player)
+    if not lineup:
+        # Not played yet: the team's players the books priced stand for the lineup.
+        lineup = set(PropLine.objects.filter(game_id=game_id, player__team_id=team).values_list("player_id", flat=True))
+    season_games = [g for g in own_games if g[2] == game["season"]]
+    recent_rosters = [rosters.get(g[0], set()) for g in season_games[:ROSTER_LOOKBACK_GAMES]][::-1]
+    recent_rosters = [roster for roster in recent_rosters if roster]
+    roster_players = set().union(*recent_rosters) if recent_rosters else set()
+    # Without a lineup (not played, nobody priced) the recent rotation is taken as available.
+    active = lineup or roster_players
+    roster_minutes: dict[int, list[float]] = {}
+    if roster_players - active:
+        for line_player, minutes in (
+            StatLine.objects.filter(
+                player_id__in=roster_players - active, game__kind=Game.Kind.GAME, game__date__lt=date
+            )
+            .order_by("player_id", "-game__date")
+            .values_list("player_id", "minutes")
+        ):
+            roster_minutes.setdefault(line_player, [])
+            if len(roster_minutes[line_player]) < HISTORY_WINDOW:
+                roster_minutes[line_player].append(float(minutes) if minutes is not None else np.nan)
+    previous = season_games[0][1] if season_games else None
+    rest_days = MAX_REST_DAYS if previous is None else min((date - previous).days - 1, MAX_REST_DAYS)
+    opponent_window = opponent_games[:TEAM_WINDOW][::-1]
+    history_row = GameHistory(
+        stat_values=np.array([float(stats.get(stat, np.nan)) for _, _, stats in recent], float),
+        minutes=np.array([np.nan if minutes is None else minutes for _, minutes, _ in recent], float),
+        game_dates=np.array([day for day, _, _ in recent], dtype="datetime64[D]"),
+        opponent_allowed=np.array([allowed.get(g[0], np.nan) for g in opponent_window], float),
+        team_pace=np.array([np.nan if g[3] is None else g[3] for g in own_games[:TEAM_WINDOW][::-1]], float),
+        opponent_pace=np.array([np.nan if g[3] is None else g[3] for g in opponent_window], float),
+        game_date=np.datetime64(date, "D"),
+        is_home=team == game["home_team_id"],
+        rest_days=int(rest_days),
+        teammates_out_minutes=_teammates_out(roster_minutes, recent_rosters, active),
+        role=(own_line or {}).get("role") or player["role"],
+        games_played_prior=len(history),
+    )
+    return serving_game_features(sport, [history_row])[0]
+
+
+def prop_features_store(*, sport: str, stat: str, rows: dict[tuple[int, int], np.ndarray]) -> dict:
+    """Store feature rows ((game, player) → row); returns (game, player) → (row, hash)."""
+    from .serving import feature_hash
+
+    schema = _schema_for(sport, stat)
+    stored = {key: (np.asarray(row, np.float64), feature_hash(row)) for key, row in rows.items()}
+    if stored:
+        adapt = connection.ops.adapt_datetimefield_value
+        now = adapt(timezone_now())
+        keys = list(stored)
+        with transaction.atomic():
+            bulk_upsert(
+                PropFeatures,
+                {
+                    "game_id": [game for game, _ in keys],
+                    "player_id": [player for _, player in keys],
+                    "stat": [stat] * len(keys),
+                    "schema_version": [schema.version] * len(keys),
+                    "values": [stored[key][0].tobytes() for key in keys],
+                    "feature_hash": [stored[key][1] for key in keys],
+                    "created_at": [now] * len(keys),
+                },
+                key=("game_id", "player_id", "stat", "schema_version"),
+                scope="game_id",
+            )
+    return stored
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def prop_features_get(
+    *, sport: str, stat: str, targets: list[tuple[int, int]], build: str = "history", logs_cache: dict | None = None
+) -> dict[tuple[int, int], tuple[np.ndarray, str]]:
+    """(game, player) → (feature row, hash) for the targets: stored rows in one query, the
+    rest built (``build="history"``: one row at a time from recent history, bounded queries
+    per row, for requests; ``"logs"``: one vectorised pass over the sport's logs, for slates;
+    ``"none"``: not built) and stored. Targets without history are left out."""
+    schema = _schema_for(sport, stat)
+    unique = list(dict.fromkeys(targets))
+    found: dict[tuple[int, int], tuple[np.ndarray, str]] = {}
+    wanted = set(unique)
+    game_ids = sorted({game for game, _ in unique})
+    few_players = len(wanted) <= 50
+    # By game (a slate: every player of its games) in chunks well inside any IN-list limit;
+    # a request for a few props also names the players, so it reads only their rows.
+    for start in range(0, len(game_ids), 900):
+        rows = PropFeatures.objects.filter(
+            stat=stat, schema_version=schema.version, game_id__in=game_ids[start : start + 900]
+        )
+        if few_players:
+            rows = rows.filter(player_id__in={player for _, player in unique})
+        for game, player, values, digest in rows.values_list("game_id", "player_id", "values", "feature_hash"):
+            if (game, player) in wanted:
+                found[(game, player)] = (np.frombuffer(bytes(values), dtype=np.float64), digest)
+    missing = [key for key in unique if key not in found]
+    if missing and build != "none":
+        if SPORTS[sport].horizon == "season":
+            built = _feature_rows_seasons(stat=stat, targets=missing)
+        elif build == "logs":
+            built = _feature_rows_game_logs(sport=sport, stat=stat, targets=missing, logs_cache=logs_cache)
+        else:
+            built = {}
+            for game, player in missing:
+                row = _game_history_row(sport=sport, stat=stat, game_id=game, player_id=player)
+                if row is not None:
+                    built[(game, player)] = row
+        found.update(prop_features_store(sport=sport, stat=stat, rows=built))
+    return found
+
+
+# --- Predictions: one prop or ten thousand, scored by the in-process service ----------------------
+
+# The most props one batch request may carry (the API answers 413 above it).
+PREDICTION_BATCH_LIMIT = 10_000
+# Above this many props of one sport/stat a request is scored without the prediction cache:
+# 10,000 cache reads and writes cost more than scoring 10,000 rows in one call.
+PREDICTION_CACHE_MAX_BATCH = 500
+
+
+@dataclass
+class PropRequest:
+    """One validated prop to price: ``player`` and ``game`` are a primary key or an external id;
+    a season-horizon sport (MLB) names the ``season`` instead of a game."""
+
+    sport: str
+    stat: str
+    line: float
+    player: int | str
+    game: int | str | None = None
+    season: int | None = None
+    over_decimal_odds: float | None = None
+    under_decimal_odds: float | None = None
+
+
+def _item_error(index: int, code: str, message: str, field_name: str) -> dict:
+    return {"index": index, "error": {"code": code, "message": message, "fields": {field_name: [message]}}}
+
+
+def _resolve_props(requests: list[PropRequest]) -> tuple[list, dict[int, dict], dict, dict]:
+    """Natural keys → rows in two queries per sport: (resolved, errors by index, players, games).
+    ``resolved`` holds (index, request, game_id, player_id)."""
+    from django.db.models import Q
+
+    by_sport: dict[str, list[int]] = {}
+    for index, request in enumerate(requests):
+        by_sport.setdefault(request.sport, []).append(index)
+    players: dict[int, dict] = {}
+    games: dict[int, dict] = {}
+    resolved, errors = [], {}
+    for sport, indexes in by_sport.items():
+        definition = SPORTS.get(sport)
+        if definition is None:
+            for index in indexes:
+                errors[index] = _item_error(index, "unknown_sport", f"Unknown sport {sport!r}.", "sport")
+            continue
+        season_sport = definition.horizon == "season"
+        player_pks = {requests[i].player for i in indexes if isinstance(requests[i].player, int)}
+        player_exts = {str(requests[i].player) for i in indexes if not isinstance(requests[i].player, int)}
+        game_pks = {requests[i].game for i in indexes if isinstance(requests[i].game, int)}
+        game_exts = {str(requests[i].game) for i in indexes if isinstance(requests[i].game, str)}
+        seasons = {requests[i].season for i in indexes if requests[i].season is not None}
+        player_rows = (
+            Player.objects.filter(sport__code=sport)
+            .filter(Q(pk__in=player_pks) | Q(external_id__in=player_exts))
+            .order_by()
+        )
+        player_by_pk, player_by_ext = {}, {}
+        for row in player_rows.values("pk", "external_id", "name", "team_id", "simulated"):
+            player_by_pk[row["pk"]] = row
+            player_by_ext[row["external_id"]] = row
+        game_filter = Q(pk__in=game_pks) | Q(external_id__in=game_exts)
+        if season_sport and seasons:
+            game_filter |= Q(kind=Game.Kind.SEASON, season__in=seasons)
+        game_by_pk, game_by_ext, game_by_season = {}, {}, {}
+        for row in (
+            Game.objects.filter(sport__code=sport)
+            .filter(game_filter)
+            .values("pk", "external_id", "kind", "season", "date", "home_team_id", "away_team_id", "simulated")
+        ):
+            game_by_pk[row["pk"]] = game_by_ext[row["external_id"]] = row
+            if row["kind"] == Game.Kind.SEASON:
+                game_by_season[row["season"]] = row
+        stat_codes = {stat.code for stat in definition.stats}
+        for index in indexes:
+            request = requests[index]
+            if request.stat not in stat_codes:
+                errors[index] = _item_error(
+                    index,
+                    "unknown_stat",
+                    f"{sport} has no stat {request.stat!r} ({', '.join(sorted(stat_codes))}).",
+                    "stat",
+                )
+                continue
+            player = (
+                player_by_pk.get(request.player)
+                if isinstance(request.player, int)
+                else player_by_ext.get(str(request.player))
+            )
+            if player is None:
+                errors[index] = _item_error(index, "unknown_player", f"No {sport} player {request.player!r}.", "player")
+                continue
+            if request.game is not None:
+                game = game_by_pk.get(request.game) if isinstance(request.game, int) else game_by_ext.get(request.game)
+                field_name = "game"
+            else:
+                game = game_by_season.get(request.season)
+                field_name = "season"
+            if game is None:
+                what = request.game if request.game is not None else request.season
+                errors[index] = _item_error(
+                    index, f"unknown_{field_name}", f"No {sport} {field_name} {what!r}.", field_name
+                )
+                continue
+            if (game["kind"] == Game.Kind.SEASON) != season_sport:
+                errors[index] = _item_error(
+                    index,
+                    "wrong_horizon",
+                    f"{sport} props settle on a {'season' if season_sport else 'game'}; name the "
+                    f"{'season' if season_sport else 'game'}.",
+                    field_name,
+                )
+                continue
+            players[player["pk"]] = player
+            games[game["pk"]] = game
+            resolved.append((index, request, game["pk"], player["pk"]))
+    return resolved, errors, players, games
+
+
+class _TTLCache:
+    """A small process-local cache (FIFO eviction, per-entry expiry) for what every request
+    would otherwise read again: resolved players and games, and feature rows (which never
+    change for a game, player, stat and schema)."""
+
+    def __init__(self, *, size: int, ttl_s: float) -> None:
+        self.size, self.ttl_s = size, ttl_s
+        self._items: dict = {}
+
+    def get(self, key):
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def set(self, key, value) -> None:
+        if len(self._items) >= self.size:
+            for old in list(self._items)[: max(1, self.size // 10)]:
+                self._items.pop(old, None)
+        self._items[key] = (time.monotonic() + self.ttl_s, value)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+# Names of players and games shown in answers may lag an import by this long in one process.
+_RESOLVED = _TTLCache(size=200_000, ttl_s=60.0)
+_FEATURE_ROWS = _TTLCache(size=200_000, ttl_s=24 * 3600.0)
+
+
+def serving_caches_clear() -> None:
+    _RESOLVED.clear()
+    _FEATURE_ROWS.clear()
+
+
+def _resolve_cached(requests: list[PropRequest]) -> tuple[list, dict[int, dict], dict, dict]:
+    """``_resolve_props`` through the process-local cache (only misses reach the database)."""
+    resolved, errors, players, games = [], {}, {}, {}
+    missing: list[int] = []
+    for index, request in enumerate(requests):
+        key = (request.sport, request.stat, request.player, request.game, request.season)
+        hit = _RESOLVED.get(key)
+        if hit is None:
+            missing.append(index)
+            continue
+        player, game = hit
+        players[player["pk"]] = player
+        games[game["pk"]] = game
+        resolved.append((index, request, game["pk"], player["pk"]))
+    if missing:
+        found, found_errors, found_players, found_games = _resolve_props([requests[i] for i in missing])
+        players.update(found_players)
+        games.update(found_games)
+        for position, request, game, player in found:
+            index = missing[position]
+            resolved.append((index, request, game, player))
+            _RESOLVED.set(
+                (request.sport, request.stat, request.player, request.game, request.season),
+                (found_players[player], found_games[game]),
+            )
+        for position, error in found_errors.items():
+            errors[missing[position]] = {**error, "index": missing[position]}
+    return resolved, errors, players, games
+
+
+def _features_cached(*, sport: str, stat: str, targets: list[tuple[int, int]]) -> dict:
+    out, missing = {}, []
+    for target in targets:
+        hit = _FEATURE_ROWS.get((stat, *target))
+        if hit is None:
+            missing.append(target)
+        else:
+            out[target] = hit
+    if missing:
+        for target, value in prop_features_get(sport=sport, stat=stat, targets=missing, build="history").items():
+            _FEATURE_ROWS.set((stat, *target), value)
+            out[target] = value
+    return out
+
+
+_PREDICTION_COLUMNS = (
+    "game_id",
+    "player_id",
+    "stat",
+    "line",
+    "over_decimal_odds",
+    "under_decimal_odds",
+    "model_version_id",
+    "weights_id",
+    "shadow",
+    "source",
+    "mean",
+    "p_over",
+    "p_under",
+    "p_push",
+    "edge",
+    "side",
+    "member_probabilities",
+    "feature_hash",
+    "simulated",
+    "created_at",
+    "outcome",
+)
+
+
+def _predictions_insert(
+    rows: list[tuple], *, columns: tuple[str, ...] = _PREDICTION_COLUMNS, returning: bool = True
+) -> list[int]:
+    """Insert prediction rows (values in ``columns`` order, JSON as text) in one transaction;
+    with ``returning``, multi-row INSERT … RETURNING id gives the ids in order. Model
+    instances and ``bulk_create`` cost several times the write itself at 10,000 rows. Without
+    ids SQLite takes ``executemany`` of one prepared statement (Django rewrites the
+    placeholders of every statement it runs, which costs more than the insert for a
+    100,000-value statement)."""
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    by_column = {f.column: f for f in Prediction._meta.concrete_fields}
+    row_sql = "(" + ", ".join(_placeholder(by_column[name]) for name in columns) + ")"
+    if not returning and connection.vendor != "postgresql":
+        sql = (
+            f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(quote(n) for n in columns)}) VALUES {row_sql}"  # noqa: S608 - quoted names from model metadata; values are parameters
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            for start in range(0, len(rows), WRITE_BATCH_ROWS):
+                cursor.executemany(sql, rows[start : start + WRITE_BATCH_ROWS])
+        return []
+    # PostgreSQL takes 65,535 parameters per statement; SQLite 32,766 since 3.32.
+    limit = 60_000 if connection.vendor == "postgresql" else 32_000
+    per_statement = max(1, limit // len(columns))
+    head = f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(quote(n) for n in columns)}) VALUES "  # noqa: S608 - quoted names from model metadata; values are parameters
+    ids: list[int] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            cursor.execute(
+                head + ", ".join([row_sql] * len(batch)) + (f" RETURNING {quote('id')}" if returning else ""),
+                [value for row in batch for value in row],
+            )
+            if returning:
+                ids += [row[0] for row in cursor.fetchall()]
+    return ids
+
+
+def _answer(
+    *, prediction_id, request: PropRequest, result: dict, edge, side, player: dict, game: dict, cached: bool, model
+) -> dict:
+    return {
+        "id": prediction_id,
+        "sport": request.sport,
+        "stat": request.stat,
+        "line": request.line,
+        "player": {"id": player["pk"], "external_id": player["external_id"], "name": player["name"]},
+        "game": {
+            "id": game["pk"],
+            "external_id": game["external_id"],
+            "kind": game["kind"],
+            "season": game["season"],
+            "date": game["date"].isoformat(),
+        },
+        "mean": result["mean"],
+        "p_over": result["p_over"],
+        "p_under": result["p_under"],
+        "p_push": result["p_push"],
+        "over_decimal_odds": request.over_decimal_odds,
+        "under_decimal_odds": request.under_decimal_odds,
+        "edge": edge,
+        "side": side,
+        "model_version": {"id": model.version_id, "name": model.name, "version": model.version},
+        "cached": cached,
+        "simulated": bool(game["simulated"] or player["simulated"]),
+    }
+
+
+def predictions_create(*, requests: list[PropRequest], user=None) -> list[dict]:
+    """Price props with the production model of each sport/stat. Returns one dict per
+    request, in order: ``{"index", "prediction": {...}}`` or ``{"index", "error": {"code",
+    "message", "fields"}}``; a bad item gets its own error and nothing is stored for it.
+
+    A computed prediction is stored (one Prediction with the version and weights that made
+    it) and cached under the version, weights, feature hash and line. A cached answer is that
+    stored prediction (same ``id``, version and probabilities, ``cached: true``), not stored
+    again; the edge is always computed from the odds of the request. Shadow models do not
+    score API requests (they score the book's props in ``slate_predict``)."""
+    from .serving import edges, service
+
+    resolved, errors, players, games = _resolve_cached(requests)
+    groups: dict[tuple[str, str], list] = {}
+    for item in resolved:
+        groups.setdefault((item[1].sport, item[1].stat), []).append(item)
+    out: list[dict | None] = [None] * len(requests)
+    inserts: list[tuple] = []
+    pending: list[tuple] = []
+    now = connection.ops.adapt_datetimefield_value(timezone_now())
+    inference = service()
+    for (sport, stat), items in groups.items():
+        model = inference.production(sport, stat)
+        if model is None:
+            for index, *_ in items:
+                errors[index] = _item_error(
+                    index, "no_model", f"No production model for {sport} {stat}; train one first.", "stat"
+                )
+            continue
+        features = _features_cached(sport=sport, stat=stat, targets=[(game, player) for _, _, game, player in items])
+        scored = []
+        for item in items:
+            if (item[2], item[3]) in features:
+                scored.append(item)
+            else:
+                errors[item[0]] = _item_error(
+                    item[0],
+                    "no_history",
+                    "No feature row for this player in this game (no history, or not on either team).",
+                    "player",
+                )
+        if not scored:
+            continue
+        X = np.vstack([features[(game, player)][0] for _, _, game, player in scored])
+        hashes = [features[(game, player)][1] for _, _, game, player in scored]
+        lines = [request.line for _, request, _, _ in scored]
+        # Large batches skip the prediction cache: scoring a row costs less than a cache round trip.
+        use_cache = len(scored) <= PREDICTION_CACHE_MAX_BATCH
+        results, cached = inference.predict(model, X, lines, hashes, use_cache=use_cache, write_cache=False)
+        over = np.array([np.nan if r.over_decimal_odds is None else r.over_decimal_odds for _, r, _, _ in scored])
+        under = np.array([np.nan if r.under_decimal_odds is None else r.under_decimal_odds for _, r, _, _ in scored])
+        edge, side = edges([r["p_over"] for r in results], [r["p_under"] for r in results], over, under)
+        edge_values = [None if value != value else value for value in edge.tolist()]
+        for position, (index, request, game, player) in enumerate(scored):
+            result = results[position]
+            answer = _answer(
+                prediction_id=result.get("id"),
+                request=request,
+                result=result,
+                edge=edge_values[position],
+                side=str(side[position]) or None,
+                player=players[player],
+                game=games[game],
+                cached=cached[position],
+                model=model,
+            )
+            out[index] = {"index": index, "prediction": answer}
+            if cached[position]:
+                continue
+            members = "{" + ",".join(f'"{k}":[{v[0]!r},{v[1]!r}]' for k, v in result["members"].items()) + "}"
+            inserts.append(
+                (
+                    game,
+                    player,
+                    stat,
+                    request.line,
+                    request.over_decimal_odds,
+                    request.under_decimal_odds,
+                    model.version_id,
+                    model.weights_id,
+                    False,
+                    Prediction.Source.API.value,
+                    result["mean"],
+                    result["p_over"],
+                    result["p_under"],
+                    result["p_push"],
+                    edge_values[position],
+                    str(side[position]),
+                    members,
+                    hashes[position],
+                    answer["simulated"],
+                    now,
+                    "",
+                )
+            )
+            if use_cache:
+                pending.append((answer, model, hashes[position], request.line, result))
+            else:
+                pending.append((answer, None, None, None, None))
+    ids = _predictions_insert(inserts)
+    fresh: dict[str, dict] = {}
+    for prediction_id, (answer, model, feature_hash_, line, result) in zip(ids, pending, strict=True):
+        answer["id"] = prediction_id
+        if model is not None:
+            fresh[model.cache_key(feature_hash_, line)] = {**result, "id": prediction_id}
+    if fresh:
+        inference.remember(fresh)
+    for index, error in errors.items():
+        out[index] = error
+    return out
+
+
+def prediction_create(*, request: PropRequest, user=None) -> dict:
+    """One prop: the prediction dict, or ApplicationError (400/404) naming the bad field."""
+    [answer] = predictions_create(requests=[request], user=user)
+    if "error" in answer:
+        error = answer["error"]
+        status = 404 if error["code"] in ("no_model",) else 400
+        raise ApplicationError(error["message"], code=error["code"], status_code=status, fields=error["fields"])
+    return answer["prediction"]
+
+
+# --- Slates: every priced prop of a day, scored in one pass ---------------------------------------
+
+
+def _members_json(scores: dict, kinds: list[str]) -> list[str]:
+    """Each row's member probabilities as JSON text ({"xgboost": [p_over, p_under], ...}),
+    formatted directly: json.dumps per row costs more than scoring it. Probabilities are
+    finite floats, whose repr is valid JSON."""
+    columns = [
+        zip(scores[f"{kind}_p_over"].tolist(), scores[f"{kind}_p_under"].tolist(), strict=True) for kind in kinds
+    ]
+    return [
+        "{" + ",".join(f'"{kind}":[{over!r},{under!r}]' for kind, (over, under) in zip(kinds, row, strict=True)) + "}"
+        for row in zip(*columns, strict=True)
+    ]
+
+
+def _predictions_upsert(columns: dict) -> tuple[int, int]:
+    return bulk_upsert(Prediction, columns, key=("prop_line_id", "model_version_id"), scope="prop_line_id")
+
+
+def _slate_write(*, model, stat, props, X, hashes, lines, over, under, game_ids, now) -> int:
+    """Score and store one model's predictions of a stat's slate props; returns rows written.
+
+    A prop already predicted by this version from the same inputs (weights, line, prices,
+    feature row) is left as it is, and a graded one is never rewritten; the rest is scored in
+    one call, new rows inserted in multi-row statements, changed ones updated."""
+    from .serving import edges
+
+    stored = {
+        row[0]: row[1:]
+        for row in Prediction.objects.filter(
+            model_version_id=model.version_id, game_id__in=game_ids, stat=stat, prop_line__isnull=False
+        ).values_list(
+            "prop_line_id", "weights_id", "line", "over_decimal_odds", "under_decimal_odds", "feature_hash", "graded_at"
+        )
+    }
+    todo = []
+    for index, prop in enumerate(props):
+        old = stored.get(prop[0])
+        if old is not None and (
+            old[5] is not None or old[:5] == (model.weights_id, prop[4], prop[5], prop[6], hashes[index])
+        ):
+            continue
+        todo.append(index)
+    if not todo:
+        return 0
+    chosen = np.array(todo)
+    scores = model.score(X[chosen], lines[chosen])
+    edge, side = edges(scores["p_over"], scores["p_under"], over[chosen], under[chosen])
+    columns = {
+        "prop_line_id": [props[i][0] for i in chosen],
+        "game_id": [props[i][1] for i in chosen],
+        "player_id": [props[i][2] for i in chosen],
+        "stat": [stat] * len(chosen),
+        "line": lines[chosen].tolist(),
+        "over_decimal_odds": over[chosen].tolist(),
+        "under_decimal_odds": under[chosen].tolist(),
+        "model_version_id": [model.version_id] * len(chosen),
+        "weights_id": [model.weights_id] * len(chosen),
+        "shadow": [model.shadow] * len(chosen),
+        "source": [Prediction.Source.SLATE.value] * len(chosen),
+        "mean": scores["mean"].tolist(),
+        "p_over": scores["p_over"].tolist(),
+        "p_under": scores["p_under"].tolist(),
+        "p_push": scores["p_push"].tolist(),
+        "edge": _floats(edge),
+        "side": side.tolist(),
+        "member_probabilities": _members_json(scores, model.member_kinds),
+        "feature_hash": [hashes[i] for i in chosen],
+        "simulated": [bool(props[i][7]) for i in chosen],
+        "created_at": [now] * len(chosen),
+        "outcome": [""] * len(chosen),
+    }
+    new = [position for position, i in enumerate(chosen) if props[i][0] not in stored]
+    changed = [position for position, i in enumerate(chosen) if props[i][0] in stored]
+    names = list(columns)
+    # One transaction per stat and model: SQLite would otherwise commit (and sync) per row.
+    with transaction.atomic():
+        _predictions_insert(
+            [tuple(columns[name][p] for name in names) for p in new], columns=tuple(names), returning=False
+        )
+        if changed:
+            _predictions_upsert({name: [values[p] for p in changed] for name, values in columns.items()})
+    return len(chosen)
+
+
+def slate_predict(
+    *, sport: str, date, through=None, progress: ProgressFn | None = None, include_shadows: bool = True
+) -> dict:
+    """Score every priced prop of ``sport`` on ``date`` (to ``through``) with the production
+    ensemble of its stat and every active shadow, and store the predictions (one per prop and
+    version; re-running updates ungraded ones, graded ones stay as graded).
+
+    Features come from the feature table, missing rows from one vectorised pass over the
+    sport's logs; each stat is one model call and one bulk write."""
+    from .serving import service
+
+    progress = progress or _no_progress
+    if sport not in SPORTS:
+        raise ApplicationError(f"Unknown sport {sport!r}.", code="unknown_sport", fields={"sport": ["Unknown sport."]})
+    through = through or date
+    rows = list(
+        PropLine.objects.filter(game__sport__code=sport, game__date__gte=date, game__date__lte=through)
+        .order_by("stat", "game_id", "player_id", "id")
+        .values_list(
+            "pk", "game_id", "player_id", "stat", "line", "over_decimal_odds", "under_decimal_odds", "simulated"
+        )
+    )
+    summary = {"sport": sport, "props": len(rows), "scored": 0, "stored": 0, "shadow": 0, "skipped": {}}
+    by_stat: dict[str, list] = {}
+    for row in rows:
+        by_stat.setdefault(row[3], []).append(row)
+    inference = service()
+    now = connection.ops.adapt_datetimefield_value(timezone_now())
+    logs_cache: dict = {}
+    for position, (stat, props) in enumerate(sorted(by_stat.items())):
+        progress(position / max(len(by_stat), 1), f"{sport} {stat}: {len(props):,} props")
+        production, shadows = inference.models_for(sport, stat)
+        models_ = ([production] if production else []) + (shadows if include_shadows else [])
+        if not models_:
+            summary["skipped"][stat] = "no production model"
+            continue
+        features = prop_features_get(
+            sport=sport, stat=stat, targets=[(p[1], p[2]) for p in props], build="logs", logs_cache=logs_cache
+        )
+        props = [p for p in props if (p[1], p[2]) in features]
+        if not props:
+            summary["skipped"][stat] = "no features"
+            continue
+        X = np.vstack([features[(p[1], p[2])][0] for p in props])
+        hashes = [features[(p[1], p[2])][1] for p in props]
+        lines = np.array([p[4] for p in props], float)
+        over = np.array([p[5] for p in props], float)
+        under = np.array([p[6] for p in props], float)
+        game_ids = {p[1] for p in props}
+        for model in models_:
+            written = _slate_write(
+                model=model,
+                stat=stat,
+                props=props,
+                X=X,
+                hashes=hashes,
+                lines=lines,
+                over=over,
+                under=under,
+                game_ids=game_ids,
+                now=now,
+            )
+            summary["stored"] += written
+            summary["shadow" if model.shadow else "scored"] += len(props)
+    progress(1.0, f"{summary['scored']:,} props scored")
+    logger.info("slate scored", extra={"summary": summary})
+    return summary
+
+
+# Today's demo slate: priced by a simulated book around each player's recent form.
+DEMO_SLATE_BOOK = "SimBook Today"
+DEMO_SLATE_PRICE_SD = 0.035
+DEMO_SLATE_LINE_SD = 0.08
+
+
+def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
+    """An upcoming, unsettled slate of simulated games on ``date`` for a simulated sport: each
+    team plays once (pairs drawn with the seed), and a simulated book posts a line on every
+    stat of every rostered player whose recent average reaches the simulator's prop threshold:
+    a half line near that average (with book error) at a two-way price with the simulator's
+    margin. Labelled simulated, no results. Repeatable: the same day and seed upsert the same
+    rows."""
+    from .engine.logs import price_two_way
+    from .engine.simulate import BOOK_OVERROUND, PROP_THRESHOLDS
+
+    definition = SPORTS.get(sport)
+    if definition is None or not definition.simulated or definition.horizon != "game":
+        raise ApplicationError(
+            f"A demo slate is for the simulated game sports, not {sport!r}.",
+            code="no_demo_slate",
+            fields={"sport": ["Not simulated."]},
+        )
+    sport_id = sports_sync_catalogue()[sport]
+    teams = list(Team.objects.filter(sport_id=sport_id).order_by("external_id").values_list("pk", flat=True))
+    last = Game.objects.filter(sport_id=sport_id, kind=Game.Kind.GAME).order_by("-date").values("season").first()
+    if len(teams) < 2 or last is None:
+        raise ApplicationError(f"No {sport} league loaded; run load_demo first.", code="no_data")
+    rng = np.random.default_rng([seed, date.toordinal(), len(sport)])
+    order = rng.permutation(teams)
+    pairs = list(zip(order[0::2].tolist(), order[1::2].tolist(), strict=False))
+    external = [f"SLATE-{date:%Y%m%d}-{index:02d}" for index in range(len(pairs))]
+    with transaction.atomic():
+        created_games, _ = _write_games(
+            pd.DataFrame(
+                {
+                    "sport_pk": sport_id,
+                    "game_id": external,
+                    "kind": Game.Kind.GAME,
+                    "season": last["season"],
+                    "date": pd.Timestamp(date),
+                    "home_team_pk": [home for home, _ in pairs],
+                    "away_team_pk": [away for _, away in pairs],
+                    "pace": np.nan,
+                    "simulated": True,
+                }
+            )
+        )
+        game_pk = dict(
+            Game.objects.filter(sport_id=sport_id, external_id__in=external).values_list("external_id", "pk")
+        )
+        game_of_team = {}
+        for ext, (home, away) in zip(external, pairs, strict=True):
+            game_of_team[home] = game_of_team[away] = game_pk[ext]
+        players = list(
+            Player.objects.filter(sport_id=sport_id, team_id__in=game_of_team)
+            .order_by("pk")
+            .values_list("pk", "team_id", "role")
+        )
+        recent: dict[int, list[dict]] = {}
+        for player, stats in (
+            StatLine.objects.filter(
+                player_id__in=[p[0] for p in players], game__kind=Game.Kind.GAME, game__date__lt=date
+            )
+            .order_by("player_id", "-game__date")
+            .values_list("player_id", "stats")
+        ):
+            history = recent.setdefault(player, [])
+            if len(history) < 10:
+                history.append(stats)
+        rows = []
+        for player, team, role in players:
+            history = recent.get(player)
+            if not history:
+                continue
+            for stat in definition.stats:
+                if role not in stat.roles:
+                    continue
+                average = float(np.mean([stats.get(stat.code, 0.0) for stats in history]))
+                book_mean = average * float(np.exp(DEMO_SLATE_LINE_SD * rng.standard_normal()))
+                if book_mean < PROP_THRESHOLDS[sport][stat.code]:
+                    continue
+                p_over = 0.5 + DEMO_SLATE_PRICE_SD * float(rng.standard_normal())
+                over, under = price_two_way(np.array([p_over]), BOOK_OVERROUND)
+                rows.append(
+                    {
+                        "game_pk": game_of_team[team],
+                        "player_pk": player,
+                        "stat": stat.code,
+                        "book": DEMO_SLATE_BOOK,
+                        "seen_at": pd.Timestamp(date).tz_localize("UTC") + pd.Timedelta(hours=DEMO_SEEN_HOUR),
+                        "line": float(np.floor(book_mean)) + 0.5,
+                        "over_decimal_odds": float(over[0]),
+                        "under_decimal_odds": float(under[0]),
+                        "simulated": True,
+                        "oracle_mean": np.nan,
+                        "oracle_dispersion": np.nan,
+                        "sport_code": sport,
+                    }
+                )
+        created_props = 0
+        if rows:
+            frame = pd.DataFrame(rows)
+            frame["seen_at"] = pd.to_datetime(frame["seen_at"], utc=True)
+            created_props, _ = _write_props(frame)
+    return {"games": created_games, "props": created_props, "priced": len(rows)}
+
+
+def prediction_distribution(*, prediction: Prediction) -> dict | None:
+    """The model's predictive distribution of the stat for a stored prediction: the ensemble
+    version's member distributions at the prediction's feature row, mixed with the weights it
+    was served with. {"values", "probabilities", "family"}; None if the row or model is gone.
+    (Line probabilities on the page are the stored ones, which include line calibration.)"""
+    from .engine.distributions import log_pmf
+    from .serving import service
+
+    schema = _schema_for(prediction.game.sport.code, prediction.stat)
+    stored = (
+        PropFeatures.objects.filter(
+            game_id=prediction.game_id,
+            player_id=prediction.player_id,
+            stat=prediction.stat,
+            schema_version=schema.version,
+        )
+        .values_list("values", flat=True)
+        .first()
+    )
+    if stored is None:
+        return None
+    ensemble = service().ensemble_for_version(prediction.model_version_id)
+    if ensemble is None:
+        return None
+    kinds = ensemble.member_kinds
+    weights = np.asarray(ensemble.weights, float)
+    if prediction.weights is not None:
+        chosen = np.array([float(prediction.weights.weights.get(kind, 0.0)) for kind in kinds])
+        if chosen.sum() > 0:
+            weights = chosen / chosen.sum()
+    params = ensemble.predict_params(np.frombuffer(bytes(stored), dtype=np.float64).reshape(1, -1))
+    high = int(max(np.ceil(prediction.line * 2.2), np.ceil(prediction.mean * 2.5), 10))
+    low = 0 if ensemble.family == "negbin" else int(min(np.floor(prediction.mean * -0.2), 0))
+    values = np.arange(low, high + 1)
+    probabilities = np.zeros(len(values))
+    for column, weight in enumerate(weights):
+        probabilities += weight * np.exp(
+            log_pmf(ensemble.family, params.mean[0, column], params.dispersion[0, column], values)
+        )
+    return {"values": values.tolist(), "probabilities": probabilities.tolist(), "family": ensemble.family}

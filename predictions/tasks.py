@@ -8,3 +8,24 @@ def train_models_task(job_id: str) -> None:
     from . import services
 
     services.models_train_job(job_id=job_id)
+
+
+@shared_task(name="predictions.grade_props", soft_time_limit=600, time_limit=660)
+def grade_props_task(game_ids: list[int] | None = None) -> dict:
+    """Grade the settled props (of these games, or all); idempotent: graded ones are skipped."""
+    from . import grading
+
+    return grading.props_grade(game_ids=game_ids)
+
+
+@shared_task(name="predictions.predict_slates", soft_time_limit=1700, time_limit=1800)
+def predict_slates_task(date: str | None = None) -> list[dict]:
+    """The nightly run: score every priced prop of the day (UTC) for each sport."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from . import services
+
+    day = dt.date.fromisoformat(date) if date else timezone.now().date()
+    return [services.slate_predict(sport=sport, date=day) for sport in services.SPORTS]

@@ -19,6 +19,10 @@ router.register("results", api_views.ResultViewSet, basename="result")
 
 urlpatterns = [
     path("predictions/", views.props_page, name="props"),
+    path("predictions/<int:prediction_id>/", views.prediction_page, name="detail"),
+    path("predictions/shadow/<int:version_id>/<str:action>/", views.shadow_action, name="shadow"),
+    path("api/predictions/", api_views.PredictionCreateView.as_view(), name="prediction-create"),
+    path("api/predictions/batch/", api_views.PredictionBatchView.as_view(), name="prediction-batch"),
     path("api/import/<str:kind>/", api_views.ImportView.as_view(), name="import"),
     path("api/", include(router.urls)),
 ]

@@ -1,12 +1,28 @@
-"""Web pages of the predictions app."""
+"""Web pages of the predictions app: the props list with predictions, a prediction's detail."""
 
 import datetime as dt
 
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from . import selectors
+from a1site.core.errors import ApplicationError
+
+from . import charts, grading, selectors, services
+
+PAGE_SIZE = 50
+
+
+def _float_param(value):
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 @login_required
@@ -17,12 +33,100 @@ def props_page(request):
         date = dt.date.fromisoformat(request.GET["date"]) if request.GET.get("date") else None
     except ValueError:
         date = None
-    props = selectors.prop_list(sport=sport, date=date, stat=stat)
-    page = Paginator(props, 50).get_page(request.GET.get("page"))
+    min_edge_percent = _float_param(request.GET.get("min_edge"))
+    sort = request.GET.get("sort") or "-date"
+    if sort not in selectors.PROP_SORTS:
+        sort = "-date"
+    props = selectors.priced_prop_list(
+        sport=sport,
+        date=date,
+        stat=stat,
+        min_edge=None if min_edge_percent is None else min_edge_percent / 100.0,
+        sort=sort,
+    )
+    page = Paginator(props, PAGE_SIZE).get_page(request.GET.get("page"))
+    predictions = selectors.predictions_by_id([prop.pred_id for prop in page.object_list])
+    rows = [(prop, predictions.get(prop.pred_id)) for prop in page.object_list]
     sports = list(selectors.sport_list())
     stats = sorted({s.code for s in selectors.sport_stats(sport=sport)}) if sport else []
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = request.GET.copy()
+    sort_query.pop("sort", None)
+    sort_query.pop("page", None)
     return render(
         request,
         "predictions/props.html",
-        {"page": page, "sports": sports, "sport": sport, "stat": stat, "date": date, "stats": stats},
+        {
+            "page": page,
+            "rows": rows,
+            "sports": sports,
+            "sport": sport,
+            "stat": stat,
+            "date": date,
+            "stats": stats,
+            "sort": sort,
+            "min_edge": request.GET.get("min_edge", ""),
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+        },
     )
+
+
+# Rendered charts are kept an hour: a stored prediction never changes.
+CHART_CACHE_S = 3600
+
+
+@login_required
+def prediction_page(request, prediction_id: int):
+    prediction = selectors.prediction_get(prediction_id=prediction_id, include_shadow=request.user.is_staff)
+    if prediction is None:
+        raise Http404("No such prediction.")
+    chart_key = f"predictions:chart:{prediction.pk}"
+    chart = cache.get(chart_key)
+    if chart is None:
+        distribution = services.prediction_distribution(prediction=prediction)
+        chart = ""
+        if distribution:
+            label = " (simulated data)" if prediction.simulated else ""
+            chart = charts.distribution_chart(
+                distribution["values"],
+                distribution["probabilities"],
+                line=prediction.line,
+                title=f"{prediction.player.name}: {prediction.stat}, model distribution{label}",
+            )
+        cache.set(chart_key, chart, CHART_CACHE_S)
+    edge_over = edge_under = None
+    settled = max(prediction.p_over + prediction.p_under, 1e-12)
+    if prediction.over_decimal_odds:
+        edge_over = prediction.p_over / settled * prediction.over_decimal_odds - 1
+    if prediction.under_decimal_odds:
+        edge_under = prediction.p_under / settled * prediction.under_decimal_odds - 1
+    return render(
+        request,
+        "predictions/detail.html",
+        {
+            "prediction": prediction,
+            "chart": chart,
+            "edge_over": edge_over,
+            "edge_under": edge_under,
+            "sport": prediction.game.sport,
+        },
+    )
+
+
+@require_POST
+@staff_member_required
+def shadow_action(request, version_id: int, action: str):
+    if action not in ("start", "stop"):
+        raise Http404("Unknown action.")
+    try:
+        if action == "start":
+            grading.shadow_start(version_id=version_id, user=request.user)
+            messages.success(request, "The version now runs in shadow on every slate.")
+        else:
+            grading.shadow_stop(version_id=version_id, user=request.user)
+            messages.success(request, "Shadow stopped.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("registry:models")

@@ -8,6 +8,7 @@ from a1site.registry.selectors import production_versions
 
 from .errors import json_error_response
 from .health import readiness
+from .panels import render_panels
 
 
 @never_cache
@@ -33,6 +34,7 @@ def dashboard(request):
         {
             "production_versions": production_versions(),
             "recent_jobs": job_list_for_user(user=request.user)[:10],
+            "panels": render_panels(request, page="dashboard"),
         },
     )
 

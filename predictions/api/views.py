@@ -107,6 +107,16 @@ class StatLineViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.stat_line_list(sport=params.get("sport"), player=params.get("player"), game=params.get("game"))
 
 
+def _float_param(request, name: str) -> float | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise exceptions.ValidationError({name: [f"expected a number; got {value!r}"]})
+
+
 @extend_schema(
     parameters=[
         SPORT,
@@ -114,22 +124,107 @@ class StatLineViewSet(viewsets.ReadOnlyModelViewSet):
         OpenApiParameter("stat", str),
         OpenApiParameter("book", str),
         OpenApiParameter("player", str, description="Player external id."),
+        OpenApiParameter(
+            "min_edge", float, description="Only props whose latest prediction has at least this edge (0.05 = 5 %)."
+        ),
+        OpenApiParameter("sort", str, description="date, -date (default), edge, -edge, p_over, -p_over, player, line."),
     ]
 )
 class PropLineViewSet(viewsets.ReadOnlyModelViewSet):
-    """Book prop lines with the oracle (simulated data) and the result once settled."""
+    """Book prop lines with their latest prediction and edge, the oracle (simulated data) and
+    the result once settled. Three queries per page whatever its size."""
 
     lookup_value_regex = ID
-    serializer_class = serializers.PropLineSerializer
+    serializer_class = serializers.PricedPropSerializer
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.prop_list(
+        queryset = selectors.priced_prop_list(
             sport=params.get("sport"),
             date=_date_param(self.request),
             stat=params.get("stat"),
-            player=params.get("player"),
-            book=params.get("book"),
+            min_edge=_float_param(self.request, "min_edge"),
+            sort=params.get("sort") or "-date",
+        )
+        if params.get("player"):
+            queryset = queryset.filter(player__external_id=params["player"])
+        if params.get("book"):
+            queryset = queryset.filter(book=params["book"])
+        return queryset
+
+    def get_serializer(self, *args, **kwargs):
+        instances = args[0] if args else None
+        if instances is not None:
+            items = instances if isinstance(instances, list | tuple) else [instances]
+            kwargs.setdefault("context", self.get_serializer_context())
+            kwargs["context"]["predictions"] = selectors.predictions_by_id([getattr(p, "pred_id", None) for p in items])
+        return super().get_serializer(*args, **kwargs)
+
+
+class PredictionCreateView(APIView):
+    """Price one prop with the production model: mean, P(over), P(under), P(push), the edge
+    of the better side when odds are given, and the model version. The prediction is stored."""
+
+    @extend_schema(request=serializers.PropRequestSerializer, responses={201: serializers.PredictionSerializer})
+    def post(self, request):
+        prop, errors = serializers.parse_prop(request.data)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        prediction = services.prediction_create(request=prop, user=request.user)
+        return Response(prediction, status=201)
+
+
+class PredictionBatchView(APIView):
+    """Price up to 10,000 props in one request (``{"props": [...]}`` or a bare list). Each
+    answer carries its ``index``; a bad item gets its own ``error`` (nothing is stored for
+    it) and the others are answered. More than the limit answers 413 with the limit."""
+
+    @extend_schema(
+        request=serializers.PropBatchSerializer, responses={200: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT}
+    )
+    def post(self, request):
+        from a1site.core.errors import error_body
+
+        data = request.data
+        items = data.get("props") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise exceptions.ValidationError({"props": ['send a JSON list of props, or {"props": [...]}']})
+        limit = services.PREDICTION_BATCH_LIMIT
+        if len(items) > limit:
+            body = error_body(
+                code="batch_too_large",
+                message=f"A batch holds at most {limit:,} props; this one has {len(items):,}. Split it.",
+                fields={"props": [f"at most {limit} items"]},
+            )
+            body["error"]["limit"] = limit
+            return Response(body, status=413)
+        requests, answers = [], [None] * len(items)
+        positions = []
+        for index, item in enumerate(items):
+            prop, errors = serializers.parse_prop(item)
+            if errors:
+                message = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+                answers[index] = {
+                    "index": index,
+                    "error": {
+                        "code": "invalid",
+                        "message": message,
+                        "fields": {f"props[{index}].{field}": messages for field, messages in errors.items()},
+                    },
+                }
+            else:
+                requests.append(prop)
+                positions.append(index)
+        for position, answer in zip(
+            positions, services.predictions_create(requests=requests, user=request.user), strict=True
+        ):
+            answer["index"] = position
+            if "error" in answer:
+                answer["error"]["fields"] = {f"props[{position}].{k}": v for k, v in answer["error"]["fields"].items()}
+            answers[position] = answer
+        failed = sum("error" in answer for answer in answers)
+        return Response(
+            {"count": len(items), "answered": len(items) - failed, "errors": failed, "limit": limit, "results": answers}
         )
 
 

@@ -87,7 +87,7 @@ def test_live_page_shows_a_replayed_odds_move(asgi_live_server, user, password):
             )
 
             ticker = page.get_by_test_id("odds-ticker")
-            expect(ticker).to_contain_text("Travis Kelce", timeout=15_000)
+            expect(ticker).to_contain_text("Sim NFL Player 01", timeout=15_000)
             expect(ticker.locator("li")).to_have_count(60, timeout=15_000)
             expect(ticker.locator(".move").first).to_be_visible()
             ARTIFACTS.mkdir(exist_ok=True)

@@ -1,8 +1,11 @@
 from django.conf import settings
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from a1site.registry.selectors import model_version_list
+
+# The simulated sports get a daily slate; MLB's props are season-long.
+DEMO_SLATE_SPORTS = ("nba", "nfl", "nhl")
 
 
 class Command(BaseCommand):
@@ -21,4 +24,11 @@ class Command(BaseCommand):
                 call_command("train_models")
         else:
             self.stdout.write("Registry already has models: skipping demo data and training.")
+        if "predict_slate" in commands and model_version_list().exists():
+            # Today's simulated slate (repeatable), so the Dashboard shows real edges every day.
+            for sport in DEMO_SLATE_SPORTS:
+                try:
+                    call_command("predict_slate", sport=sport, date="today", demo_slate=True, no_progress=True)
+                except CommandError as exc:
+                    self.stderr.write(f"no demo slate for {sport}: {exc}")
         call_command("ensure_demo_user", username=settings.A1_DEMO_USERNAME)

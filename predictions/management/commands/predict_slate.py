@@ -1,0 +1,60 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from a1site.core.errors import ApplicationError
+from predictions import services
+
+from ._progress import progress_bar
+
+
+def _date(value: str) -> dt.date:
+    if value == "today":
+        return timezone.now().date()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"expected a date as YYYY-MM-DD or 'today', got {value!r}")
+
+
+class Command(BaseCommand):
+    help = (
+        "Score every priced prop of a slate (a sport's props on a date, or a date range) with the "
+        "production ensemble of each stat and any shadow challenger, and store the predictions. "
+        "--demo-slate first creates today's simulated, unsettled demo slate (simulated sports)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sport", required=True, choices=sorted(services.SPORTS))
+        parser.add_argument("--date", default="today", help="YYYY-MM-DD or 'today' (UTC)")
+        parser.add_argument("--through", help="last date of a range (YYYY-MM-DD)")
+        parser.add_argument(
+            "--demo-slate", action="store_true", help="create the simulated demo slate for the date first"
+        )
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **options):
+        date = _date(options["date"])
+        through = _date(options["through"]) if options["through"] else None
+        try:
+            if options["demo_slate"]:
+                created = services.demo_slate_create(sport=options["sport"], date=date, seed=options["seed"])
+                self.stdout.write(
+                    f"{options['sport']} demo slate {date}: {created['games']} games and {created['props']} props "
+                    f"created ({created['priced']} priced, simulated)"
+                )
+            with progress_bar(self, desc="predict_slate", disable=options["no_progress"]) as progress:
+                summary = services.slate_predict(sport=options["sport"], date=date, through=through, progress=progress)
+        except ApplicationError as exc:
+            raise CommandError(exc.message)
+        for stat, reason in summary["skipped"].items():
+            self.stderr.write(f"skipped {options['sport']} {stat}: {reason}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{summary['scored']:,} of {summary['props']:,} props scored"
+                + (f", {summary['shadow']:,} by shadow challengers" if summary["shadow"] else "")
+                + "."
+            )
+        )

@@ -1,0 +1,103 @@
+"""The predictions app's sections on a1site's pages (a1site.core.panels): today's best edges
+and model health on the Dashboard, live performance and champion/challenger on Models."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from . import charts, grading, selectors
+
+
+def dashboard_edges(request) -> str:
+    from a1site.registry.selectors import production_versions
+
+    today = timezone.now().date()
+    production = list(production_versions().filter(kind="ensemble"))
+    metrics = selectors.live_metrics_by_version(version_ids=[v.pk for v in production])
+    health = [
+        {
+            "version": version,
+            "live": metrics.get(version.pk, {}).get(""),
+            "validation": (version.metrics or {}).get("log_loss"),
+        }
+        for version in production
+    ]
+    return render_to_string(
+        "predictions/panels/dashboard.html",
+        {
+            "today": today,
+            "best": selectors.best_edges(date=today),
+            "health": health,
+            "drift": list(selectors.open_drift_warnings()),
+        },
+        request=request,
+    )
+
+
+def _version_card(version, *, live: dict, shadow: bool) -> dict:
+    validation = (version.metrics or {}).get("log_loss")
+    snapshots = selectors.live_snapshots(version_id=version.pk)
+    series: dict[str, list] = {}
+    for snapshot in snapshots:
+        if snapshot.ewm_log_loss is not None:
+            label = "ensemble" if not snapshot.member else snapshot.member
+            series.setdefault(label, []).append((snapshot.n_graded, snapshot.ewm_log_loss))
+    history = selectors.weights_history(version_id=version.pk)
+    weight_series: dict[str, list] = {}
+    for step, row in enumerate(history):
+        for kind, weight in row.weights.items():
+            weight_series.setdefault(kind, []).append((step, weight))
+    return {
+        "version": version,
+        "shadow": shadow,
+        "validation": validation,
+        "live": live.get(""),
+        "members": [(member, row) for member, row in sorted(live.items()) if member],
+        "weights": history[-1].weights if history else (version.metrics or {}).get("ensemble_weights"),
+        "performance_chart": charts.line_chart(
+            series,
+            title=f"{version.name} v{version.version}: live log loss (EWM)",
+            y_label="graded props →",
+            reference=("held-out", validation) if validation is not None else None,
+            testid="live-performance-chart",
+        ),
+        "weights_chart": charts.line_chart(
+            weight_series,
+            title="Ensemble weights over time",
+            y_label="weight updates →",
+            testid="weights-chart",
+        )
+        if len(history) > 0
+        else "",
+    }
+
+
+def models_live(request) -> str:
+    from a1site.registry.models import ModelVersion
+
+    sport = request.GET.get("sport") or None
+    versions = ModelVersion.objects.filter(kind="ensemble").order_by("name", "-version")
+    if sport:
+        versions = versions.filter(sport=sport)
+    shadows = {row.model_version_id for row in selectors.active_shadows()}
+    metrics = selectors.live_metrics_by_version(version_ids=versions.values_list("pk", flat=True))
+    shown = [v for v in versions if v.status == "production" or v.pk in shadows or v.pk in metrics]
+    cards = [_version_card(v, live=metrics.get(v.pk, {}), shadow=v.pk in shadows) for v in shown]
+    comparisons = [
+        comparison
+        for version_id in sorted(shadows)
+        if (comparison := grading.challenger_comparison(challenger_version_id=version_id)) is not None
+    ]
+    candidates = [v for v in versions if v.status == "candidate" and v.pk not in shadows]
+    return render_to_string(
+        "predictions/panels/models.html",
+        {
+            "cards": cards,
+            "comparisons": comparisons,
+            "candidates": candidates,
+            "shadows": [v for v in versions if v.pk in shadows],
+            "drift": list(selectors.open_drift_warnings()),
+        },
+        request=request,
+    )

@@ -1,0 +1,579 @@
+"""The in-process inference service: production ensembles held in memory, scored in batches.
+
+Each process (ASGI server, Celery worker, command) holds one ``InferenceService``
+(``service()``). It loads the production ``{sport}.{stat}.ensemble`` version of a sport/stat
+from the registry the first time it is asked (the registry checks the artifact's sha256, the
+engine its own digest and feature schema), applies the version's latest live weights
+(``EnsembleWeights``, engine.models.update_weights) with ``Ensemble.with_weights`` and keeps it.
+
+Noticing a new version in every process: whatever changes what is served (an activation, a
+new weights row, a shadow started or stopped) sets a new random "generation" token in the
+shared Django cache after commit (``generation_bump``; a receiver of the registry's
+``model_version_activated`` signal does it for activations). A process reads the token at
+most every ``PREDICTIONS_SERVING_CHECK_MS`` and, when it changed (or every
+``PREDICTIONS_SERVING_DB_TTL_S`` whatever the cache says, in case a bump was lost), checks the
+versions it serves against the database in two queries and swaps in what changed. No restart.
+
+Scoring runs a whole batch as one call per member: XGBoost's ``inplace_predict`` on the
+matrix, the MLP as a numpy forward pass of its weights (equal to torch within 1e-5 and 2-4x
+cheaper for one row, FACTS.md), then one vectorised distribution call for all members. The
+result equals ``Ensemble.predict_proba`` (tests check it) and keeps each member's P(over) and
+P(under) for grading.
+
+Results are cached in the Django cache (Redis in services mode, local memory embedded) under
+the ensemble version, its weights row, the feature row's hash and the line, so a new version
+or new weights can never be answered from the cache. Odds are not part of the key: the edge
+is computed per request from the cached probabilities.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from scipy import special
+
+from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
+from .engine.features import FeatureSchema
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "predictions:serving:generation"
+CACHE_PREFIX = "predictions:p"
+# Cached results live a day: lines move, features of a game never change.
+CACHE_TTL_S = 24 * 3600
+
+
+def generation_bump() -> None:
+    """Tell every process that what is served changed (call after commit)."""
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def feature_hash(row: np.ndarray) -> str:
+    """sha256 (first 32 hex digits) of a feature row as float32 bytes."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()[:32]
+
+
+def edges(p_over, p_under, over_decimal_odds, under_decimal_odds):
+    """(edge, side) of the better side; NaN edge where odds are missing.
+
+    Edge = P(side | no push) x decimal odds - 1: the expected return per unit staked when a
+    push refunds the stake (for a half line P(side | no push) = P(side))."""
+    p_over = np.asarray(p_over, float)
+    p_under = np.asarray(p_under, float)
+    settled = np.maximum(p_over + p_under, 1e-12)
+    over_odds = np.asarray(over_decimal_odds, float)
+    under_odds = np.asarray(under_decimal_odds, float)
+    edge_over = p_over / settled * over_odds - 1.0
+    edge_under = p_under / settled * under_odds - 1.0
+    over_better = ~(edge_under > edge_over)
+    edge = np.where(over_better, edge_over, edge_under)
+    side = np.where(np.isnan(edge), "", np.where(over_better, "over", "under"))
+    return edge, side
+
+
+def _cdf_sf(family: str, mean: np.ndarray, dispersion: np.ndarray, k: np.ndarray):
+    """engine.distributions.cdf_sf. For the negative binomial with every alpha above the
+    engine's Poisson switch (the usual case) it evaluates only the two incomplete-beta terms
+    the engine would keep, instead of all four: the same numbers for a third of the cost on
+    one row."""
+    if family == "negbin" and np.all(dispersion >= _POISSON_ALPHA) and np.all(k >= 0):
+        mean = np.maximum(mean, _MIN_MEAN)
+        r = 1.0 / dispersion
+        p = r / (r + mean)
+        return special.betainc(r, k + 1.0, p), special.betainc(k + 1.0, r, 1.0 - p)
+    return cdf_sf(family, mean, dispersion, k)
+
+
+def _line_prices(family: str, mean, dispersion, lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """engine.distributions.prob_over_under_push, with one distribution call where it needs
+    two: for a half line, P(under) is the CDF at the same integer whose tail is P(over)."""
+    lines = np.broadcast_to(lines, mean.shape)
+    floor_line = np.floor(lines)
+    integer_line = floor_line == lines
+    cdf, sf = _cdf_sf(family, mean, dispersion, floor_line)
+    p_over = sf
+    if not integer_line.any():
+        return p_over, cdf, np.zeros_like(p_over)
+    rows = np.flatnonzero(integer_line.any(axis=1))
+    below, _ = _cdf_sf(family, mean[rows], dispersion[rows], floor_line[rows] - 1.0)
+    p_under = cdf.copy()
+    p_under[rows] = np.where(integer_line[rows], below, cdf[rows])
+    p_push = np.where(integer_line, np.clip(1.0 - p_over - p_under, 0.0, 1.0), 0.0)
+    return p_over, p_under, p_push
+
+
+def _scalar_cdf_sf(family: str, mean: float, dispersion: float, k: float) -> tuple[float, float]:
+    """engine.distributions.cdf_sf for one value (P(X <= k), P(X > k))."""
+    if family == "negbin":
+        if k < 0:
+            return 0.0, 1.0
+        mean = max(mean, _MIN_MEAN)
+        if dispersion < _POISSON_ALPHA:
+            return float(special.gammaincc(k + 1.0, mean)), float(special.gammainc(k + 1.0, mean))
+        r = 1.0 / dispersion
+        p = r / (r + mean)
+        return float(special.betainc(r, k + 1.0, p)), float(special.betainc(k + 1.0, r, 1.0 - p))
+    sigma = math.sqrt(dispersion * max(mean, 1.0))
+    z = (k + 0.5 - mean) / sigma
+    return float(special.ndtr(z)), float(special.ndtr(-z))
+
+
+def _scalar_prices(family: str, mean: float, dispersion: float, line: float) -> tuple[float, float, float]:
+    """engine.distributions.prob_over_under_push for one value."""
+    floor_line = math.floor(line)
+    cdf, p_over = _scalar_cdf_sf(family, mean, dispersion, float(floor_line))
+    if floor_line != line:
+        return p_over, cdf, 0.0
+    p_under, _ = _scalar_cdf_sf(family, mean, dispersion, float(floor_line) - 1.0)
+    return p_over, p_under, min(max(1.0 - p_over - p_under, 0.0), 1.0)
+
+
+def _scalar_temper(p_over: float, p_under: float, p_push: float, temperature: float) -> tuple[float, float]:
+    """engine.calibration.temper for one value."""
+    if temperature == 1.0:
+        return p_over, p_under
+    conditional = min(max(p_over / max(p_over + p_under, 1e-12), 1e-12), 1.0 - 1e-12)
+    logit = math.log(conditional) - math.log1p(-conditional)
+    tempered = 1.0 / (1.0 + math.exp(-temperature * logit))
+    no_push = 1.0 - p_push
+    return no_push * tempered, no_push * (1.0 - tempered)
+
+
+def _temper_columns(p_over, p_under, p_push, temperatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """engine.calibration.temper with each column's (member's) own temperature, in one pass."""
+    if np.all(temperatures == 1.0):
+        return p_over, p_under
+    settled = np.maximum(p_over + p_under, 1e-12)
+    conditional = np.clip(p_over / settled, 1e-12, 1.0 - 1e-12)
+    logit = np.log(conditional) - np.log1p(-conditional)
+    tempered = 1.0 / (1.0 + np.exp(-temperatures * logit))
+    no_push = 1.0 - p_push
+    keep = temperatures == 1.0
+    return np.where(keep, p_over, no_push * tempered), np.where(keep, p_under, no_push * (1.0 - tempered))
+
+
+class _NumpyMLP:
+    """The torch member's network as numpy float32 matrices (Linear → ReLU → ... → Linear)."""
+
+    def __init__(self, network) -> None:
+        from torch import nn
+
+        self.layers = [
+            (module.weight.detach().cpu().numpy().T.copy(), module.bias.detach().cpu().numpy().copy())
+            for module in network
+            if isinstance(module, nn.Linear)
+        ]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        last = len(self.layers) - 1
+        for index, (weight, bias) in enumerate(self.layers):
+            x = x @ weight + bias
+            if index < last:
+                np.maximum(x, 0.0, out=x)
+        return x
+
+
+def _torch_params(member, mlp: _NumpyMLP, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The torch member's (mean, dispersion), as TorchDistModel.predict_params computes them
+    (its standardisation, offset and clipping; np.minimum/maximum are np.clip without its
+    per-call overhead on one row)."""
+    from .engine import models as engine_models
+
+    scaled = (X - member.feature_mean) / member.feature_scale
+    scaled[~np.isfinite(scaled)] = 0.0
+    output = mlp(scaled.astype(np.float32)).astype(np.float64)
+    log_offset = engine_models._log_offset(X, member.schema, member.offset_feature)
+    log_mean = output[:, 0] if log_offset is None else output[:, 0] + log_offset
+    low, high = engine_models._LOG_MEAN_RANGE
+    mean = np.exp(np.minimum(np.maximum(log_mean, low), high))
+    low, high = engine_models._LOG_DISPERSION_RANGE
+    dispersion = np.exp(np.minimum(np.maximum(output[:, 1], low), high)) * member.dispersion_scale
+    return mean, dispersion
+
+
+@dataclass
+class ServedModel:
+    """One ensemble version as served: its live weights applied, members ready to score."""
+
+    version_id: int
+    name: str
+    version: int
+    sport: str
+    stat: str
+    schema: FeatureSchema
+    ensemble: object
+    weights_id: int | None
+    shadow: bool = False
+    member_kinds: list[str] = field(default_factory=list)
+    _mlps: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.member_kinds = list(self.ensemble.member_kinds)
+        for index, member in enumerate(self.ensemble.members):
+            if member.kind == "torch":
+                self._mlps[index] = _NumpyMLP(member.network)
+        self._temperatures = np.array([member.line_temperature for member in self.ensemble.members])
+
+    def score(self, X: np.ndarray, lines: np.ndarray) -> dict[str, np.ndarray]:
+        """mean, p_over, p_under, p_push of the ensemble and each member's p_over/p_under
+        (``{kind}_p_over``, ``{kind}_p_under``) for every row; one call per member."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        if X.shape[1] != len(self.schema.names):
+            raise ValueError(f"feature matrix has {X.shape[1]} columns; {self.name} expects {len(self.schema.names)}")
+        lines = np.asarray(lines, dtype=np.float64).reshape(-1)
+        if len(lines) == 1:
+            return self._score_one(X, float(lines[0]))
+        means, dispersions = self._member_params(X)
+        mean = np.column_stack(means)
+        dispersion = np.column_stack(dispersions)
+        p_over, p_under, p_push = _line_prices(self.ensemble.family, mean, dispersion, lines[:, None])
+        p_over, p_under = _temper_columns(p_over, p_under, p_push, self._temperatures)
+        weights = self.ensemble.weights
+        mixed = _temper_columns(
+            (p_over @ weights)[:, None],
+            (p_under @ weights)[:, None],
+            (p_push @ weights)[:, None],
+            np.array([self.ensemble.line_temperature]),
+        )
+        result = {
+            "mean": mean @ weights,
+            "p_over": mixed[0][:, 0],
+            "p_under": mixed[1][:, 0],
+            "p_push": p_push @ weights,
+        }
+        for column, kind in enumerate(self.member_kinds):
+            result[f"{kind}_p_over"] = p_over[:, column]
+            result[f"{kind}_p_under"] = p_under[:, column]
+        return result
+
+    def _member_params(self, X: np.ndarray) -> tuple[list, list]:
+        means, dispersions = [], []
+        for index, member in enumerate(self.ensemble.members):
+            if index in self._mlps:
+                mean, dispersion = _torch_params(member, self._mlps[index], X)
+            elif member.kind == "xgboost":
+                # XGBoostDistModel.predict_params without re-checking the matrix it was given.
+                mean = member._predict_mean(X)
+                dispersion = np.full_like(mean, member.dispersion)
+            else:
+                params = member.predict_params(X)
+                mean, dispersion = params.mean, params.dispersion
+            means.append(mean)
+            dispersions.append(dispersion)
+        return means, dispersions
+
+    def _score_one(self, X: np.ndarray, line: float) -> dict[str, np.ndarray]:
+        """``score`` for one row, in Python floats after the two model calls: the same maths
+        as the array path, without numpy's per-call overhead on one-element arrays."""
+        means, dispersions = self._member_params(X)
+        weights = self.ensemble.weights.tolist()
+        mixed_over = mixed_under = mixed_push = mixed_mean = 0.0
+        result = {}
+        for kind, weight, mean, dispersion, temperature in zip(
+            self.member_kinds, weights, means, dispersions, self._temperatures.tolist(), strict=True
+        ):
+            p_over, p_under, p_push = _scalar_prices(self.ensemble.family, float(mean[0]), float(dispersion[0]), line)
+            p_over, p_under = _scalar_temper(p_over, p_under, p_push, temperature)
+            result[f"{kind}_p_over"] = np.array([p_over])
+            result[f"{kind}_p_under"] = np.array([p_under])
+            mixed_over += weight * p_over
+            mixed_under += weight * p_under
+            mixed_push += weight * p_push
+            mixed_mean += weight * float(mean[0])
+        p_over, p_under = _scalar_temper(mixed_over, mixed_under, mixed_push, self.ensemble.line_temperature)
+        result.update(
+            {
+                "mean": np.array([mixed_mean]),
+                "p_over": np.array([p_over]),
+                "p_under": np.array([p_under]),
+                "p_push": np.array([mixed_push]),
+            }
+        )
+        return result
+
+    def cache_key(self, feature_hash_: str, line: float) -> str:
+        return f"{CACHE_PREFIX}:{self.version_id}:{self.weights_id or 0}:{feature_hash_}:{line!r}"
+
+
+@dataclass
+class _Slot:
+    """What one process serves for a sport/stat: production and active shadows."""
+
+    production: ServedModel | None
+    shadows: list[ServedModel]
+    state: tuple
+
+
+class InferenceService:
+    def __init__(self, *, check_interval_s: float | None = None, db_ttl_s: float | None = None) -> None:
+        # 250 ms: a generation check (one cache read) costs ~0.1-0.3 ms, so at most ~0.1 % of a
+        # busy server's time, and a swap reaches every process within a quarter second.
+        self.check_interval_s = (
+            settings.PREDICTIONS_SERVING_CHECK_MS / 1000.0 if check_interval_s is None else check_interval_s
+        )
+        self.db_ttl_s = settings.PREDICTIONS_SERVING_DB_TTL_S if db_ttl_s is None else db_ttl_s
+        self._slots: dict[tuple[str, str], _Slot] = {}
+        self._ensembles: dict[int, object] = {}
+        self._lock = threading.RLock()
+        self._generation = None
+        self._checked_at = float("-inf")
+        self._validated_at = time.monotonic()
+        self.loads = 0
+
+    # --- what is served ---------------------------------------------------------------------
+
+    def models_for(self, sport: str, stat: str) -> tuple[ServedModel | None, list[ServedModel]]:
+        """(production model or None, active shadow models) for a sport/stat."""
+        self._check()
+        slot = self._slots.get((sport, stat))
+        if slot is None:
+            with self._lock:
+                slot = self._slots.get((sport, stat))
+                if slot is None:
+                    states = self._states([(sport, stat)])
+                    slot = self._build_slot(sport, stat, states[(sport, stat)])
+                    self._slots[(sport, stat)] = slot
+        return slot.production, slot.shadows
+
+    def production(self, sport: str, stat: str) -> ServedModel | None:
+        return self.models_for(sport, stat)[0]
+
+    def warm(self) -> int:
+        """Load every production ensemble now (a server's start-up); returns how many."""
+        from a1site.registry.selectors import production_versions
+
+        names = production_versions().filter(kind="ensemble").values_list("sport", "stat")
+        loaded = 0
+        for sport, stat in names:
+            loaded += self.production(sport, stat) is not None
+        return loaded
+
+    def loaded_versions(self) -> dict[str, int]:
+        return {slot.production.name: slot.production.version_id for slot in self._slots.values() if slot.production}
+
+    # --- noticing changes ------------------------------------------------------------------
+
+    def _check(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self.check_interval_s:
+            return
+        self._checked_at = now
+        generation = cache.get(GENERATION_KEY)
+        if generation == self._generation and now - self._validated_at < self.db_ttl_s:
+            return
+        with self._lock:
+            self._generation = generation
+            self._validated_at = now
+            if self._slots:
+                self._revalidate()
+
+    def _revalidate(self) -> None:
+        keys = list(self._slots)
+        states = self._states(keys)
+        for key in keys:
+            if states[key] != self._slots[key].state:
+                logger.info("serving swaps models", extra={"sport": key[0], "stat": key[1], "state": states[key]})
+                self._slots[key] = self._build_slot(key[0], key[1], states[key])
+
+    def _states(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+        """Per sport/stat: ((production id, weights id), ((shadow id, weights id), ...)), in
+        two queries whatever the number of sport/stats."""
+        from django.db.models import OuterRef, Subquery
+
+        from a1site.registry.models import ModelVersion
+
+        from .models import EnsembleWeights, ShadowModel
+
+        names = {f"{sport}.{stat}.ensemble": (sport, stat) for sport, stat in keys}
+        latest_weights = EnsembleWeights.objects.filter(model_version=OuterRef("pk")).order_by("-created_at", "-id")
+        rows = (
+            ModelVersion.objects.filter(name__in=names, status=ModelVersion.Status.PRODUCTION)
+            .annotate(weights_id=Subquery(latest_weights.values("id")[:1]))
+            .values_list("name", "id", "weights_id")
+        )
+        production = {name: (version_id, weights_id) for name, version_id, weights_id in rows}
+        shadow_rows = (
+            ShadowModel.objects.filter(active=True, model_version__name__in=names)
+            .exclude(model_version__status=ModelVersion.Status.PRODUCTION)
+            .annotate(
+                weights_id=Subquery(latest_weights.filter(model_version=OuterRef("model_version")).values("id")[:1])
+            )
+            .order_by("model_version_id")
+            .values_list("model_version__name", "model_version_id", "weights_id")
+        )
+        shadows: dict[str, list] = {}
+        for name, version_id, weights_id in shadow_rows:
+            shadows.setdefault(name, []).append((version_id, weights_id))
+        return {key: (production.get(name), tuple(shadows.get(name, ()))) for name, key in names.items()}
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _build_slot(self, sport: str, stat: str, state: tuple) -> _Slot:
+        production_state, shadow_states = state
+        production = self._served(*production_state, shadow=False) if production_state else None
+        shadows = [self._served(version_id, weights_id, shadow=True) for version_id, weights_id in shadow_states]
+        return _Slot(production=production, shadows=[s for s in shadows if s is not None], state=state)
+
+    def _served(self, version_id: int, weights_id: int | None, *, shadow: bool) -> ServedModel | None:
+        from a1site.registry.models import ModelVersion
+        from a1site.registry.services import model_version_load_artifact
+
+        from .engine.models import Ensemble, load_model
+        from .models import EnsembleWeights
+
+        version = ModelVersion.objects.get(pk=version_id)
+        schema = FeatureSchema.from_dict(version.feature_schema)
+        base = self._ensembles.get(version_id)
+        if base is None:
+            artifact = model_version_load_artifact(version=version)
+            base = load_model(artifact, expected_schema=schema)
+            if not isinstance(base, Ensemble):
+                raise ValueError(f"{version} is not an ensemble")
+            self._ensembles[version_id] = base
+            self.loads += 1
+        ensemble = base
+        if weights_id is not None:
+            stored = EnsembleWeights.objects.get(pk=weights_id).weights
+            weights = np.array([float(stored.get(kind, 0.0)) for kind in base.member_kinds])
+            if weights.sum() > 0:
+                ensemble = base.with_weights(weights / weights.sum())
+        return ServedModel(
+            version_id=version.pk,
+            name=version.name,
+            version=version.version,
+            sport=version.sport,
+            stat=version.stat,
+            schema=schema,
+            ensemble=ensemble,
+            weights_id=weights_id,
+            shadow=shadow,
+        )
+
+    def ensemble_for_version(self, version_id: int):
+        """The (stored-weights) ensemble of any version, loaded once; None if not loadable."""
+        if version_id not in self._ensembles:
+            from a1site.registry.models import ModelVersion
+            from a1site.registry.services import model_version_load_artifact
+
+            from .engine.models import load_model
+
+            version = ModelVersion.objects.filter(pk=version_id, kind="ensemble").first()
+            if version is None:
+                return None
+            schema = FeatureSchema.from_dict(version.feature_schema)
+            with self._lock:
+                self._ensembles[version_id] = load_model(
+                    model_version_load_artifact(version=version), expected_schema=schema
+                )
+        return self._ensembles[version_id]
+
+    # --- scoring with the cache -------------------------------------------------------------
+
+    def remember(self, results: dict[str, dict]) -> None:
+        """Cache results under their keys (``ServedModel.cache_key``)."""
+        if len(results) == 1:
+            cache.set(*next(iter(results.items())), timeout=CACHE_TTL_S)
+        else:
+            cache.set_many(results, timeout=CACHE_TTL_S)
+
+    def predict(
+        self,
+        model: ServedModel,
+        X: np.ndarray,
+        lines,
+        hashes: list[str],
+        *,
+        use_cache: bool = True,
+        write_cache: bool = True,
+    ) -> tuple[list[dict], list[bool]]:
+        """One result dict per row (mean, p_over, p_under, p_push, members) and whether it
+        came from the cache. Rows missing from the cache are scored in one call, and cached
+        unless ``write_cache`` is off (the caller caches them itself, e.g. with the stored
+        prediction's id)."""
+        lines = [float(line) for line in lines]
+        n = len(lines)
+        results: list[dict | None] = [None] * n
+        cached = [False] * n
+        keys = [model.cache_key(h, line) for h, line in zip(hashes, lines, strict=True)] if use_cache else []
+        if use_cache:
+            found = cache.get_many(keys) if n > 1 else {k: v for k in keys if (v := cache.get(k)) is not None}
+            for index, key in enumerate(keys):
+                if key in found:
+                    results[index] = found[key]
+                    cached[index] = True
+        todo = [index for index in range(n) if results[index] is None]
+        if todo:
+            rows = X if len(todo) == n else X[todo]
+            scores = model.score(rows, np.array([lines[index] for index in todo]))
+            fresh = {}
+            kinds = model.member_kinds
+            members = zip(
+                *(
+                    zip(scores[f"{kind}_p_over"].tolist(), scores[f"{kind}_p_under"].tolist(), strict=True)
+                    for kind in kinds
+                ),
+                strict=True,
+            )
+            columns = zip(
+                todo,
+                scores["mean"].tolist(),
+                scores["p_over"].tolist(),
+                scores["p_under"].tolist(),
+                scores["p_push"].tolist(),
+                members,
+                strict=True,
+            )
+            for index, mean, p_over, p_under, p_push, member_prices in columns:
+                result = {
+                    "mean": mean,
+                    "p_over": p_over,
+                    "p_under": p_under,
+                    "p_push": p_push,
+                    "members": {kind: list(prices) for kind, prices in zip(kinds, member_prices, strict=True)},
+                }
+                results[index] = result
+                if use_cache and write_cache:
+                    fresh[keys[index]] = result
+            if fresh:
+                if len(fresh) == 1:
+                    cache.set(*next(iter(fresh.items())), timeout=CACHE_TTL_S)
+                else:
+                    cache.set_many(fresh, timeout=CACHE_TTL_S)
+        return results, cached
+
+
+_service: InferenceService | None = None
+_service_lock = threading.Lock()
+
+
+def service() -> InferenceService:
+    """This process's inference service."""
+    global _service
+    if _service is None:
+        with _service_lock:
+            if _service is None:
+                _service = InferenceService()
+    return _service
+
+
+def reset_service() -> None:
+    """Forget every loaded model (tests; a process that must start over)."""
+    global _service
+    with _service_lock:
+        _service = None
+
+
+def on_model_version_activated(sender, name: str = "", version_id: int | None = None, **kwargs) -> None:
+    generation_bump()

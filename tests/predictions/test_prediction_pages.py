@@ -1,0 +1,80 @@
+"""The Predictions page, a prediction's detail, the Dashboard's edges and the Models page."""
+
+import pytest
+from django.utils import timezone
+
+from predictions import grading, services
+from predictions.models import Prediction
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scored(served, client, user):
+    services.slate_predict(sport="nba", date=served["upcoming"][0].date)
+    client.force_login(user)
+    return served
+
+
+def test_the_predictions_page_lists_props_with_predictions_sorted_by_edge(scored, client):
+    response = client.get("/predictions/?sport=nba&sort=-edge")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('data-testid="prop-row"') == 20 and "details</a>" in html
+    best = Prediction.objects.order_by("-edge").first()
+    assert html.index(f"/predictions/{best.pk}/") < html.index("</tbody>")
+    rows = response.context["rows"]
+    edges = [prediction.edge for _, prediction in rows]
+    assert edges == sorted(edges, reverse=True)
+
+
+def test_the_predictions_page_filters_by_minimum_edge_and_paginates(scored, client, monkeypatch):
+    import predictions.views
+
+    monkeypatch.setattr(predictions.views, "PAGE_SIZE", 5)
+    page = client.get("/predictions/?sport=nba&min_edge=-100")
+    assert page.context["page"].paginator.num_pages == 4 and 'data-testid="next-page"' in page.content.decode()
+    threshold = sorted(Prediction.objects.values_list("edge", flat=True))[10] * 100
+    filtered = client.get(f"/predictions/?sport=nba&min_edge={threshold}")
+    assert filtered.context["page"].paginator.count == 10
+
+
+def test_a_prediction_detail_shows_the_distribution_odds_edge_and_version(scored, client):
+    prediction = Prediction.objects.order_by("-edge").first()
+    response = client.get(f"/predictions/{prediction.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="distribution-chart"' in html and f"line {prediction.line:g}" in html
+    assert "nba.points.ensemble v1" in html and 'data-testid="simulated-label"' in html
+    assert f"{prediction.edge * 100:.1f} % on the {prediction.side}" in html
+
+
+def test_shadow_predictions_are_not_shown_to_users(served, register_models, client, user):
+    challenger = register_models()
+    grading.shadow_start(version_id=challenger.pk)
+    services.slate_predict(sport="nba", date=served["upcoming"][0].date)
+    shadow = Prediction.objects.filter(shadow=True).first()
+    client.force_login(user)
+    assert client.get(f"/predictions/{shadow.pk}/").status_code == 404
+
+
+def test_the_dashboard_shows_todays_best_edges_and_model_health(served, client, user):
+    services.slate_predict(sport="nba", date=served["upcoming"][0].date)
+    Prediction.objects.update(edge=0.07)
+    served["upcoming"][0].__class__.objects.filter(pk__in=[g.pk for g in served["upcoming"]]).update(
+        date=timezone.now().date()
+    )
+    client.force_login(user)
+    html = client.get("/").content.decode()
+    assert 'data-testid="best-edges"' in html and "7.0 %" in html
+    assert 'data-testid="model-health"' in html and "nba.points.ensemble v1" in html
+
+
+def test_the_models_page_shows_live_performance_weights_and_the_reliability_plot(served, client, staff_user):
+    client.force_login(staff_user)
+    version = served["version"]
+    html = client.get("/models/").content.decode()
+    assert 'data-testid="live-performance"' in html and 'data-testid="champion-challenger"' in html
+    assert f"/models/{version.pk}/reliability.png" in html
+    plot = client.get(f"/models/{version.pk}/reliability.png")
+    assert plot.status_code == 200 and plot["Content-Type"] == "image/png"
