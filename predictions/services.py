@@ -2230,21 +2230,27 @@ def slate_predict(
     return summary
 
 
-# Today's demo slate: priced by a simulated book around each player's recent form.
+# Today's demo slate: priced by the simulator's book model around each player's recent form.
 DEMO_SLATE_BOOK = "SimBook Today"
-DEMO_SLATE_PRICE_SD = 0.035
-DEMO_SLATE_LINE_SD = 0.08
+# The book's estimate: the player's last 30 games shrunk toward his role's average by 10
+# pseudo-games (a raw 10-game average is far noisier than a real book on low counts such as
+# NHL points), times its own 6 % error, the simulator's sharper book's.
+DEMO_SLATE_HISTORY_GAMES = 30
+DEMO_SLATE_PRIOR_GAMES = 10
+DEMO_SLATE_BOOK_ERROR_SD = 0.06
 
 
 def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
     """An upcoming, unsettled slate of simulated games on ``date`` for a simulated sport: each
     team plays once (pairs drawn with the seed), and a simulated book posts a line on every
-    stat of every rostered player whose recent average reaches the simulator's prop threshold:
-    a half line near that average (with book error) at a two-way price with the simulator's
+    stat of every rostered player whose recent average reaches the simulator's prop threshold.
+    The book quotes as in the simulator (``engine.simulate.book_quote``): its mean is the
+    player's recent average shrunk toward his role's (``DEMO_SLATE_*``) times a private
+    log-normal error, its line the half point nearest
+    its median under the role's dispersion, priced from that distribution with the simulator's
     margin. Labelled simulated, no results. Repeatable: the same day and seed upsert the same
     rows."""
-    from .engine.logs import price_two_way
-    from .engine.simulate import BOOK_OVERROUND, PROP_THRESHOLDS
+    from .engine.simulate import PROP_THRESHOLDS, book_quote, role_dispersion
 
     definition = SPORTS.get(sport)
     if definition is None or not definition.simulated or definition.horizon != "game":
@@ -2298,22 +2304,32 @@ def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
             .values_list("player_id", "stats")
         ):
             history = recent.setdefault(player, [])
-            if len(history) < 10:
+            if len(history) < DEMO_SLATE_HISTORY_GAMES:
                 history.append(stats)
+        # The role's average per stat over the slate's players: what the book shrinks toward.
+        role_totals: dict[tuple[str, str], list[float]] = {}
+        for player, _, role in players:
+            for stats in recent.get(player, []):
+                for code, value in stats.items():
+                    role_totals.setdefault((role, code), []).append(float(value))
         rows = []
         for player, team, role in players:
             history = recent.get(player)
             if not history:
                 continue
-            for stat in definition.stats:
+            dispersion = role_dispersion(sport, role)
+            for stat_index, stat in enumerate(definition.stats):
                 if role not in stat.roles:
                     continue
-                average = float(np.mean([stats.get(stat.code, 0.0) for stats in history]))
-                book_mean = average * float(np.exp(DEMO_SLATE_LINE_SD * rng.standard_normal()))
+                total = sum(float(stats.get(stat.code, 0.0)) for stats in history)
+                prior = float(np.mean(role_totals.get((role, stat.code), [0.0])))
+                estimate = (total + DEMO_SLATE_PRIOR_GAMES * prior) / (len(history) + DEMO_SLATE_PRIOR_GAMES)
+                book_mean = estimate * float(np.exp(DEMO_SLATE_BOOK_ERROR_SD * rng.standard_normal()))
                 if book_mean < PROP_THRESHOLDS[sport][stat.code]:
                     continue
-                p_over = 0.5 + DEMO_SLATE_PRICE_SD * float(rng.standard_normal())
-                over, under = price_two_way(np.array([p_over]), BOOK_OVERROUND)
+                line, over, under = book_quote(
+                    stat.family, np.array([book_mean]), dispersion[[stat_index]], np.array([False])
+                )
                 rows.append(
                     {
                         "game_pk": game_of_team[team],
@@ -2321,7 +2337,7 @@ def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
                         "stat": stat.code,
                         "book": DEMO_SLATE_BOOK,
                         "seen_at": pd.Timestamp(date).tz_localize("UTC") + pd.Timedelta(hours=DEMO_SEEN_HOUR),
-                        "line": float(np.floor(book_mean)) + 0.5,
+                        "line": float(line[0]),
                         "over_decimal_odds": float(over[0]),
                         "under_decimal_odds": float(under[0]),
                         "simulated": True,

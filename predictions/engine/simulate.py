@@ -194,7 +194,7 @@ _MINUTES_SD = {"nba": 0.15, "nfl": 0.10, "nhl": 0.10}
 _MINUTES_CAP = {"nba": 44.0, "nfl": 60.0, "nhl": 28.0}
 
 
-def _dispersion(sport: str, role: str) -> np.ndarray:
+def role_dispersion(sport: str, role: str) -> np.ndarray:
     """Role-specific dispersion per stat in catalogue order (alpha for negbin, phi for normal)."""
     if sport == "nba":
         scale = 1.6 if role == "bench" else 1.0
@@ -290,7 +290,7 @@ class _League:
         self.log_pace = rng.normal(0.0, 0.04, n_teams)
         self.log_defence = rng.normal(0.0, 0.06, (n_teams, n_stats))
         self.injured_games_left = np.zeros(self.n_players, int)
-        self.dispersion = np.array([_dispersion(config.sport, role) for role in self.role])
+        self.dispersion = np.array([role_dispersion(config.sport, role) for role in self.role])
         self.rosters = [np.flatnonzero(self.team == team) for team in range(n_teams)]
 
     def new_season(self) -> None:
@@ -509,6 +509,27 @@ def _draw_stat_lines(league: _League, columns: dict, rng: np.random.Generator):
     return stat_lines, oracle_mean, oracle_dispersion
 
 
+def book_quote(family: str, book_mean, dispersion, integer_line) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A book's line and two-way prices from its own view of the stat's distribution.
+
+    The line is the half point whose book P(over) is closest to 1/2, or (where
+    ``integer_line``) the integer median, so pushes can happen; prices are the book's
+    P(over | no push) at that line with the proportional ``BOOK_OVERROUND``.
+    """
+    book_mean = np.asarray(book_mean, float)
+    dispersion = np.asarray(dispersion, float)
+    median = ppf(family, book_mean, dispersion, 0.5)
+    low, high = median - 0.5, median + 0.5
+    p_low = prob_over_under_push(family, book_mean, dispersion, low).p_over
+    p_high = prob_over_under_push(family, book_mean, dispersion, high).p_over
+    half_line = np.where(np.abs(p_low - 0.5) <= np.abs(p_high - 0.5), low, high)
+    line = np.where(integer_line, median, half_line)
+    book_view = prob_over_under_push(family, book_mean, dispersion, line)
+    p_over_no_push = book_view.p_over / np.maximum(book_view.p_over + book_view.p_under, 1e-12)
+    over_odds, under_odds = price_two_way(p_over_no_push, BOOK_OVERROUND)
+    return line, over_odds, under_odds
+
+
 def _book_props(sport, stat_lines: StatLines, oracle_mean, oracle_dispersion, rng) -> Props:
     parts = []
     for stat in get_sport(sport).stats:
@@ -520,16 +541,7 @@ def _book_props(sport, stat_lines: StatLines, oracle_mean, oracle_dispersion, rn
         integer_line = rng.random(n) < INTEGER_LINE_SHARE
         posted = np.flatnonzero(~np.isnan(mean) & (book_mean >= PROP_THRESHOLDS[sport][stat.code]))
         book_mean, dispersion_posted = book_mean[posted], dispersion[posted]
-        median = ppf(stat.family, book_mean, dispersion_posted, 0.5)
-        # The half-point line whose book P(over) is closest to 1/2, or the integer median.
-        low, high = median - 0.5, median + 0.5
-        p_low = prob_over_under_push(stat.family, book_mean, dispersion_posted, low).p_over
-        p_high = prob_over_under_push(stat.family, book_mean, dispersion_posted, high).p_over
-        half_line = np.where(np.abs(p_low - 0.5) <= np.abs(p_high - 0.5), low, high)
-        line = np.where(integer_line[posted], median, half_line)
-        book_view = prob_over_under_push(stat.family, book_mean, dispersion_posted, line)
-        p_over_no_push = book_view.p_over / np.maximum(book_view.p_over + book_view.p_under, 1e-12)
-        over_odds, under_odds = price_two_way(p_over_no_push, BOOK_OVERROUND)
+        line, over_odds, under_odds = book_quote(stat.family, book_mean, dispersion_posted, integer_line[posted])
         parts.append(
             {
                 "game_id": stat_lines.game_id[posted],
