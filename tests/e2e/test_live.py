@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.test import Client
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls here are sync.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
+from tests.support import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -48,7 +27,7 @@ def asgi_live_server(settings):
 
     settings.REDIS_URL = ""
     reset_broker()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             application, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws_per_message_deflate=True
@@ -66,31 +45,31 @@ def asgi_live_server(settings):
     reset_broker()
 
 
-def test_live_page_shows_a_replayed_odds_move(asgi_live_server, user, password):
-    from playwright.sync_api import expect, sync_playwright
+def test_live_page_shows_a_replayed_odds_move(browser, asgi_live_server, user, password):
+    from playwright.sync_api import expect
+
+    from tests.e2e.conftest import ARTIFACTS
 
     browser_client = Client()
     browser_client.login(username=user.username, password=password)
     session = browser_client.cookies["sessionid"].value
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.add_cookies([{"name": "sessionid", "value": session, "url": asgi_live_server}])
-            page = context.new_page()
-            page.goto(f"{asgi_live_server}/live/")
-            expect(page.get_by_test_id("live-state")).to_have_text("live", timeout=15_000)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        context.add_cookies([{"name": "sessionid", "value": session, "url": asgi_live_server}])
+        page = context.new_page()
+        page.goto(f"{asgi_live_server}/live/")
+        expect(page.get_by_test_id("live-state")).to_have_text("live", timeout=15_000)
 
-            call_command(
-                "replay_odds", str(ROOT / "live" / "data" / "sample_odds_feed.csv"), "--speed", "max", "--limit", "60"
-            )
+        call_command(
+            "replay_odds", str(ROOT / "live" / "data" / "sample_odds_feed.csv"), "--speed", "max", "--limit", "60"
+        )
 
-            ticker = page.get_by_test_id("odds-ticker")
-            expect(ticker).to_contain_text("Sim NFL Player 01", timeout=15_000)
-            expect(ticker.locator("li")).to_have_count(60, timeout=15_000)
-            expect(ticker.locator(".move").first).to_be_visible()
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
-        finally:
-            browser.close()
+        ticker = page.get_by_test_id("odds-ticker")
+        expect(ticker).to_contain_text("Sim NFL Player 01", timeout=15_000)
+        expect(ticker.locator("li")).to_have_count(60, timeout=15_000)
+        expect(ticker.locator(".move").first).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
+    finally:
+        context.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+
+from tests.support import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,12 +49,6 @@ def services_reachable():
 def _flush_redis():
     """Each test starts with an empty Redis database (the cache, layer and broker state)."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url_for_subprocess() -> str:
@@ -126,16 +121,6 @@ def _start(name: str, args: list[str], env: dict, log_dir: Path, port: int | Non
     handle = log_path.open("w")
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     return Process(name=name, process=process, log_path=log_path, port=port)
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tests.predictions.conftest import (  # noqa: F401 - fixtures
     register_models,
     served,
 )
-from tests.services.conftest import wait_until
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

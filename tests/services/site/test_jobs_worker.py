@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from a1site.jobs.models import Job
-from tests.services.conftest import wait_until
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

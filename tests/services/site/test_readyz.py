@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from tests.services.conftest import free_port, wait_until
+from tests.support import free_port, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
