@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from predictions import services
 
-from ._progress import progress_bar
+from ._progress import acting_user, progress_bar
 
 
 class ImportCommand(BaseCommand):
@@ -33,12 +32,7 @@ class ImportCommand(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
-        user = None
-        if options["user"]:
-            try:
-                user = get_user_model().objects.get_by_natural_key(options["user"])
-            except get_user_model().DoesNotExist:
-                raise CommandError(f"no user {options['user']!r}")
+        user = acting_user(options["user"])
         try:
             with (
                 progress_bar(self, desc=f"import {self.kind}", disable=options["no_progress"]) as progress,

@@ -1,7 +1,10 @@
-"""A tqdm progress bar fed by a service's ``progress(fraction, message)`` callback."""
+"""What the predictions commands share: a tqdm progress bar fed by a service's
+``progress(fraction, message)`` callback, and the ``--user`` lookup."""
 
 from contextlib import contextmanager
 
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 
@@ -23,3 +26,13 @@ def progress_bar(command, *, desc: str, disable: bool = False):
         yield progress
     finally:
         bar.close()
+
+
+def acting_user(username: str | None):
+    """The user named by a command's ``--user`` option (recorded in the audit log), or None."""
+    if not username:
+        return None
+    try:
+        return get_user_model().objects.get_by_natural_key(username)
+    except get_user_model().DoesNotExist:
+        raise CommandError(f"no user {username!r}")

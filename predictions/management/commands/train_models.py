@@ -1,10 +1,9 @@
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from a1site.core.errors import ApplicationError
 from predictions import services
 
-from ._progress import progress_bar
+from ._progress import acting_user, progress_bar
 
 
 class Command(BaseCommand):
@@ -22,12 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
-        user = None
-        if options["user"]:
-            try:
-                user = get_user_model().objects.get_by_natural_key(options["user"])
-            except get_user_model().DoesNotExist:
-                raise CommandError(f"no user {options['user']!r}")
+        user = acting_user(options["user"])
         try:
             with progress_bar(self, desc="train_models", disable=options["no_progress"]) as progress:
                 summary = services.models_train(
