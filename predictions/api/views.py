@@ -17,24 +17,27 @@ from .. import selectors, services
 from . import serializers
 
 
-def _date_param(request, name: str = "date") -> dt.date | None:
+def _query_param(request, name: str, parse, expected: str):
+    """The query parameter ``name`` parsed by ``parse``; None when absent; 400 naming it when bad."""
     value = request.query_params.get(name)
-    if not value:
+    if value in (None, ""):
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return parse(value)
     except ValueError:
-        raise exceptions.ValidationError({name: [f"expected a date as YYYY-MM-DD; got {value!r}"]})
+        raise exceptions.ValidationError({name: [f"expected {expected}; got {value!r}"]})
+
+
+def _date_param(request, name: str = "date") -> dt.date | None:
+    return _query_param(request, name, dt.date.fromisoformat, "a date as YYYY-MM-DD")
 
 
 def _int_param(request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"expected a whole number; got {value!r}"]})
+    return _query_param(request, name, int, "a whole number")
+
+
+def _float_param(request, name: str) -> float | None:
+    return _query_param(request, name, float, "a number")
 
 
 # Numeric ids only, so /api/games/events/ and the like stay free for other apps' routes.
@@ -105,16 +108,6 @@ class StatLineViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.stat_line_list(sport=params.get("sport"), player=params.get("player"), game=params.get("game"))
-
-
-def _float_param(request, name: str) -> float | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"expected a number; got {value!r}"]})
 
 
 @extend_schema(
