@@ -4,7 +4,9 @@ from django.db import models
 
 class OddsTick(models.Model):
     """One line/price observation from a feed: the raw log. The predictions app owns prop
-    lines and edges; it hears about each tick through ``live.signals.odds_tick_received``."""
+    lines and edges; it hears about each ingest call's ticks through
+    ``live.signals.odds_ticks_received``. ``simulated`` is the feed's own label (the sample
+    feeds say true; API clients default to false)."""
 
     class Source(models.TextChoices):
         API = "api", "API"
@@ -21,6 +23,7 @@ class OddsTick(models.Model):
     under_odds = models.DecimalField(max_digits=8, decimal_places=3, help_text="Decimal odds for the under.")
     ts = models.DateTimeField(help_text="When the book showed this price.")
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
+    simulated = models.BooleanField(default=False, help_text="The feed labelled this tick simulated.")
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,7 +35,7 @@ from .engine.protocol import ProtocolError, validate_topic
 from .engine.steam import LinePoint, detect_steam
 from .models import AlertPreference, GameEvent, OddsTick
 from .registry import register_topic, rule_for
-from .signals import game_final, odds_tick_received
+from .signals import game_final, odds_ticks_received
 
 logger = logging.getLogger(__name__)
 
@@ -149,9 +150,47 @@ def _feed_error(exc: FeedError) -> ApplicationError:
     return ApplicationError(str(exc), code="invalid_feed", fields=exc.errors)
 
 
-def odds_feed_parse(*, text: str) -> list[OddsTickIn]:
+@dataclass(frozen=True)
+class OddsFeedTick(OddsTickIn):
+    """A validated tick with the feed's ``simulated`` label (``as_dict`` carries it)."""
+
+    simulated: bool = False
+
+
+_TRUE_WORDS = ("true", "1", "yes", "y", "t")
+_FALSE_WORDS = ("false", "0", "no", "n", "f")
+
+
+def odds_row_parse(row: dict, *, simulated: bool = False) -> OddsFeedTick:
+    """One feed row (CSV or JSON): the engine's checks plus the optional ``simulated`` column
+    (true/false, 1/0, yes/no; empty or absent: ``simulated``). Errors read like the engine's."""
+    errors: list[str] = []
+    tick = None
     try:
-        return parse_rows(read_csv(text, ODDS_COLUMNS), parse_odds_row)
+        tick = parse_odds_row(row)
+    except ValueError as exc:
+        errors += str(exc).split("; ")
+    raw = row.get("simulated") if isinstance(row, dict) else None
+    flag = simulated
+    if isinstance(raw, bool):
+        flag = raw
+    elif raw is not None and str(raw).strip():
+        text = str(raw).strip().lower()
+        if text in _TRUE_WORDS:
+            flag = True
+        elif text in _FALSE_WORDS:
+            flag = False
+        else:
+            errors.append(f"simulated: not true or false ({str(raw)[:20]!r})")
+    if errors:
+        raise ValueError("; ".join(errors))
+    return OddsFeedTick(**{f.name: getattr(tick, f.name) for f in fields(OddsTickIn)}, simulated=flag)
+
+
+def odds_feed_parse(*, text: str, simulated: bool = False) -> list[OddsFeedTick]:
+    """A CSV feed; ``simulated`` labels the rows whose ``simulated`` column is absent or empty."""
+    try:
+        return parse_rows(read_csv(text, ODDS_COLUMNS), lambda row: odds_row_parse(row, simulated=simulated))
     except FeedError as exc:
         raise _feed_error(exc)
 
@@ -185,8 +224,9 @@ def _tick_kind(previous: Decimal | None, line: Decimal) -> str:
 
 
 def odds_ingest(*, ticks: list[OddsTickIn], source: str = OddsTick.Source.API) -> list[OddsTick]:
-    """Store ticks, publish ``odds.{sport}`` and ``odds.game.{game}``, raise steam alerts;
-    all after commit, all or nothing."""
+    """Store ticks, publish ``odds.{sport}`` and ``odds.game.{game}``, raise steam alerts and
+    send ``odds_ticks_received`` once with the batch; all after commit, all or nothing. A tick
+    without a ``simulated`` label (a plain OddsTickIn) is stored as not simulated."""
     if not ticks:
         return []
     ticks = sorted(ticks, key=lambda t: t.ts)
@@ -206,24 +246,57 @@ def odds_ingest(*, ticks: list[OddsTickIn], source: str = OddsTick.Source.API) -
                     under_odds=t.under_odds,
                     ts=t.ts,
                     source=source,
+                    simulated=getattr(t, "simulated", False),
                 )
                 for t in ticks
             ]
         )
-        moved: dict[tuple, OddsTickIn] = {}
+        moved: list[OddsTickIn] = []
+        batch: list[dict] = []
         for tick, row in zip(ticks, rows, strict=True):
             prev = previous.get(tick.key)
             previous[tick.key] = tick.line
-            data = {**tick.as_dict(), "id": row.pk, "prev_line": float(prev) if prev is not None else None}
+            data = {
+                **tick.as_dict(),
+                "simulated": row.simulated,
+                "id": row.pk,
+                "prev_line": float(prev) if prev is not None else None,
+            }
             kind = _tick_kind(prev, tick.line)
             publish(f"odds.{tick.sport}", kind, data)
             publish(f"odds.game.{tick.game}", kind, data)
-            transaction.on_commit(lambda data=data: odds_tick_received.send(sender=OddsTick, tick=data), robust=True)
+            batch.append(data)
             if kind == "odds.line_move":
-                moved[(tick.sport, tick.game, tick.player, tick.stat)] = tick
+                moved.append(tick)
         if moved:
-            _steam_check(list(moved.values()))
+            _steam_check(moved)
+        transaction.on_commit(lambda: odds_ticks_received.send(sender=OddsTick, ticks=batch), robust=True)
     return rows
+
+
+def odds_ticks_get(*, ids: list[int]) -> list[dict]:
+    """Stored ticks as the dicts of their ``odds.*`` messages (no ``prev_line``), in time order:
+    what a task given tick ids works from."""
+    ticks = []
+    for row in OddsTick.objects.filter(pk__in=ids).order_by("ts", "id"):
+        ticks.append(
+            {
+                "id": row.pk,
+                "ts": row.ts.isoformat(),
+                "sport": row.sport,
+                "game": row.game_external_id,
+                "player": row.player_name,
+                "player_id": row.player_external_id,
+                "stat": row.stat,
+                "book": row.book,
+                "line": float(row.line),
+                "over_odds": float(row.over_odds),
+                "under_odds": float(row.under_odds),
+                "simulated": row.simulated,
+                "source": row.source,
+            }
+        )
+    return ticks
 
 
 def _steam_check(ticks: list[OddsTickIn]) -> None:
@@ -238,8 +311,10 @@ def _steam_check(ticks: list[OddsTickIn]) -> None:
         points[(sport, game, player, stat)].append(LinePoint(book, line, ts))
     recipients = None
     for tick in ticks:
+        # Each move sees the same two windows of history whether it came alone or in a batch.
+        lookback = tick.ts - 2 * window
         move = detect_steam(
-            points[(tick.sport, tick.game, tick.player, tick.stat)],
+            [p for p in points[(tick.sport, tick.game, tick.player, tick.stat)] if p.ts >= lookback],
             now=tick.ts,
             window=window,
             min_move=min_move,
@@ -262,6 +337,7 @@ def _steam_check(ticks: list[OddsTickIn]) -> None:
             "line": float(tick.line),
             "window_minutes": settings.LIVE_STEAM_WINDOW_MIN,
             "ts": tick.ts.isoformat(),
+            "simulated": bool(getattr(tick, "simulated", False)),
         }
         publish(f"odds.{tick.sport}", "odds.steam", data)
         if recipients is None:

@@ -49,10 +49,14 @@ class PredictionsConfig(AppConfig):
     def _connect_live(self) -> None:
         try:
             from live.registry import register_topic
-            from live.signals import game_final
+            from live.signals import game_final, odds_ticks_received
         except ImportError:
             return
+        from .live_wiring import on_odds_ticks
+
         game_final.connect(_grade_final_game, dispatch_uid="predictions.grade_final_game")
+        # Odds ticks → prop quotes, predictions, predictions.* messages and edge alerts.
+        odds_ticks_received.connect(on_odds_ticks, dispatch_uid="predictions.odds_ticks")
         register_topic("predictions", lambda user, topic: bool(getattr(user, "is_authenticated", False)))
 
     def _schedule_nightly_slate(self) -> None:

@@ -29,3 +29,13 @@ def predict_slates_task(date: str | None = None) -> list[dict]:
 
     day = dt.date.fromisoformat(date) if date else timezone.now().date()
     return [services.slate_predict(sport=sport, date=day) for sport in services.SPORTS]
+
+
+@shared_task(name="predictions.apply_odds_ticks", soft_time_limit=300, time_limit=360)
+def apply_odds_ticks_task(tick_ids: list[int]) -> dict:
+    """Up to 1,000 of an ingest call's odds ticks → prop quotes, predictions, live updates and
+    edge alerts (predictions.live_wiring); idempotent: a rerun finds everything stored and
+    nothing crossing."""
+    from . import live_wiring
+
+    return live_wiring.odds_ticks_apply(tick_ids=tick_ids)

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
-from ..engine.feed import FeedError, parse_game_row, parse_odds_row, parse_rows
+from ..engine.feed import FeedError, parse_game_row, parse_rows
 from ..models import AlertPreference, GameEvent, OddsTick
+from ..services import odds_row_parse
 
 
 class _FeedSerializer(serializers.Serializer):
@@ -24,7 +25,9 @@ class _FeedSerializer(serializers.Serializer):
 
 
 class OddsFeedSerializer(_FeedSerializer):
-    parse = staticmethod(parse_odds_row)
+    """Tick rows; ``simulated`` (optional, default false) labels a tick as simulated data."""
+
+    parse = staticmethod(odds_row_parse)
     key = "ticks"
 
 
@@ -53,6 +56,7 @@ class OddsTickSerializer(serializers.ModelSerializer):
             "under_odds",
             "ts",
             "source",
+            "simulated",
         ]
 
 

@@ -142,14 +142,19 @@ function time(ts) {
   return isNaN(d) ? "" : d.toLocaleTimeString();
 }
 
+// Simulated feed data is labelled as such wherever it is shown (site-wide .simulated-tag).
+function simulatedTag(d) {
+  return d && d.simulated ? ' <span class="simulated-tag" data-testid="simulated-label">simulated</span>' : "";
+}
+
 function renderOdds(list, m) {
   const d = m.data || {};
   if (m.type === "odds.steam") {
-    row(list, `<b>STEAM</b> ${esc(d.player)} ${esc(d.stat)} ${esc(d.direction)} ${esc(d.move)} at ${esc((d.books || []).join(", "))}`, "tick steam");
+    row(list, `<b>STEAM</b> ${esc(d.player)} ${esc(d.stat)} ${esc(d.direction)} ${esc(d.move)} at ${esc((d.books || []).join(", "))}${simulatedTag(d)}`, "tick steam");
     return;
   }
   const move = d.prev_line != null && d.prev_line !== d.line ? ` <span class="move">${esc(d.prev_line)} → ${esc(d.line)}</span>` : ` ${esc(d.line)}`;
-  row(list, `<time>${time(d.ts || m.ts)}</time> <span class="sport">${esc(d.sport)}</span> <b>${esc(d.player)}</b> ${esc(d.stat)}${move} <span class="muted">${esc(d.book)} o${esc(d.over_odds)} u${esc(d.under_odds)}</span>`, `tick ${m.type.replace(".", "-")}`);
+  row(list, `<time>${time(d.ts || m.ts)}</time> <span class="sport">${esc(d.sport)}</span> <b>${esc(d.player)}</b> ${esc(d.stat)}${move} <span class="muted">${esc(d.book)} o${esc(d.over_odds)} u${esc(d.under_odds)}</span>${simulatedTag(d)}`, `tick ${m.type.replace(".", "-")}`);
 }
 
 // The Live page: wires the client to the ticker lists and the connection badge.
@@ -169,7 +174,7 @@ export function mountLivePage(root) {
     },
     onMessage: (m) => {
       if (m.topic.startsWith("odds.")) renderOdds(lists.odds, m);
-      else if (m.topic === "alerts") row(lists.alerts, `<time>${time(m.ts)}</time> <b>${esc(m.type)}</b> ${esc(m.data.player)} ${esc(m.data.stat)} ${m.data.edge != null ? "edge " + esc((m.data.edge * 100).toFixed(1)) + "%" : esc(m.data.direction || "")}`, "alert");
+      else if (m.topic === "alerts") row(lists.alerts, `<time>${time(m.ts)}</time> <b>${esc(m.type)}</b> ${esc(m.data.player)} ${esc(m.data.stat)} ${m.data.edge != null ? "edge " + esc((m.data.edge * 100).toFixed(1)) + "%" : esc(m.data.direction || "")}${simulatedTag(m.data)}`, "alert");
       else if (m.topic.startsWith("jobs.")) row(lists.jobs, `<b>${esc(m.data.kind)}</b> ${esc(m.data.status)} <progress max="100" value="${esc(m.data.progress)}"></progress> ${esc(m.data.progress)}% ${esc(m.data.message)}`, "job");
     },
     onResync: (topic) => {

@@ -12,7 +12,7 @@ from django.urls import reverse
 from live.alerts import raise_edge_alert
 from live.backends import get_broker
 from live.models import AlertPreference, GameEvent, OddsTick
-from live.signals import game_final, odds_tick_received
+from live.signals import game_final, odds_ticks_received
 
 SAMPLE = Path(__file__).resolve().parents[2] / "live" / "data" / "sample_odds_feed.csv"
 GAMES = Path(__file__).resolve().parents[2] / "live" / "data" / "sample_game_feed.csv"
@@ -62,22 +62,23 @@ class TestOddsApi:
     def test_staff_and_feeders_ingest_ticks_which_are_stored_and_published(self, request, client_fixture):
         client = request.getfixturevalue(client_fixture)
         received = []
-        odds_tick_received.connect(lambda sender, tick, **kw: received.append(tick), weak=False, dispatch_uid="t")
+        odds_ticks_received.connect(lambda sender, ticks, **kw: received.append(ticks), weak=False, dispatch_uid="t")
         try:
             with self.captured_commits():
                 response = client.post(
                     "/api/odds/", {"ticks": [TICK, {**TICK, "ts": "2026-11-26T23:01:00Z", "line": 28.5}]}, format="json"
                 )
         finally:
-            odds_tick_received.disconnect(dispatch_uid="t")
+            odds_ticks_received.disconnect(dispatch_uid="t")
         assert response.status_code == 201, response.content
         assert response.json()["ingested"] == 2
         assert OddsTick.objects.count() == 2
         types = [text for _, text in history("odds.nba")][-2:]
         assert '"type":"odds.open"' in types[0] and '"type":"odds.line_move"' in types[1]
         assert len(history("odds.game.g1")) >= 2
-        assert [t["line"] for t in received] == [27.5, 28.5]
-        assert received[1]["prev_line"] == 27.5
+        assert len(received) == 1, "one signal per ingest call"
+        assert [t["line"] for t in received[0]] == [27.5, 28.5]
+        assert received[0][1]["prev_line"] == 27.5
 
     def test_bad_rows_answer_400_with_row_and_column_and_write_nothing(self, staff_client):
         response = staff_client.post("/api/odds/", [TICK, {**TICK, "over_odds": "abc"}], format="json")

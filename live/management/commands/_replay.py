@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from pathlib import Path
 
@@ -12,11 +13,30 @@ from a1site.core.errors import ApplicationError
 
 from ...engine.feed import parse_speed, replay_delays
 
+# At --speed max nothing waits between timestamps, so consecutive timestamps go in together, up
+# to this many rows per ingest call: one transaction and one hook (e.g. one predictions task)
+# per call instead of one per timestamp. A timestamp's rows are never split.
+MAX_SPEED_BATCH_ROWS = 1000
+
+
+def _merged(groups: list[list], limit: int) -> list[list]:
+    merged: list[list] = []
+    for group in groups:
+        if merged and len(merged[-1]) + len(group) <= limit:
+            merged[-1].extend(group)
+        else:
+            merged.append(list(group))
+    return merged
+
 
 class ReplayCommand(BaseCommand):
     parse = None  # services.*_feed_parse
     ingest = None  # callable(items) -> rows
     noun = "rows"
+
+    def parse_options(self, options) -> dict:
+        """Extra keyword arguments of ``parse`` taken from this command's own options."""
+        return {}
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV feed (see live/data/ for the format)")
@@ -32,7 +52,7 @@ class ReplayCommand(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
         try:
-            items = type(self).parse(text=path.read_text(encoding="utf-8"))
+            items = type(self).parse(text=path.read_text(encoding="utf-8"), **self.parse_options(options))
         except ApplicationError as exc:
             lines = [f"  {where}: {'; '.join(problems)}" for where, problems in exc.fields.items()]
             raise CommandError(f"{file}: nothing was written.\n" + "\n".join(lines[:50]))
@@ -41,6 +61,8 @@ class ReplayCommand(BaseCommand):
             items = items[:limit]
         # Rows with the same timestamp go in together (one transaction, one burst of messages).
         groups = [list(group) for _, group in itertools.groupby(items, key=lambda item: item.ts)]
+        if math.isinf(factor):
+            groups = _merged(groups, MAX_SPEED_BATCH_ROWS)
         delays = replay_delays([group[0].ts for group in groups], speed=factor)
         started = time.monotonic()
         for delay, group in zip(delays, groups, strict=True):
