@@ -68,5 +68,9 @@ def _empty_cache():
     """Throttle counters and cached values never leak from one test into the next."""
     from django.core.cache import cache
 
+    from a1site.accounts.authentication import forget_all
+
+    forget_all()
+
     cache.clear()
     yield

@@ -78,3 +78,38 @@ def test_openapi_schema_and_docs_are_served(client):
     assert docs.status_code == 200
     # Swagger UI is vendored (drf-spectacular-sidecar): nothing loads from a CDN.
     assert "cdn" not in docs.content.decode().lower()
+
+
+def test_a_checked_token_is_remembered_without_a_query(user_client):
+    assert user_client.get("/api/jobs/").status_code == 200
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert user_client.get("/api/jobs/").status_code == 200
+    assert not any("authtoken_token" in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_deleted_token_or_deactivated_user_is_refused_at_once(user, user_client):
+    from rest_framework.authtoken.models import Token
+
+    assert user_client.get("/api/jobs/").status_code == 200  # the key is now remembered
+    user.is_active = False
+    user.save()
+    assert user_client.get("/api/jobs/").status_code == 401
+    user.is_active = True
+    user.save()
+    assert user_client.get("/api/jobs/").status_code == 200
+    Token.objects.filter(user=user).delete()
+    assert user_client.get("/api/jobs/").status_code == 401
+
+
+def test_the_token_cache_can_be_turned_off(user, user_client, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.AUTH_TOKEN_CACHE_S = 0
+    user_client.get("/api/jobs/")
+    with CaptureQueriesContext(connection) as queries:
+        assert user_client.get("/api/jobs/").status_code == 200
+    assert any("authtoken_token" in query["sql"] for query in queries.captured_queries)

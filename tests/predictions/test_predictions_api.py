@@ -130,6 +130,7 @@ def test_batch_scores_many_props_in_one_model_call(served, user_client, monkeypa
 
 
 def _props_queries(client, url):
+    client.get("/api/me/")  # the token is checked once per process; every later request skips it
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200, response.content
@@ -162,3 +163,56 @@ def test_the_props_list_filters_by_minimum_edge(served, user_client):
     assert returned and all(edge >= threshold for edge in returned)
     assert returned == sorted(returned, reverse=True)
     assert body["count"] == sum(edge >= threshold for edge in edges)
+
+
+def test_props_resolve_by_pk_external_id_and_season_with_errors_per_item():
+    """The request resolver (SQL of its own, for speed) finds players and games by primary key
+    or external id, MLB props by season, and names the field of each unknown one."""
+    import datetime as dt
+
+    from predictions.models import Game, Player
+    from predictions.services import PropRequest, _resolve_props, sports_sync_catalogue
+
+    sports = sports_sync_catalogue()
+    from predictions.models import Team
+
+    home, away = (
+        Team.objects.create(sport_id=sports["nba"], external_id=code, name=code, abbreviation=code)
+        for code in ("RH", "RA")
+    )
+    player = Player.objects.create(sport_id=sports["nba"], external_id="R1", name="Resolve One", role="starter")
+    game = Game.objects.create(
+        sport_id=sports["nba"],
+        external_id="RG1",
+        kind="game",
+        season=2026,
+        date=dt.date(2026, 1, 2),
+        home_team=home,
+        away_team=away,
+    )
+    batter = Player.objects.create(sport_id=sports["mlb"], external_id="B1", name="Batter One", role="batter")
+    season = Game.objects.create(
+        sport_id=sports["mlb"], external_id="S2024", kind="season", season=2024, date=dt.date(2024, 3, 28)
+    )
+    requests = [
+        PropRequest(sport="nba", stat="points", line=20.5, player=player.pk, game=game.pk),
+        PropRequest(sport="nba", stat="points", line=20.5, player="R1", game="RG1"),
+        PropRequest(sport="mlb", stat="home_runs", line=20.5, player="B1", season=2024),
+        PropRequest(sport="nba", stat="points", line=20.5, player="nobody", game="RG1"),
+        PropRequest(sport="nba", stat="points", line=20.5, player="R1", game="no-game"),
+        PropRequest(sport="mlb", stat="home_runs", line=20.5, player="B1", season=1850),
+        PropRequest(sport="nba", stat="points", line=20.5, player=batter.pk, game=game.pk),
+    ]
+    resolved, errors, players, games = _resolve_props(requests)
+    assert [(index, game_id, player_id) for index, _, game_id, player_id in resolved] == [
+        (0, game.pk, player.pk),
+        (1, game.pk, player.pk),
+        (2, season.pk, batter.pk),
+    ]
+    assert games[game.pk]["date"] == dt.date(2026, 1, 2) and players[batter.pk]["name"] == "Batter One"
+    assert {index: error["error"]["code"] for index, error in errors.items()} == {
+        3: "unknown_player",
+        4: "unknown_game",
+        5: "unknown_season",
+        6: "unknown_player",  # an MLB player's primary key is no NBA player
+    }
