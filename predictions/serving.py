@@ -81,16 +81,26 @@ def edges(p_over, p_under, over_decimal_odds, under_decimal_odds):
     return edge, side
 
 
+# Below this upper tail, P(X > k) is evaluated directly rather than as 1 - P(X <= k).
+_SF_DIRECT_BELOW = 1e-6
+
+
 def _cdf_sf(family: str, mean: np.ndarray, dispersion: np.ndarray, k: np.ndarray):
     """engine.distributions.cdf_sf. For the negative binomial with every alpha above the
-    engine's Poisson switch (the usual case) it evaluates only the two incomplete-beta terms
-    the engine would keep, instead of all four: the same numbers for a third of the cost on
-    one row."""
+    engine's Poisson switch (the usual case) it evaluates one incomplete-beta term per entry
+    where the engine evaluates four: the CDF, and the upper tail as 1 - CDF except where
+    that tail is under 1e-6, which gets its own term (so both keep ~1e-10 relative accuracy).
+    Half the cost of a 10,000-row batch's distribution step."""
     if family == "negbin" and np.all(dispersion >= _POISSON_ALPHA) and np.all(k >= 0):
-        mean = np.maximum(mean, _MIN_MEAN)
+        mean, dispersion, k = np.broadcast_arrays(np.maximum(mean, _MIN_MEAN), dispersion, k)
         r = 1.0 / dispersion
         p = r / (r + mean)
-        return special.betainc(r, k + 1.0, p), special.betainc(k + 1.0, r, 1.0 - p)
+        cdf = special.betainc(r, k + 1.0, p)
+        sf = 1.0 - cdf
+        thin = sf < _SF_DIRECT_BELOW
+        if thin.any():
+            sf[thin] = special.betainc(k[thin] + 1.0, r[thin], 1.0 - p[thin])
+        return cdf, sf
     return cdf_sf(family, mean, dispersion, k)
 
 

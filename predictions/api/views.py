@@ -13,6 +13,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from a1site.core.memory import gc_paused
+
 from .. import selectors, services
 from . import serializers
 
@@ -171,6 +173,14 @@ class PredictionBatchView(APIView):
     """Price up to 10,000 props in one request (``{"props": [...]}`` or a bare list). Each
     answer carries its ``index``; a bad item gets its own ``error`` (nothing is stored for
     it) and the others are answered. More than the limit answers 413 with the limit."""
+
+    def dispatch(self, request, *args, **kwargs):
+        # Rendered inside the pause too: the answer's 10,000 dicts are part of the burst.
+        with gc_paused():
+            response = super().dispatch(request, *args, **kwargs)
+            if not getattr(response, "is_rendered", True):
+                response.render()
+        return response
 
     @extend_schema(
         request=serializers.PropBatchSerializer, responses={200: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT}

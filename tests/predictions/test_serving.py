@@ -124,3 +124,20 @@ def test_edge_is_p_side_given_no_push_times_odds_minus_one_on_the_better_side():
     assert edge[0] == pytest.approx(0.55 * 1.91 - 1) and side[0] == "over"
     assert edge[1] == pytest.approx(0.50 / 0.90 * 1.80 - 1) and side[1] == "under"
     assert np.isnan(edge[2]) and side[2] == ""
+
+
+def test_serving_negbin_tails_match_the_engine_to_relative_precision():
+    """One incomplete-beta term per entry (the upper tail as 1 - CDF unless it is tiny) keeps
+    both tails within 1e-9 relative of the engine's four-term evaluation, far tails included."""
+    from predictions.engine.distributions import cdf_sf
+    from predictions.serving import _cdf_sf
+
+    rng = np.random.default_rng(7)
+    mean = np.concatenate([rng.uniform(0.05, 40.0, 2000), [0.1, 30.0, 2.0]])
+    dispersion = np.concatenate([rng.uniform(0.02, 2.0, 2000), [0.05, 0.05, 1.5]])
+    k = np.concatenate([np.floor(rng.uniform(0, 80, 2000)), [60.0, 0.0, 200.0]])
+    cdf, sf = _cdf_sf("negbin", mean, dispersion, k)
+    engine_cdf, engine_sf = cdf_sf("negbin", mean, dispersion, k)
+    np.testing.assert_allclose(cdf, engine_cdf, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(sf, engine_sf, rtol=1e-9, atol=1e-300)
+    assert sf.min() < 1e-12  # the far tails above are exercised
