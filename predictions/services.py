@@ -1638,12 +1638,15 @@ def prop_features_get(
     # By game (a slate: every player of its games) in chunks well inside any IN-list limit;
     # a request for a few props also names the players, so it reads only their rows.
     for start in range(0, len(game_ids), 900):
-        rows = PropFeatures.objects.filter(
-            stat=stat, schema_version=schema.version, game_id__in=game_ids[start : start + 900]
-        )
+        where = [
+            _eq("stat", stat),
+            _eq("schema_version", schema.version),
+            _in("game_id", game_ids[start : start + 900]),
+        ]
         if few_players:
-            rows = rows.filter(player_id__in={player for _, player in unique})
-        for game, player, values, digest in rows.values_list("game_id", "player_id", "values", "feature_hash"):
+            where.append(_in("player_id", {player for _, player in unique}))
+        fields = ("game_id", "player_id", "values", "feature_hash")
+        for game, player, values, digest in _select_rows(PropFeatures, fields, all_of=where):
             if (game, player) in wanted:
                 found[(game, player)] = (np.frombuffer(bytes(values), dtype=np.float64), digest)
     missing = [key for key in unique if key not in found]
@@ -1690,26 +1693,36 @@ def _item_error(index: int, code: str, message: str, field_name: str) -> dict:
     return {"index": index, "error": {"code": code, "message": message, "fields": {field_name: [message]}}}
 
 
-def _rows_where_any(
-    model, fields: tuple[str, ...], *, sport_pk: int | None, any_of: list[tuple[str, list]]
-) -> list[dict]:
-    """``fields`` of ``model``'s rows of one sport matching any of the clauses (each an SQL
-    condition on the model's columns with ``%s`` placeholders, and its parameters; clauses
-    with no parameters are left out). Written as SQL because the ORM takes longer to build
-    these two lookups of every prediction request than the database takes to answer them
-    (~0.5 ms against ~0.1 ms each; bench/predict.py ``http_single_p50_ms``)."""
-    present = [(sql, params) for sql, params in any_of if params]
-    if not present or sport_pk is None:
-        return []
+def _select_rows(
+    model, fields: tuple[str, ...], *, all_of: list[tuple[str, list]], any_of: list[tuple[str, list]] | None = None
+) -> list[tuple]:
+    """``fields`` of ``model``'s rows meeting every ``all_of`` clause and, if ``any_of`` is
+    given, at least one of its clauses (each an SQL condition on the model's columns with
+    ``%s`` placeholders, and its parameters; ``any_of`` clauses without parameters are left
+    out, and none left matches nothing). For the lookups of every prediction request: the ORM
+    takes longer to build them than the database takes to answer (~0.5 ms against ~0.1 ms
+    each; bench/predict.py ``http_single_p50_ms``)."""
+    clauses = list(all_of)
+    if any_of is not None:
+        present = [(sql, params) for sql, params in any_of if params]
+        if not present:
+            return []
+        clauses.append(
+            ("(" + " OR ".join(f"({sql})" for sql, _ in present) + ")", [v for _, params in present for v in params])
+        )
     quote = connection.ops.quote_name
     columns = [model._meta.pk.column if name == "pk" else model._meta.get_field(name).column for name in fields]
     sql = (
         f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(model._meta.db_table)} "  # noqa: S608 - quoted names from model metadata; values are parameters
-        f"WHERE {quote('sport_id')} = %s AND ({' OR '.join(f'({clause})' for clause, _ in present)})"
+        f"WHERE {' AND '.join(f'({clause})' for clause, _ in clauses)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sport_pk, *(value for _, params in present for value in params)])
-        return [dict(zip(fields, row, strict=True)) for row in cursor.fetchall()]
+        cursor.execute(sql, [value for _, params in clauses for value in params])
+        return cursor.fetchall()
+
+
+def _eq(column: str, value) -> tuple[str, list]:
+    return f"{connection.ops.quote_name(column)} = %s", [value]
 
 
 def _in(column: str, values) -> tuple[str, list]:
@@ -1751,21 +1764,24 @@ def _resolve_props(requests: list[PropRequest]) -> tuple[list, dict[int, dict], 
         game_exts = {str(requests[i].game) for i in indexes if isinstance(requests[i].game, str)}
         seasons = {requests[i].season for i in indexes if requests[i].season is not None}
         sport_pk = _sport_pk(sport)
+        player_fields = ("pk", "external_id", "name", "team_id", "simulated")
         player_by_pk, player_by_ext = {}, {}
-        for row in _rows_where_any(
+        for values in _select_rows(
             Player,
-            ("pk", "external_id", "name", "team_id", "simulated"),
-            sport_pk=sport_pk,
+            player_fields,
+            all_of=[_eq("sport_id", sport_pk)],
             any_of=[_in("id", player_pks), _in("external_id", player_exts)],
         ):
+            row = dict(zip(player_fields, values, strict=True))
             player_by_pk[row["pk"]] = row
             player_by_ext[row["external_id"]] = row
         season_clause = _in("season", seasons if season_sport else ())
         game_by_pk, game_by_ext, game_by_season = {}, {}, {}
-        for row in _rows_where_any(
+        game_fields = ("pk", "external_id", "kind", "season", "date", "home_team_id", "away_team_id", "simulated")
+        for values in _select_rows(
             Game,
-            ("pk", "external_id", "kind", "season", "date", "home_team_id", "away_team_id", "simulated"),
-            sport_pk=sport_pk,
+            game_fields,
+            all_of=[_eq("sport_id", sport_pk)],
             any_of=[
                 _in("id", game_pks),
                 _in("external_id", game_exts),
@@ -1777,6 +1793,7 @@ def _resolve_props(requests: list[PropRequest]) -> tuple[list, dict[int, dict], 
                 else ("", []),
             ],
         ):
+            row = dict(zip(game_fields, values, strict=True))
             game_by_pk[row["pk"]] = game_by_ext[row["external_id"]] = row
             if row["kind"] == Game.Kind.SEASON:
                 game_by_season[row["season"]] = row
