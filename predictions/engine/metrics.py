@@ -3,8 +3,12 @@
 Binary metrics score P(over) at the book line. A push refunds the bet, so a push is neither
 a win nor a loss: pushed props are left out of log loss, Brier and ECE, and the predicted
 probability is taken conditional on no push, P(over) / (P(over) + P(under)), for every
-predictor alike (models, baselines, the book's de-vigged price). MAE compares the predicted
-mean with the actual stat over all rows, pushes included.
+predictor alike (models, baselines, the book's de-vigged price). MAE compares each
+predictor's point forecast with the actual stat over all rows, pushes included. A predictor
+that is a predictive distribution (the models, the simulated sports' oracle) gives its
+median, the point that minimises expected absolute error (engine.models.predictive_median);
+one that is a point projection (Marcel, the recent average) gives that projection as it is,
+and the book its line.
 
 ECE (expected calibration error) uses 10 equal-width bins of predicted P(over) on [0, 1]:
 the row-weighted mean over bins of |mean predicted - observed over rate|.
@@ -46,8 +50,8 @@ def brier(p_over_no_push, went_over) -> float:
     return float(np.mean((np.asarray(p_over_no_push, float) - np.asarray(went_over, float)) ** 2))
 
 
-def mae(predicted_mean, actual) -> float:
-    return float(np.mean(np.abs(np.asarray(predicted_mean, float) - np.asarray(actual, float))))
+def mae(point_forecast, actual) -> float:
+    return float(np.mean(np.abs(np.asarray(point_forecast, float) - np.asarray(actual, float))))
 
 
 def reliability_bins(p_over_no_push, went_over, bins: int = ECE_BINS):
@@ -68,15 +72,16 @@ def ece(p_over_no_push, went_over, bins: int = ECE_BINS) -> float:
     return float(np.sum(count[filled] * np.abs(predicted[filled] - observed[filled])) / max(count.sum(), 1))
 
 
-def prop_metrics(p_over, p_under, mean, actual, line) -> dict:
-    """{log_loss, brier, mae, ece, n_test}: binary metrics on settled props, MAE on all."""
+def prop_metrics(p_over, p_under, point, actual, line) -> dict:
+    """{log_loss, brier, mae, ece, n_test}: binary metrics on settled props, MAE of the point
+    forecast ``point`` on all."""
     went_over, settled = outcomes(actual, line)
     p = conditional_p_over(p_over, p_under)[settled]
     y = went_over[settled]
     return {
         "log_loss": log_loss(p, y) if len(y) else float("nan"),
         "brier": brier(p, y) if len(y) else float("nan"),
-        "mae": mae(mean, actual) if mean is not None else float("nan"),
+        "mae": mae(point, actual) if point is not None else float("nan"),
         "ece": ece(p, y) if len(y) else float("nan"),
         "n_test": int(len(np.asarray(actual))),
     }

@@ -9,11 +9,15 @@ the ensemble's own line temperature, and scores each member, the ensemble and th
 baselines on the test period's book props:
 
 - ``book``: the book's own probability, recovered from its two prices by proportional
-  de-vigging (engine.logs.devig_proportional); its "mean" for MAE is the line.
+  de-vigging (engine.logs.devig_proportional); its point forecast for MAE is the line.
 - ``recent_average``: the player's mean over his last 10 games (last three seasons for MLB)
   as the distribution's mean, with the model family's dispersion fitted on train+validation.
 - ``marcel`` (MLB): the Marcel projection as the mean, dispersion fitted likewise.
 - ``oracle`` (simulated sports): the exact distribution the stat was drawn from.
+
+MAE scores each predictor's point forecast (engine.metrics): the predictive median for the
+models and the oracle (the MAE-optimal point of a distribution), the projection itself for
+the point baselines (Marcel, the recent average), the line for the book.
 
 Splits: game datasets split on unique dates (the last ``test_fraction`` of dates is the test,
 the ``validation_fraction`` before it validation); season datasets hold out the last season
@@ -50,6 +54,8 @@ from predictions.engine.models import (
     TorchDistModel,
     XGBoostConfig,
     XGBoostDistModel,
+    median_bracket,
+    predictive_median,
 )
 from predictions.engine.sports import get_sport, get_stat
 
@@ -231,6 +237,8 @@ class TestEvaluation:
     actual: np.ndarray
     line: np.ndarray
     predictions: dict[str, PropProbabilities]
+    # The point forecast each predictor is scored on for MAE (module docstring).
+    point_forecasts: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -340,6 +348,12 @@ def train_stat(
     }
     book_p_over = devig_proportional(props.over_decimal_odds[in_test], props.under_decimal_odds[in_test])
     predictions["book"] = PropProbabilities(book_p_over, 1.0 - book_p_over, np.zeros_like(lines), lines)
+    point_forecasts = {
+        "xgboost": xgboost_model.predict_median(test_x),
+        "torch": torch_model.predict_median(test_x),
+        "ensemble": ensemble.predict_median(test_x),
+        "book": lines,
+    }
     fit_rows = np.flatnonzero(split.train | split.validation)
     fill = float(np.mean(y[fit_rows]))
     for name, mean in dataset.baselines.items():
@@ -348,7 +362,17 @@ def train_stat(
         oracle_mean = props.oracle_mean[in_test]
         oracle = prob_over_under_push(family, oracle_mean, props.oracle_dispersion[in_test], lines)
         predictions["oracle"] = PropProbabilities(oracle.p_over, oracle.p_under, oracle.p_push, oracle_mean)
-    scores = {name: metrics.prop_metrics(p.p_over, p.p_under, p.mean, actual, lines) for name, p in predictions.items()}
+        oracle_dispersion = props.oracle_dispersion[in_test]
+        point_forecasts["oracle"] = predictive_median(
+            lambda half_lines: prob_over_under_push(family, oracle_mean, oracle_dispersion, half_lines).p_over,
+            *median_bracket(family, oracle_mean, oracle_dispersion),
+        )
+    for name, prediction in predictions.items():
+        point_forecasts.setdefault(name, prediction.mean)
+    scores = {
+        name: metrics.prop_metrics(p.p_over, p.p_under, point_forecasts[name], actual, lines)
+        for name, p in predictions.items()
+    }
 
     _report(progress, 0.95, "drawing plots")
     went_over, settled = metrics.outcomes(actual, lines)
@@ -390,7 +414,7 @@ def train_stat(
         reliability_png=reliability,
         feature_importance_png=importance,
         train_seconds=time.perf_counter() - started,
-        evaluation=TestEvaluation(actual=actual, line=lines, predictions=predictions),
+        evaluation=TestEvaluation(actual=actual, line=lines, predictions=predictions, point_forecasts=point_forecasts),
         line_temperatures={
             "xgboost": xgboost_model.line_temperature,
             "torch": torch_model.line_temperature,
