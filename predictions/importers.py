@@ -763,11 +763,39 @@ def _check_stat_of_sport(parsed: ParsedChunk, log: ErrorLog) -> None:
     )
 
 
+def _check_role_of_sport(parsed: ParsedChunk, log: ErrorLog) -> None:
+    """A role, where given, is one of the sport's (the models use it as a feature)."""
+    if "role" not in parsed.frame:
+        return
+    roles = parsed.frame["role"]
+    sports = parsed.frame["sport_code"]
+    valid = np.array(
+        [
+            role == "" or (code in SPORTS and role in SPORTS[code].roles)
+            for code, role in zip(sports, roles, strict=True)
+        ],
+        dtype=bool,
+    )
+    bad = ~valid & _usable(parsed, "sport", "role") & (sports != "").to_numpy() & sports.isin(list(SPORTS)).to_numpy()
+    _flag(
+        parsed,
+        bad,
+        "role",
+        [
+            f"{v} is not a {s} role; known: {', '.join(SPORTS[s].roles)} (or empty)"
+            for v, s in zip(_shown(roles[bad]), sports[bad], strict=True)
+        ],
+        log,
+    )
+
+
 def resolve_chunk(spec: ImportSpec, parsed: ParsedChunk, lookups: Lookups, log: ErrorLog) -> None:
     """Add primary keys (``*_pk`` columns) and the checks that need them, in place."""
     _resolve_sport(parsed, lookups, log)
     frame = parsed.frame
     kind = spec.kind
+    if kind in ("players", "stats"):
+        _check_role_of_sport(parsed, log)
     if kind == "players":
         frame["team_pk"] = _resolve_ref(parsed, "team_id", "team", lookups.team_ids, log, optional=True)
     elif kind == "games":

@@ -229,8 +229,11 @@ def _lag_matrix(values: np.ndarray, group: np.ndarray, width: int) -> np.ndarray
 
 
 def role_index(sport: str, roles) -> np.ndarray:
+    """Each role's position in the sport's roles; NaN where the role is not recorded (empty or
+    None: the importers allow it, and both members treat a missing feature as such)."""
     known = get_sport(sport).roles
-    lookup = {role: index for index, role in enumerate(known)}
+    lookup = {role: float(index) for index, role in enumerate(known)}
+    lookup[""] = lookup["None"] = np.nan
     try:
         return np.array([lookup[str(role)] for role in np.atleast_1d(roles)], float)
     except KeyError as error:

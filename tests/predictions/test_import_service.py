@@ -172,3 +172,27 @@ def test_json_rows_name_missing_and_unknown_keys(league):
         )
     assert info.value.fields == {"row 2.steals": ["unknown column for stats"], "row 2.team_id": ["missing column"]}
     assert StatLine.objects.count() == 0
+
+
+def test_a_role_must_be_one_of_the_sports_roles_or_empty(league):
+    from predictions.models import Player
+
+    header = "sport,player_id,name,team_id,role"
+    error = rejected("players", f"{header}\nnba,p7,Seven,BOS,starter\nnba,p8,Eight,BOS,PG")
+    assert error.fields == {"row 2.role": ["'PG' is not a nba role; known: starter, bench (or empty)"]}
+    assert not Player.objects.filter(external_id__in=["p7", "p8"]).exists()
+
+    import_csv("players", f"{header}\nnba,p7,Seven,BOS,starter\nnba,p8,Eight,BOS,")
+    assert Player.objects.get(external_id="p8").role == ""
+    stats = rejected("stats", "sport,game_id,player_id,team_id,minutes,role,points\nnba,g1,p1,BOS,30,QB,12")
+    assert "'QB' is not a nba role" in stats.fields["row 1.role"][0], stats.fields
+
+
+def test_a_player_without_a_role_gets_a_missing_role_feature():
+    import numpy as np
+
+    from predictions.engine.features import role_index
+
+    np.testing.assert_array_equal(role_index("nba", ["starter", "", None, "bench"]), [0.0, np.nan, np.nan, 1.0])
+    with pytest.raises(ValueError, match="unknown role 'PG'"):
+        role_index("nba", ["PG"])
