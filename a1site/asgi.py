@@ -1,13 +1,14 @@
 """ASGI entry point: HTTP goes to Django, WebSocket (``/ws/``) to the live app's routes.
 
-HTTP reaches Django as WSGI, run by a2wsgi in a worker thread, rather than through Django's
-ASGI handler. Every A1 view is sync; under the ASGI handler the middleware chain runs in async
-mode, where each ``MiddlewareMixin`` middleware (all of Django's, WhiteNoise's,
-django-prometheus') calls ``process_request`` and ``process_response`` through
-``sync_to_async``: some twenty hops between the event loop and the sync thread per request,
-plus the view's. Here a request costs one hop (``GET /healthz``: 6.6 → 1.3 ms of server CPU,
-bench/predict.py ``asgi_healthz_p50_ms``). ``A1_HTTP_THREADS`` (default 1, as Django's one
-sync thread under ASGI) is how many requests one process runs at once: scale with processes.
+HTTP reaches Django as WSGI, run in a worker thread by ``a1site.core.wsgi_bridge`` (one
+thread hop per request), rather than through Django's ASGI handler. Every A1 view is sync;
+under the ASGI handler the middleware chain runs in async mode, where each
+``MiddlewareMixin`` middleware (all of Django's, WhiteNoise's, django-prometheus') calls
+``process_request`` and ``process_response`` through ``sync_to_async``: some twenty hops
+between the event loop and the sync thread per request, plus the view's (``GET /healthz``:
+6.6 ms of server CPU there, 1.3 ms here; bench/predict.py ``asgi_healthz_p50_ms``).
+``A1_HTTP_THREADS`` (default 1, as Django's one sync thread under ASGI) is how many requests
+one process runs at once: scale with processes.
 """
 
 import os
@@ -18,16 +19,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "a1site.settings")
 # Django must be set up before anything imports models (the Channels docs' order).
 django_wsgi_app = get_wsgi_application()
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from a1site.core.wsgi_bridge import WSGIBridge  # noqa: E402
+
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi_app, workers=settings.A1_HTTP_THREADS),
+        "http": WSGIBridge(django_wsgi_app, threads=settings.A1_HTTP_THREADS),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(import_string(settings.A1_WEBSOCKET_ROUTES)))
         ),

@@ -9,6 +9,7 @@ updates it only where a value changed, so the same file twice changes nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -1710,24 +1711,32 @@ def _select_rows(
         clauses.append(
             ("(" + " OR ".join(f"({sql})" for sql, _ in present) + ")", [v for _, params in present for v in params])
         )
-    quote = connection.ops.quote_name
-    columns = [model._meta.pk.column if name == "pk" else model._meta.get_field(name).column for name in fields]
-    sql = (
-        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(model._meta.db_table)} "  # noqa: S608 - quoted names from model metadata; values are parameters
-        f"WHERE {' AND '.join(f'({clause})' for clause, _ in clauses)}"
-    )
+    sql = _select_head(connection.vendor, model, fields) + " AND ".join(f"({clause})" for clause, _ in clauses)
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for _, params in clauses for value in params])
         return cursor.fetchall()
 
 
+@functools.lru_cache(maxsize=64)
+def _select_head(vendor: str, model, fields: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    columns = [model._meta.pk.column if name == "pk" else model._meta.get_field(name).column for name in fields]
+    return f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(model._meta.db_table)} WHERE "  # noqa: S608 - quoted names from model metadata
+
+
+# Column names in the clauses below are A1's own (letters and underscores), quoted the same
+# way on SQLite and PostgreSQL, so no trip through the connection proxy is needed per clause.
+def _quoted(column: str) -> str:
+    return f'"{column}"'
+
+
 def _eq(column: str, value) -> tuple[str, list]:
-    return f"{connection.ops.quote_name(column)} = %s", [value]
+    return f"{_quoted(column)} = %s", [value]
 
 
 def _in(column: str, values) -> tuple[str, list]:
     values = list(values)
-    return f"{connection.ops.quote_name(column)} IN ({', '.join(['%s'] * len(values))})", values
+    return f"{_quoted(column)} IN ({', '.join(['%s'] * len(values))})", values
 
 
 def _sport_pk(code: str) -> int | None:
@@ -1786,7 +1795,7 @@ def _resolve_props(requests: list[PropRequest]) -> tuple[list, dict[int, dict], 
                 _in("id", game_pks),
                 _in("external_id", game_exts),
                 (
-                    f"{connection.ops.quote_name('kind')} = %s AND {season_clause[0]}",
+                    f"{_quoted('kind')} = %s AND {season_clause[0]}",
                     [Game.Kind.SEASON.value, *season_clause[1]],
                 )
                 if season_clause[1]
@@ -1948,6 +1957,18 @@ _PREDICTION_COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=64)
+def _prediction_insert_sql(vendor: str, columns: tuple[str, ...]) -> tuple[str, str, str]:
+    """(INSERT head, one row's placeholders, RETURNING clause) for the Prediction table: built
+    once per column set, since a single-prop request would otherwise spend longer quoting
+    names (each through Django's per-thread connection proxy) than writing its row."""
+    quote = connection.ops.quote_name
+    by_column = {f.column: f for f in Prediction._meta.concrete_fields}
+    row_sql = "(" + ", ".join(_placeholder(by_column[name]) for name in columns) + ")"
+    head = f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(quote(n) for n in columns)}) VALUES "  # noqa: S608 - quoted names from model metadata; values are parameters
+    return head, row_sql, f" RETURNING {quote('id')}"
+
+
 def _predictions_insert(
     rows: list[tuple], *, columns: tuple[str, ...] = _PREDICTION_COLUMNS, returning: bool = True
 ) -> list[int]:
@@ -1959,27 +1980,23 @@ def _predictions_insert(
     100,000-value statement)."""
     if not rows:
         return []
-    quote = connection.ops.quote_name
-    by_column = {f.column: f for f in Prediction._meta.concrete_fields}
-    row_sql = "(" + ", ".join(_placeholder(by_column[name]) for name in columns) + ")"
-    if not returning and connection.vendor != "postgresql":
-        sql = (
-            f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(quote(n) for n in columns)}) VALUES {row_sql}"  # noqa: S608 - quoted names from model metadata; values are parameters
-        )
+    vendor = connection.vendor
+    head, row_sql, returning_sql = _prediction_insert_sql(vendor, columns)
+    if not returning and vendor != "postgresql":
+        sql = head + row_sql
         with transaction.atomic(), connection.cursor() as cursor:
             for start in range(0, len(rows), WRITE_BATCH_ROWS):
                 cursor.executemany(sql, rows[start : start + WRITE_BATCH_ROWS])
         return []
     # PostgreSQL takes 65,535 parameters per statement; SQLite 32,766 since 3.32.
-    limit = 60_000 if connection.vendor == "postgresql" else 32_000
+    limit = 60_000 if vendor == "postgresql" else 32_000
     per_statement = max(1, limit // len(columns))
-    head = f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(quote(n) for n in columns)}) VALUES "  # noqa: S608 - quoted names from model metadata; values are parameters
     ids: list[int] = []
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             batch = rows[start : start + per_statement]
             cursor.execute(
-                head + ", ".join([row_sql] * len(batch)) + (f" RETURNING {quote('id')}" if returning else ""),
+                head + ", ".join([row_sql] * len(batch)) + (returning_sql if returning else ""),
                 [value for row in batch for value in row],
             )
             if returning:

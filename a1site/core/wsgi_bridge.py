@@ -1,0 +1,120 @@
+"""Django's WSGI application under the ASGI server, with one thread hop per request.
+
+Why not a library: a2wsgi (which this replaced) and asgiref's ``WsgiToAsgi`` run the WSGI app
+in a worker thread and cross back to the event loop for every ASGI message: the body read,
+the response start, each body chunk and the end, each a round trip through
+``run_coroutine_threadsafe`` (four or five per POST). Django's ``ASGIHandler`` is worse for
+A1's all-sync views (``a1site/asgi.py``). Here the loop reads the whole body first (spooled
+to disk above ``FILE_UPLOAD_MAX_MEMORY_SIZE``, as Django's ASGI handler does), one call in the
+worker thread runs Django and collects a buffered response (closing it there, so
+``request_finished`` tidies the database connection as usual), and the loop writes it. Only
+a streaming response (static files, CSV downloads) goes back to the thread per chunk.
+The WSGI environ is a2wsgi's ``build_environ``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+from a2wsgi.wsgi import build_environ
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_DONE = object()
+
+
+class WSGIBridge:
+    """An ASGI ``http`` app that runs ``wsgi_app`` in ``threads`` worker threads."""
+
+    def __init__(self, wsgi_app, *, threads: int = 1) -> None:
+        self.wsgi_app = wsgi_app
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"WSGIBridge serves http, not {scope['type']!r}")
+        with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b") as body:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body.write(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body.seek(0)
+            loop = asyncio.get_running_loop()
+            status, headers, content, iterator = await self._in_thread(loop, self._respond, build_environ(scope, body))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            if iterator is None:
+                await send({"type": "http.response.body", "body": content})
+                return
+            try:
+                while (chunk := await self._in_thread(loop, next, iterator, _DONE)) is not _DONE:
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            finally:
+                await self._in_thread(loop, _close, iterator)
+
+    def _in_thread(self, loop, function, *args):
+        # The caller's context (request id, etc.) goes with the call, as run_in_executor does not.
+        return loop.run_in_executor(self.executor, functools.partial(contextvars.copy_context().run, function, *args))
+
+    def _respond(self, environ) -> tuple[int, list, bytes, object]:
+        """Run Django: (status, headers, whole body, None), or (status, headers, b"", the
+        response iterator) when the response streams."""
+        started: list = []
+
+        def start_response(status, response_headers, exc_info=None):
+            if exc_info is not None and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, response_headers]
+            return _no_write
+
+        iterable = self.wsgi_app(environ, start_response)
+        status = int(started[0].split(" ", 1)[0])
+        headers = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in started[1]]
+        if getattr(iterable, "streaming", False):
+            return status, headers, b"", _Closing(iterable)
+        try:
+            return status, headers, b"".join(iterable), None
+        finally:
+            _close(iterable)
+
+
+class _Closing:
+    """A streaming response's iterator that remembers the response, to close it after the
+    last chunk (``request_finished``)."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+        self.iterator = iter(response)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.iterator)
+
+    def close(self) -> None:
+        _close(self.response)
+
+
+def _close(iterator) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            logger.exception("closing a streamed response failed", exc_info=sys.exc_info())
+
+
+def _no_write(data: bytes) -> None:
+    raise NotImplementedError("the WSGI write() callable is not supported; return an iterable")

@@ -1,0 +1,112 @@
+"""The ASGI → WSGI bridge that serves Django's HTTP side: body in, buffered or streamed out."""
+
+import asyncio
+
+import pytest
+
+from a1site.core.wsgi_bridge import WSGIBridge
+
+
+def _scope(method="GET", path="/", body=b""):
+    headers = [(b"host", b"testserver"), (b"content-length", str(len(body)).encode())]
+    if body:
+        headers.append((b"content-type", b"application/json"))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+
+
+def _call(app, scope, chunks=(b"",)):
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+class _Streaming:
+    streaming = True
+
+    def __init__(self):
+        self.closed = False
+
+    def __iter__(self):
+        yield b"a"
+        yield b""
+        yield b"bc"
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_body_in_chunks_reaches_the_app_and_a_buffered_answer_is_one_message():
+    seen = {}
+
+    def app(environ, start_response):
+        seen["body"] = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        seen["method"] = environ["REQUEST_METHOD"]
+        start_response("201 Created", [("Content-Type", "application/json"), ("X-Thing", "1")])
+        return [b'{"ok":', b"true}"]
+
+    sent = _call(WSGIBridge(app), _scope("POST", "/x", b'{"a": 1}'), chunks=(b'{"a"', b": 1}"))
+    assert seen == {"body": b'{"a": 1}', "method": "POST"}
+    assert sent[0]["status"] == 201 and (b"x-thing", b"1") in sent[0]["headers"]
+    assert sent[1:] == [{"type": "http.response.body", "body": b'{"ok":true}'}]
+
+
+def test_a_streaming_answer_goes_out_chunk_by_chunk_and_is_closed():
+    response = _Streaming()
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return response
+
+    sent = _call(WSGIBridge(app), _scope())
+    assert [m.get("body") for m in sent[1:]] == [b"a", b"bc", b""]
+    assert [m.get("more_body", False) for m in sent[1:]] == [True, True, False]
+    assert response.closed
+
+
+def test_a_client_gone_before_its_body_arrived_runs_nothing():
+    calls = []
+    app = WSGIBridge(lambda environ, start_response: calls.append(1) or [])
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        raise AssertionError("nothing is sent")
+
+    asyncio.run(app(_scope("POST", "/x", b"{}"), receive, send))
+    assert calls == []
+
+
+@pytest.mark.django_db
+def test_django_behind_the_bridge_answers_api_json_and_streams_static_files():
+    from a1site.asgi import application
+
+    http = application.application_mapping["http"]
+    health = _call(http, _scope(path="/healthz"))
+    assert health[0]["status"] == 200 and b"ok" in health[1]["body"].lower()
+    denied = _call(http, _scope(path="/api/props/"))
+    assert denied[0]["status"] == 401 and b'"error"' in denied[1]["body"]
+    static = _call(http, _scope(path="/static/live/live.js"))
+    assert static[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in static[1:]).startswith(b"/")
