@@ -15,39 +15,182 @@ CLI cannot express one of them (``--ws`` takes a name, not a class):
   is how dead peers are found. uvicorn's protocol pings (every 20 s by default, one timer and
   one ping/pong per connection) would be a second mechanism doing the same job, so they are off
   unless ``--ws-ping-interval`` asks for them (e.g. behind a proxy that needs server traffic).
+
+Three more for 10,000 connections in one process (bench/live.py; each measured there):
+
+- **Small frames uncompressed** (``DEFLATE_MIN_BYTES``, 1 KiB, as Node's ``ws``): zlib on a
+  one-message frame cost more than anything else in a delivery; batches still compress.
+- **Two scope extensions** for the live consumer (other ASGI apps ignore them): ``send_now``
+  writes a text message synchronously (the ASGI send is a chain of coroutines, channels' session
+  wrapper and websockets' frame objects), falling back to the ASGI send when the socket is
+  paused or closing; ``shortcut`` lets the consumer answer its bare heartbeat inside
+  ``data_received``, without the ASGI queue and a task wake-up.
+- **Garbage collection:** after start-up everything alive is frozen (never walked again) and
+  young collections run every 20,000 allocations (see ``tune_gc_once``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 APP = "a1site.asgi:application"
 DEFLATE_WINDOW_BITS = 11
 DEFLATE_MEM_LEVEL = 2
+# Frames shorter than this leave uncompressed (RFC 7692 lets a sender choose per message; Node's
+# `ws` uses the same 1 KiB default). One ~250-byte message saves ~150 bytes compressed but
+# costs ~20 µs of zlib per client per frame, which at 10,000 clients was the largest single
+# cost of a delivery; batches (the odds stream) are larger and still compressed.
+DEFLATE_MIN_BYTES = 1024
 
 
-def deflate_factory() -> ServerPerMessageDeflateFactory:
-    return ServerPerMessageDeflateFactory(
+class SelectivePerMessageDeflate(PerMessageDeflate):
+    """permessage-deflate that sends small whole messages uncompressed (RSV1 clear)."""
+
+    min_bytes = DEFLATE_MIN_BYTES
+
+    def encode(self, frame: Frame) -> Frame:
+        if frame.fin and frame.opcode in (Opcode.TEXT, Opcode.BINARY) and len(frame.data) < self.min_bytes:
+            return frame
+        return super().encode(frame)
+
+
+class SelectiveDeflateFactory(ServerPerMessageDeflateFactory):
+    def __init__(self, *, min_bytes: int = DEFLATE_MIN_BYTES, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.min_bytes = min_bytes
+
+    def process_request_params(self, params, accepted_extensions):
+        response, negotiated = super().process_request_params(params, accepted_extensions)
+        extension = SelectivePerMessageDeflate(
+            negotiated.remote_no_context_takeover,
+            negotiated.local_no_context_takeover,
+            negotiated.remote_max_window_bits,
+            negotiated.local_max_window_bits,
+            negotiated.compress_settings,
+        )
+        extension.min_bytes = self.min_bytes
+        return response, extension
+
+
+def deflate_factory(min_bytes: int = DEFLATE_MIN_BYTES) -> ServerPerMessageDeflateFactory:
+    return SelectiveDeflateFactory(
+        min_bytes=min_bytes,
         server_max_window_bits=DEFLATE_WINDOW_BITS,
         client_no_context_takeover=True,
         compress_settings={"memLevel": DEFLATE_MEM_LEVEL},
     )
 
 
+# Young-generation collections every 20,000 net allocations instead of 700: a process holding
+# 10,000 connections allocates fast (each delivery makes a few objects) and most of it dies
+# young, so fewer, larger collections do less work and pause less often (bench/live.py).
+GC_GEN0_THRESHOLD = 20_000
+_gc_tuned = False
+
+
+def tune_gc_once() -> None:
+    """On the first WebSocket connection (the app, Django and every module loaded by then):
+    move what exists to the permanent generation so no full collection walks it again, and
+    collect the young generation less often."""
+    global _gc_tuned
+    if not _gc_tuned:
+        _gc_tuned = True
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+
+
+# ASGI scope extension: a plain function that writes one text message now (see send_now).
+SEND_NOW_EXTENSION = "a1.websocket.send_now"
+# ASGI scope extension: register(message, callback) answers one exact inbound text message
+# without the ASGI receive (see handle_text).
+SHORTCUT_EXTENSION = "a1.websocket.shortcut"
+
+
+def text_frame_header(length: int) -> bytes:
+    """RFC 6455 header of one unmasked, final text frame (a server never masks)."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 65536:
+        return bytes((0x81, 126)) + length.to_bytes(2, "big")
+    return bytes((0x81, 127)) + length.to_bytes(8, "big")
+
+
 class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websockets-sansio protocol with the smaller permessage-deflate state above."""
+    """uvicorn's websockets-sansio protocol with the smaller permessage-deflate state above and
+    a synchronous send for the live fan-out."""
 
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
+        tune_gc_once()
         super().__init__(config, server_state, app_state, _loop)
+        self.deflate_min_bytes = 0
         if config.ws_per_message_deflate:
+            self.deflate_min_bytes = DEFLATE_MIN_BYTES
             self.conn = ServerProtocol(
                 extensions=[deflate_factory()], max_size=config.ws_max_size, logger=self.conn.logger
             )
+
+    def handle_connect(self, event) -> None:
+        self.shortcut_message: bytes | None = None
+        self.shortcut = None
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][SEND_NOW_EXTENSION] = self.send_now
+            scope["extensions"][SHORTCUT_EXTENSION] = self.register_shortcut
+
+    def register_shortcut(self, message: bytes, callback) -> None:
+        """``callback()`` handles inbound text frames equal to ``message`` (the heartbeat) right
+        here, or returns False to let that one go through the ASGI receive as usual."""
+        self.shortcut_message, self.shortcut = message, callback
+
+    def handle_text(self, event) -> None:
+        # A heartbeat from every client every LIVE_HEARTBEAT_S was most of the idle CPU at 10,000
+        # clients: the ASGI queue, pausing and resuming the socket, a task wake-up and the
+        # consumer's dispatch, all to answer {"type":"ping"} (bench/live.py idle_cpu_pct).
+        if (
+            self.shortcut is not None
+            and event.fin
+            and event.data == self.shortcut_message
+            and self.queue.empty()
+            and not self.close_sent
+            and self.shortcut()
+        ):
+            return
+        super().handle_text(event)
+
+    def send_now(self, payload: bytes) -> bool:
+        """Write one text message (its UTF-8 payload) now; False when it cannot go right away
+        (socket paused by flow control, closing), and the caller then uses the ASGI send.
+
+        The ASGI send is a coroutine under channels' session wrapper, uvicorn's checks and
+        websockets' frame objects: at 10,000 clients that was most of a delivery's Python cost
+        (bench/live.py). A message below ``DEFLATE_MIN_BYTES`` is not compressed anyway, so
+        its frame is just a header and the payload; a larger one still goes through
+        websockets (permessage-deflate, this connection's compression context)."""
+        if (
+            not self.writable.is_set()
+            or not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.conn.state is not State.OPEN
+            or self.transport.is_closing()
+        ):
+            return False
+        if len(payload) < self.deflate_min_bytes or not self.conn.extensions:
+            self.transport.write(text_frame_header(len(payload)) + payload)
+        else:
+            self.conn.send_text(payload)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
 
 def main(argv: list[str] | None = None) -> None:

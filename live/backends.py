@@ -165,6 +165,22 @@ class RedisBroker:
         )
         return int(seq)
 
+    def publish_many(self, messages: list[dict]) -> list[int]:
+        """Several ``publish(**message)`` in one round trip (a pipeline, not a transaction:
+        each message still gets its seq, history entry and PUBLISH atomically, in order)."""
+        pipe = self._client.pipeline(transaction=False)
+        for message in messages:
+            head, tail = message_parts(
+                topic=message["topic"], type=message["type"], ts=message["ts"], data=message["data"]
+            )
+            stream = message["stream"]
+            self._script(
+                keys=[_seq_key(stream), _history_key(stream)],
+                args=[channel_for(stream), head, tail, self.history_size, self.ttl_s],
+                client=pipe,
+            )
+        return [int(seq) for seq in pipe.execute()]
+
     def listen(self, hub, on_reconnect: Callable[[], None]) -> Listener:
         return _RedisListener(self, hub, on_reconnect)
 
@@ -202,9 +218,19 @@ class _RedisListener(Listener):
                 await self._read()
             except asyncio.CancelledError:
                 raise
-            except (redis.RedisError, OSError) as exc:
+            except Exception as exc:
+                # Whatever broke the read (a Redis restart mostly: RedisError, OSError), this task
+                # must not end: a hub whose listener died would stay connected to its clients and
+                # silently stop delivering. Reconnect; on_reconnect then fills gaps or resyncs.
                 self._connected.clear()
-                logger.warning("live: pub/sub connection lost (%s); retrying in %.2fs", exc, backoff)
+                expected = isinstance(exc, redis.RedisError | OSError)
+                logger.log(
+                    logging.WARNING if expected else logging.ERROR,
+                    "live: pub/sub connection lost (%r); retrying in %.2fs",
+                    exc,
+                    backoff,
+                    exc_info=not expected,
+                )
                 with contextlib.suppress(Exception):
                     await self._pubsub.aclose()
                 await asyncio.sleep(backoff)

@@ -3,6 +3,8 @@
 The protocol (message shapes, close codes) is documented in live/engine/protocol.py and the
 README. Fan-out does not use the channel layer: each process' hub (live/hub.py) holds one
 broker subscription per topic and writes to its local clients (measured in bench/live.py).
+Under a1site.serve two scope extensions make the per-client work cheap at 10,000 clients:
+a synchronous send for frames and a shortcut for the bare heartbeat (see a1site/serve.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+
+from a1site.serve import SEND_NOW_EXTENSION, SHORTCUT_EXTENSION
 
 from . import services
 from .engine.outbox import Outbox, batch_frame
@@ -35,9 +39,11 @@ from .engine.protocol import (
     parse_client_message,
 )
 from .engine.ratelimit import TokenBucket
-from .hub import control, get_hub
+from .hub import control, get_hub, start_eagerly
 
 CLOSE_TIMEOUT_S = 10
+BARE_PING = b'{"type":"ping"}'  # what the JS client and the bench send every heartbeat_s
+PONG = control({"type": "pong"})
 logger = logging.getLogger(__name__)
 
 
@@ -45,17 +51,54 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # No channel layer per connection: the hub fans out (one broker subscription per process).
     channel_layer_alias = "live-hub-no-layer"
 
+    async def __call__(self, scope, receive, send):
+        """One plain receive loop instead of channels' generic dispatcher.
+
+        channels' ``AsyncConsumer`` waits on its sources with ``asyncio.wait`` and a new task
+        per message, then hops to a worker thread (``aclose_old_connections``) before every
+        handler: with 10,000 clients pinging every ``LIVE_HEARTBEAT_S`` that thread hop alone
+        was most of the idle CPU (bench/live.py). This consumer has one source (no channel
+        layer) and touches the database only through ``database_sync_to_async``, which closes
+        stale connections itself, so neither is needed here.
+        """
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
+                elif kind == "websocket.connect":
+                    await self.websocket_connect(message)
+                elif kind == "websocket.disconnect":
+                    await self.websocket_disconnect(message)
+        except StopConsumer:
+            pass
+
     async def connect(self):
         self.user = None
         self.closing = False
         self.subscriptions: dict[str, str] = {}  # topic → stream
         self.outbox = Outbox(settings.LIVE_OUTBOX_CAPACITY)
+        # Read once: Django's settings object is a lazy proxy (~1 µs a lookup), and these are read
+        # per delivery (max batch) or by the sweep for every connection (timeouts).
+        self.max_batch = settings.LIVE_MAX_BATCH
+        self.idle_timeout_s = settings.LIVE_IDLE_TIMEOUT_S
+        self.auth_timeout_s = settings.LIVE_AUTH_TIMEOUT_S
         self.bucket = TokenBucket(rate=settings.LIVE_RATE_PER_S, burst=settings.LIVE_RATE_BURST)
         self.rate_strikes: list[float] = []
         self.bad_strikes: list[float] = []
         self.connected_at = self.last_inbound = time.monotonic()
         self._sending = False
         self._send_task: asyncio.Task | None = None
+        # a1site.serve's synchronous send (uvicorn); absent elsewhere (tests, other servers).
+        extensions = self.scope.get("extensions") or {}
+        self._send_now = extensions.get(SEND_NOW_EXTENSION)
+        self._handling = False  # inside receive(): a heartbeat then takes the ordinary path
+        if SHORTCUT_EXTENSION in extensions:
+            extensions[SHORTCUT_EXTENSION](BARE_PING, self._heartbeat)
         self.hub = get_hub()
         await self.accept()
         self.hub.attach(self)
@@ -98,7 +141,25 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     # --- inbound ---------------------------------------------------------------------------
 
+    def _heartbeat(self) -> bool:
+        """A bare ping, read by the server protocol (a1site.serve) without the ASGI receive:
+        the same answer, rate limit and idle clock as receive(). False: not now (not yet
+        authenticated, busy with an earlier message, over the rate limit), so the frame goes the
+        ordinary way and gets the ordinary treatment."""
+        if self.closing or self.user is None or self._handling or not self.bucket.allow():
+            return False
+        self.last_inbound = time.monotonic()
+        self._send_control(PONG)
+        return True
+
     async def receive(self, text_data=None, bytes_data=None):
+        self._handling = True
+        try:
+            await self._receive(text_data)
+        finally:
+            self._handling = False
+
+    async def _receive(self, text_data) -> None:
         if self.closing:
             return
         now = self.last_inbound = time.monotonic()
@@ -120,7 +181,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._refuse(error)
             return
         if isinstance(message, Ping):
-            self._reply({"type": "pong", "id": message.id} if message.id is not None else {"type": "pong"})
+            if message.id is None:
+                self._send_control(PONG)  # every client's heartbeat: one shared, pre-encoded reply
+            else:
+                self._reply({"type": "pong", "id": message.id})
         elif self.user is None:
             await self._authenticate(message)
         elif isinstance(message, Auth):
@@ -216,7 +280,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- outbound (called by the hub) --------------------------------------------------------
 
     def _reply(self, body: dict) -> None:
-        if not self.closing and self.outbox.push(control(body)):
+        self._send_control(control(body))
+
+    def _send_control(self, item) -> None:
+        if not self.closing and self.outbox.push(item):
             self.flush()
 
     def enqueue(self, item) -> None:
@@ -228,15 +295,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.hub.mark_dirty(self)
 
     def flush(self) -> None:
-        if not self._sending and self.outbox and not self.closing:
-            self._sending = True
-            self._send_task = asyncio.get_running_loop().create_task(self._send_all())
+        if self._sending or self.closing or not self.outbox:
+            return
+        send_now = self._send_now
+        if send_now is not None:
+            while self.outbox:
+                payload = self.outbox.drain_frame(self.max_batch)
+                if not send_now(payload):  # socket full or closing: the ASGI send waits for it
+                    self._sending = True
+                    self._send_task = start_eagerly(self._send_all(payload.decode()))
+                    return
+            return
+        self._sending = True
+        # Usually finishes right here (a writable socket); a task only if it must wait.
+        self._send_task = start_eagerly(self._send_all())
 
-    async def _send_all(self) -> None:
+    async def _send_all(self, first: str | None = None) -> None:
         try:
+            if first is not None:
+                await self.base_send({"type": "websocket.send", "text": first})
             while self.outbox and not self.closing:
-                texts = self.outbox.drain(settings.LIVE_MAX_BATCH)
-                await self.send(text_data=batch_frame(texts))
+                texts = self.outbox.drain(self.max_batch)
+                # Straight to the ASGI send: the consumer's send() only adds two coroutine layers.
+                await self.base_send({"type": "websocket.send", "text": batch_frame(texts)})
         except Exception:  # the socket went away mid-send; disconnect() cleans up
             self.closing = True
         finally:
@@ -255,9 +336,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def check_idle(self, now: float) -> None:
         if self.closing:
             return
-        if self.user is None and now - self.connected_at > settings.LIVE_AUTH_TIMEOUT_S:
+        if self.user is None and now - self.connected_at > self.auth_timeout_s:
             asyncio.get_running_loop().create_task(self._close(CLOSE_UNAUTHENTICATED))
-        elif now - self.last_inbound > settings.LIVE_IDLE_TIMEOUT_S:
+        elif now - self.last_inbound > self.idle_timeout_s:
             asyncio.get_running_loop().create_task(self._close(CLOSE_IDLE))
 
     async def _close(self, code: int) -> None:

@@ -24,6 +24,7 @@ class Outgoing:
     topic: str | None = None
     seq: int | None = None
     merge_key: str | None = None
+    frame: bytes | None = None  # this message alone as a frame's UTF-8 payload, built on first use
 
 
 class Outbox:
@@ -98,6 +99,20 @@ class Outbox:
                 break
         self._size -= len(texts)
         return texts
+
+    def drain_frame(self, max_items: int) -> bytes:
+        """One frame's UTF-8 payload. A message that leaves alone (the usual case: a client
+        gets about one message per batch window) is encoded once per process and the same
+        bytes go to every client that receives it alone."""
+        if self._size == 1 and not self._merged:
+            for queue in self._queues:
+                if queue:
+                    item = queue.popleft()
+                    self._size = 0
+                    if item.frame is None:
+                        item.frame = batch_frame([item.text]).encode()
+                    return item.frame
+        return batch_frame(self.drain(max_items)).encode()
 
     def clear(self) -> None:
         self._queues = [None for _ in PRIORITIES]

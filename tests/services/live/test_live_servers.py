@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import urllib.request
+from types import SimpleNamespace
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -157,15 +158,60 @@ async def test_the_server_keeps_deflate_state_small_and_compressed_frames_still_
     assert "server_max_window_bits=11" in extensions
     await client.ws.send(json.dumps({"type": "subscribe", "topics": ["games.g7"]}))
     start = (await client.receive_type("subscribed"))["topics"]["games.g7"]
-    for n in range(3):
-        await asyncio.to_thread(publish, "games.g7", "game.score", {"n": n, "note": "x" * 300})
-    seqs = []
-    while len(seqs) < 3:
-        message = await client.receive()
-        if "seq" in message:
-            seqs.append(message["seq"])
-            assert message["data"]["note"] == "x" * 300
-    assert seqs == [start + 1, start + 2, start + 3]
+    frames: list[bytes] = []
+    reader = client.ws.protocol.reader  # what arrives on the wire, before websockets inflates it
+    original_feed = reader.feed_data
+
+    def feed(data):
+        frames.append(bytes(data))
+        original_feed(data)
+
+    reader.feed_data = feed
+    # Short messages leave uncompressed (a1site.serve.DEFLATE_MIN_BYTES), long ones compressed.
+    for n, note in enumerate(["x" * 300, "x" * 3000, "x" * 300]):
+        await asyncio.to_thread(publish, "games.g7", "game.score", {"n": n, "note": note})
+        message = await client.receive_type("game.score")
+        assert message["seq"] == start + n + 1 and message["data"]["note"] == note
+    rsv1 = [bool(chunk[0] & 0x40) for chunk in frames if chunk and chunk[0] & 0x0F == 0x1]
+    assert rsv1 == [False, True, False]
     await client.ws.send(json.dumps({"type": "ping", "id": 1}))  # compressed client frames are read too
     assert (await client.receive_type("pong"))["id"] == 1
     await client.ws.close()
+
+
+async def test_a_bare_heartbeat_is_answered_by_the_server_protocol_and_still_rate_limited(asgi_server, tokens):
+    server = asgi_server({"LIVE_RATE_PER_S": "0.01", "LIVE_RATE_BURST": "3", "LIVE_MAX_STRIKES": "1"})
+    client = await open_stream(server, tokens["alice"])
+    for _ in range(3):
+        await client.ws.send('{"type":"ping"}')
+        assert await client.receive() == {"type": "pong"}
+    await client.ws.send('{"type":"ping"}')
+    error = await client.receive()
+    assert error["code"] == "rate_limited"
+    await client.ws.send('{"type":"ping"}')
+    await client.ws.send('{"type":"ping"}')
+    await asyncio.wait_for(client.ws.wait_closed(), 10)
+    assert client.ws.close_code == 4429
+
+
+def test_publish_many_assigns_consecutive_seqs_and_keeps_them_in_the_history():
+    from django.conf import settings
+
+    from live.backends import RedisBroker
+
+    broker = RedisBroker(url=settings.REDIS_URL, history_size=100, ttl_s=60)
+    topic = f"games.batch{time.monotonic_ns()}"
+    messages = [{"stream": topic, "topic": topic, "type": "game.score", "ts": "t", "data": {"n": n}} for n in range(5)]
+    seqs = broker.publish_many(messages)
+    assert seqs == list(range(seqs[0], seqs[0] + 5))
+
+    async def history():
+        listener = broker.listen(SimpleNamespace(deliver=lambda stream, text: None), lambda: None)
+        try:
+            return await listener.since(topic, seqs[0] - 1)
+        finally:
+            await listener.close()
+
+    since = asyncio.run(history())
+    assert [seq for seq, _ in since.entries] == seqs
+    assert [json.loads(text)["data"]["n"] for _, text in since.entries] == list(range(5))
