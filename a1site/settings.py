@@ -107,7 +107,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # synchronous=NORMAL is safe with WAL (no corruption; a power cut can lose the last
         # commits) and takes the per-commit fsync (~4 ms here) off every prediction request.
         {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # A slate writes ~100,000 predictions: a 32 MiB page cache per connection (used
+            # only as pages are read) and a checkpoint every ~40 MiB of WAL instead of 4 MiB
+            # (each copy and fsync of the WAL into the database then covers more rows) made
+            # slate_predict ~30 % faster (bench/predict.py).
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=10000;"
+            ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
