@@ -4,7 +4,6 @@ carried to the predictions app."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -12,21 +11,7 @@ from django.core.management import call_command
 from live.backends import get_broker
 from live.models import OddsTick
 from live.signals import odds_ticks_received
-
-SAMPLE = Path(__file__).resolve().parents[2] / "live" / "data" / "sample_odds_feed.csv"
-
-TICK = {
-    "ts": "2026-11-26T23:00:07Z",
-    "sport": "nba",
-    "game": "g1",
-    "player": "Sim NBA Player 01",
-    "player_id": "203999",
-    "stat": "points",
-    "book": "dk",
-    "line": 27.5,
-    "over_odds": 1.91,
-    "under_odds": 1.91,
-}
+from tests.live.test_feeds_and_api import SAMPLE, TICK  # noqa: E402 - one sample tick for the feed tests
 
 
 def published(topic: str) -> list[dict]:
