@@ -63,6 +63,17 @@ def staff_client(staff_user):
     return _token_client(staff_user)
 
 
+@pytest.fixture
+def fresh_broker(settings):
+    """The live app's in-memory broker, empty for the test: its history is what was published."""
+    from live.backends import reset_broker
+
+    settings.REDIS_URL = ""
+    reset_broker()
+    yield
+    reset_broker()
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Throttle counters and cached values never leak from one test into the next."""

@@ -10,15 +10,10 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
-from live.backends import reset_broker
-
 
 @pytest.fixture(autouse=True)
-def fresh_broker(settings):
-    settings.REDIS_URL = ""
-    reset_broker()
+def _fresh_broker_for_every_live_test(fresh_broker):
     yield
-    reset_broker()
 
 
 @pytest.fixture

@@ -11,21 +11,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from live.backends import get_broker, reset_broker
+from live.backends import get_broker
 from live.models import AlertPreference, OddsTick
 from predictions import live_wiring, services
 from predictions.models import Prediction, PropLine
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_broker(settings):
-    """The in-memory broker, empty for each test: its history is what was published."""
-    settings.REDIS_URL = ""
-    reset_broker()
-    yield
-    reset_broker()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_broker")]
 
 
 def messages(topic: str) -> list[dict]:
