@@ -38,6 +38,9 @@ class OddsTick(models.Model):
 
 
 class GameEvent(models.Model):
+    """One event of a game from a feed (start, score, period, final); ``simulated`` is the
+    feed's own label, as for odds ticks."""
+
     class Kind(models.TextChoices):
         START = "start", "Start"
         SCORE = "score", "Score change"
@@ -54,6 +57,7 @@ class GameEvent(models.Model):
     period = models.CharField(max_length=20, blank=True)
     detail = models.CharField(max_length=200, blank=True)
     ts = models.DateTimeField()
+    simulated = models.BooleanField(default=False, help_text="The feed labelled this event simulated.")
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

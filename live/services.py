@@ -157,17 +157,24 @@ class OddsFeedTick(OddsTickIn):
     simulated: bool = False
 
 
+@dataclass(frozen=True)
+class GameFeedEvent(GameEventIn):
+    """A validated game event with the feed's ``simulated`` label (``as_dict`` carries it)."""
+
+    simulated: bool = False
+
+
 _TRUE_WORDS = ("true", "1", "yes", "y", "t")
 _FALSE_WORDS = ("false", "0", "no", "n", "f")
 
 
-def odds_row_parse(row: dict, *, simulated: bool = False) -> OddsFeedTick:
-    """One feed row (CSV or JSON): the engine's checks plus the optional ``simulated`` column
-    (true/false, 1/0, yes/no; empty or absent: ``simulated``). Errors read like the engine's."""
+def _labelled_row_parse(row: dict, parse, labelled: type, *, simulated: bool):
+    """``parse(row)`` (the engine's checks) plus the optional ``simulated`` column (true/false,
+    1/0, yes/no; empty or absent: ``simulated``), as ``labelled``. Errors read like the engine's."""
     errors: list[str] = []
-    tick = None
+    item = None
     try:
-        tick = parse_odds_row(row)
+        item = parse(row)
     except ValueError as exc:
         errors += str(exc).split("; ")
     raw = row.get("simulated") if isinstance(row, dict) else None
@@ -184,7 +191,17 @@ def odds_row_parse(row: dict, *, simulated: bool = False) -> OddsFeedTick:
             errors.append(f"simulated: not true or false ({str(raw)[:20]!r})")
     if errors:
         raise ValueError("; ".join(errors))
-    return OddsFeedTick(**{f.name: getattr(tick, f.name) for f in fields(OddsTickIn)}, simulated=flag)
+    return labelled(**{f.name: getattr(item, f.name) for f in fields(item)}, simulated=flag)
+
+
+def odds_row_parse(row: dict, *, simulated: bool = False) -> OddsFeedTick:
+    """One odds feed row (CSV or JSON) with its ``simulated`` label."""
+    return _labelled_row_parse(row, parse_odds_row, OddsFeedTick, simulated=simulated)
+
+
+def game_row_parse(row: dict, *, simulated: bool = False) -> GameFeedEvent:
+    """One game feed row (CSV or JSON) with its ``simulated`` label."""
+    return _labelled_row_parse(row, parse_game_row, GameFeedEvent, simulated=simulated)
 
 
 def odds_feed_parse(*, text: str, simulated: bool = False) -> list[OddsFeedTick]:
@@ -195,9 +212,10 @@ def odds_feed_parse(*, text: str, simulated: bool = False) -> list[OddsFeedTick]
         raise _feed_error(exc)
 
 
-def game_feed_parse(*, text: str) -> list[GameEventIn]:
+def game_feed_parse(*, text: str, simulated: bool = False) -> list[GameFeedEvent]:
+    """A CSV feed; ``simulated`` labels the rows whose ``simulated`` column is absent or empty."""
     try:
-        return parse_rows(read_csv(text, GAME_COLUMNS), parse_game_row)
+        return parse_rows(read_csv(text, GAME_COLUMNS), lambda row: game_row_parse(row, simulated=simulated))
     except FeedError as exc:
         raise _feed_error(exc)
 
@@ -350,7 +368,8 @@ def _steam_check(ticks: list[OddsTickIn]) -> None:
 
 
 def game_events_ingest(*, events: list[GameEventIn]) -> list[GameEvent]:
-    """Store game events, publish ``games.{game}``; a final result sends ``game_final`` after commit."""
+    """Store game events, publish ``games.{game}``; a final result sends ``game_final`` after commit.
+    An event without a ``simulated`` label (a plain GameEventIn) is stored as not simulated."""
     if not events:
         return []
     events = sorted(events, key=lambda e: e.ts)
@@ -368,12 +387,13 @@ def game_events_ingest(*, events: list[GameEventIn]) -> list[GameEvent]:
                     period=e.period,
                     detail=e.detail,
                     ts=e.ts,
+                    simulated=getattr(e, "simulated", False),
                 )
                 for e in events
             ]
         )
         for event, row in zip(events, rows, strict=True):
-            data = {**event.as_dict(), "id": row.pk}
+            data = {**event.as_dict(), "simulated": row.simulated, "id": row.pk}
             publish(f"games.{event.game}", f"game.{event.kind}", data)
             if event.kind == GameEvent.Kind.FINAL:
                 transaction.on_commit(lambda data=data: game_final.send(sender=GameEvent, game=data), robust=True)

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from ..engine.feed import FeedError, parse_game_row, parse_rows
+from ..engine.feed import FeedError, parse_rows
 from ..models import AlertPreference, GameEvent, OddsTick
-from ..services import odds_row_parse
+from ..services import game_row_parse, odds_row_parse
 
 
 class _FeedSerializer(serializers.Serializer):
@@ -32,7 +32,9 @@ class OddsFeedSerializer(_FeedSerializer):
 
 
 class GameFeedSerializer(_FeedSerializer):
-    parse = staticmethod(parse_game_row)
+    """Event rows; ``simulated`` (optional, default false) labels an event as simulated data."""
+
+    parse = staticmethod(game_row_parse)
     key = "events"
 
 
@@ -77,6 +79,7 @@ class GameEventSerializer(serializers.ModelSerializer):
             "period",
             "detail",
             "ts",
+            "simulated",
         ]
 
 

@@ -1,5 +1,5 @@
-"""The per-tick ``simulated`` label: set by the feed, stored, listed by the API, published, and
-carried to the predictions app."""
+"""The ``simulated`` label of odds ticks and game events: set by the feed, stored, listed by the
+API, published, and carried to the predictions app."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 
 from live.backends import get_broker
-from live.models import OddsTick
+from live.models import GameEvent, OddsTick
 from live.signals import odds_ticks_received
-from tests.live.test_feeds_and_api import SAMPLE, TICK  # noqa: E402 - one sample tick for the feed tests
+from tests.live.test_feeds_and_api import GAMES, SAMPLE, TICK  # noqa: E402 - the feed tests' samples
 
 
 def published(topic: str) -> list[dict]:
@@ -100,3 +100,41 @@ def test_a_replayed_file_is_labelled_by_its_column_or_the_simulated_option(tmp_p
     call_command("replay_odds", str(feed), "--speed", "max", *flag)
 
     assert list(OddsTick.objects.order_by("ts").values_list("simulated", flat=True)) == expected
+
+
+EVENT = {
+    "ts": "2026-11-26T23:00:00Z",
+    "sport": "nba",
+    "game": "g1",
+    "kind": "start",
+    "home_team": "A",
+    "away_team": "B",
+}
+
+
+@pytest.mark.django_db
+def test_game_events_carry_the_label_through_the_api_and_the_messages(staff_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            "/api/games/events/",
+            {"events": [{**EVENT, "simulated": "true"}, {**EVENT, "ts": "2026-11-26T23:05:00Z", "kind": "period"}]},
+            format="json",
+        )
+
+    assert response.status_code == 201, response.content
+    assert [e["simulated"] for e in response.json()["events"]] == [True, False]
+    assert list(GameEvent.objects.order_by("ts").values_list("simulated", flat=True)) == [True, False]
+    assert [m["data"]["simulated"] for m in published("games.g1")] == [True, False]
+    bad = staff_client.post("/api/games/events/", [EVENT, {**EVENT, "simulated": "perhaps"}], format="json")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["fields"] == {"row 2": ["simulated: not true or false ('perhaps')"]}
+    assert GameEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_replaying_the_shipped_game_sample_labels_every_event_simulated(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("replay_games", str(GAMES), "--speed", "max")
+
+    assert GameEvent.objects.exists() and not GameEvent.objects.filter(simulated=False).exists()
+    assert all(m["data"]["simulated"] is True for m in published("games.g-nba-1001"))

@@ -36,10 +36,15 @@ class ReplayCommand(BaseCommand):
 
     def parse_options(self, options) -> dict:
         """Extra keyword arguments of ``parse`` taken from this command's own options."""
-        return {}
+        return {"simulated": options["simulated"]}
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV feed (see live/data/ for the format)")
+        parser.add_argument(
+            "--simulated",
+            action="store_true",
+            help="label every row simulated unless its own 'simulated' column says otherwise",
+        )
         parser.add_argument("--speed", default="10x", help="'10x' plays 10× faster than the timestamps; 'max' no waits")
         parser.add_argument("--limit", type=int, default=0, help="stop after this many rows (0: all)")
 
