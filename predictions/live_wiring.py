@@ -13,7 +13,9 @@ of the edges before and after, whatever the number of ticks. Rules:
   with ``skip_bad``), so it matches exactly as a props file row does: sport, the game's
   external id, ``player_id`` (the player's external id; the name is not used) and a stat of
   the sport. A tick that matches nothing is skipped and counted (logged at INFO), never an
-  error. A quote is simulated if the tick, its game or its player is.
+  error. A quote is simulated if the tick, its game or its player is. Its book is the book
+  already quoting the sport's games of that day whose name matches regardless of case (live
+  lowercases feed books; imported props keep theirs), else the tick's.
 - **Scoring.** ``services.slate_predict`` for each (sport, game day) the batch touched: it
   scores only quotes whose inputs changed, with the production ensemble (and active shadows),
   and stores one Prediction per quote and model version.
@@ -39,7 +41,7 @@ from collections import Counter, defaultdict
 from django.utils import timezone
 
 from . import selectors, services
-from .models import Game, Player, Prediction
+from .models import Game, Player, Prediction, PropLine
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +113,24 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
     _skip(summary, "game_id", len(ticks) - len(known))
     if not known:
         return
+    # Live's feed parser lowercases book names; the props importer keeps them as written. A
+    # tick from a book that already quotes the sport on these days is that book ("simbook
+    # today" is the demo slate's "SimBook Today"), not a second book beside its stale quote.
+    # Where two spellings exist, the first in sort order wins (capitals first: the imported one).
+    book_names: dict[str, str] = {}
+    for book in sorted(
+        PropLine.objects.filter(game__sport__code=sport, game__date__in={games[t["game"]][0] for t in known})
+        .values_list("book", flat=True)
+        .distinct()
+    ):
+        book_names.setdefault(book.lower(), book)
     # One quote per key: a batch repeating a key keeps its last tick (the importer would
     # reject the repeat as a duplicate row).
     quotes: dict[QuoteKey, dict] = {}
     for tick in known:
         seen_at = dt.datetime.fromisoformat(tick["ts"])
-        quotes[(tick["game"], tick["player_id"], tick["stat"], tick["book"], seen_at)] = tick
+        book = book_names.get(tick["book"].lower(), tick["book"])
+        quotes[(tick["game"], tick["player_id"], tick["stat"], book, seen_at)] = tick
     simulated_players = set(
         Player.objects.filter(
             sport__code=sport, external_id__in={key[1] for key in quotes}, simulated=True
@@ -132,7 +146,7 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
                 "game_id": tick["game"],
                 "player_id": tick["player_id"],
                 "stat": tick["stat"],
-                "book": tick["book"],
+                "book": key[3],
                 "line": tick["line"],
                 "over_decimal_odds": tick["over_odds"],
                 "under_decimal_odds": tick["under_odds"],
@@ -141,7 +155,7 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
                     tick["simulated"] or games[tick["game"]][1] or tick["player_id"] in simulated_players
                 ),
             }
-            for tick in quotes.values()
+            for key, tick in quotes.items()
         ],
         skip_bad=True,
         source=IMPORT_SOURCE,

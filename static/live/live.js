@@ -157,11 +157,34 @@ function renderOdds(list, m) {
   row(list, `<time>${time(d.ts || m.ts)}</time> <span class="sport">${esc(d.sport)}</span> <b>${esc(d.player)}</b> ${esc(d.stat)}${move} <span class="muted">${esc(d.book)} o${esc(d.over_odds)} u${esc(d.under_odds)}</span>${simulatedTag(d)}`, `tick ${m.type.replace(".", "-")}`);
 }
 
+function percent(value) {
+  return value == null ? "–" : `${(value * 100).toFixed(1)}%`;
+}
+
+// A quote's P(over) as last shown, so a rescored quote shows where it came from.
+const shownPOver = new Map();
+const SHOWN_LIMIT = 5000;
+
+// prediction.updated: a quote the feed moved, rescored (predictions.live_wiring's message).
+function renderPrediction(list, m) {
+  const d = m.data || {};
+  const key = [d.sport, d.game, d.player_id, d.stat, d.book].join("|");
+  const before = shownPOver.get(key);
+  if (shownPOver.size >= SHOWN_LIMIT) shownPOver.clear();
+  shownPOver.set(key, d.p_over);
+  const pOver = before != null && before !== d.p_over ? `${percent(before)} → ${percent(d.p_over)}` : percent(d.p_over);
+  const edge = d.edge == null ? "" : ` <span class="edge ${d.edge > 0 ? "positive" : "negative"}">edge ${d.edge > 0 ? "+" : ""}${percent(d.edge)}${d.side ? " " + esc(d.side) : ""}</span>`;
+  const player = d.prediction_id != null ? `<a href="/predictions/${encodeURIComponent(d.prediction_id)}/"><b>${esc(d.player)}</b></a>` : `<b>${esc(d.player)}</b>`;
+  row(list, `<time>${time(d.seen_at || m.ts)}</time> <span class="sport">${esc(d.sport)}</span> ${player} ${esc(d.stat)} ${esc(d.line)} <span class="muted">${esc(d.book)}</span> <span class="p-over">P(over) ${pOver}</span>${edge}${simulatedTag(d)}`, "prediction");
+}
+
 // The Live page: wires the client to the ticker lists and the connection badge.
 export function mountLivePage(root) {
-  const topics = JSON.parse(root.dataset.topics || "[]");
+  const sports = (root.dataset.sports || "").split(/\s+/).filter(Boolean);
+  const topics = [...JSON.parse(root.dataset.topics || "[]"), ...sports.map((sport) => `predictions.${sport}`)];
   const lists = {
     odds: root.querySelector("[data-list=odds]"),
+    predictions: root.querySelector("[data-list=predictions]"),
     alerts: root.querySelector("[data-list=alerts]"),
     jobs: root.querySelector("[data-list=jobs]"),
   };
@@ -174,6 +197,7 @@ export function mountLivePage(root) {
     },
     onMessage: (m) => {
       if (m.topic.startsWith("odds.")) renderOdds(lists.odds, m);
+      else if (m.topic.startsWith("predictions.") && m.type === "prediction.updated") renderPrediction(lists.predictions, m);
       else if (m.topic === "alerts") row(lists.alerts, `<time>${time(m.ts)}</time> <b>${esc(m.type)}</b> ${esc(m.data.player)} ${esc(m.data.stat)} ${m.data.edge != null ? "edge " + esc((m.data.edge * 100).toFixed(1)) + "%" : esc(m.data.direction || "")}${simulatedTag(m.data)}`, "alert");
       else if (m.topic.startsWith("jobs.")) row(lists.jobs, `<b>${esc(m.data.kind)}</b> ${esc(m.data.status)} <progress max="100" value="${esc(m.data.progress)}"></progress> ${esc(m.data.progress)}% ${esc(m.data.message)}`, "job");
     },

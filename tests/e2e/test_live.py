@@ -1,4 +1,5 @@
-"""The Live page in headless Chromium: a replayed odds move shows up in the ticker."""
+"""The Live page in headless Chromium: a replayed odds move shows up in the ticker, and a
+rescored prediction in the predictions ticker beside it."""
 
 from __future__ import annotations
 
@@ -69,6 +70,37 @@ def test_live_page_shows_a_replayed_odds_move(browser, asgi_live_server, user, p
         expect(ticker).to_contain_text("Sim NFL Player 01", timeout=15_000)
         expect(ticker.locator("li")).to_have_count(60, timeout=15_000)
         expect(ticker.locator(".move").first).to_be_visible()
+
+        # What predictions.live_wiring publishes when a quote is rescored (twice: P(over) moves).
+        from live.services import publish
+
+        update = {
+            "prediction_id": 1,
+            "sport": "nba",
+            "game": "SLATE-20261126-00",
+            "player": "Sim Player 0042",
+            "player_id": 42,
+            "player_external_id": "P0042",
+            "stat": "points",
+            "book": "SimBook North",
+            "line": 21.5,
+            "seen_at": "2026-11-26T12:05:00+00:00",
+            "p_over": 0.562,
+            "edge": 0.071,
+            "side": "over",
+            "simulated": True,
+        }
+        publish("predictions.nba", "prediction.updated", {**update, "p_over": 0.541, "edge": 0.032})
+        publish("predictions.nba", "prediction.updated", update)
+        predictions = page.get_by_test_id("predictions-ticker")
+        expect(predictions.locator("li")).to_have_count(2, timeout=15_000)
+        newest = predictions.locator("li").first
+        expect(newest).to_contain_text("Sim Player 0042")
+        expect(newest).to_contain_text("points 21.5")
+        expect(newest).to_contain_text("P(over) 54.1% → 56.2%")
+        expect(newest).to_contain_text("edge +7.1% over")
+        expect(newest.get_by_test_id("simulated-label")).to_be_visible()
+        expect(newest.locator("a")).to_have_attribute("href", "/predictions/1/")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
     finally:
