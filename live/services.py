@@ -423,6 +423,25 @@ def alert_preference_update(*, user, min_edge: Decimal | None = None, steam: boo
     return preference
 
 
+FEED_REPLAY_USERNAME = "feed-replay"
+
+
+def feed_replay_token() -> str:
+    """The API token of the local ``feed-replay`` user (a 'feeders' member that cannot log in),
+    created if missing: ``replay_* --to URL`` posts as it. Whoever can run manage.py can already
+    write to this database, so this grants nothing new."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    with transaction.atomic():
+        user, created = get_user_model().objects.get_or_create(username=FEED_REPLAY_USERNAME)
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get_or_create(name=FEEDERS_GROUP)[0])
+        return Token.objects.get_or_create(user=user)[0].key
+
+
 def user_is_feeder(user) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from a1site.core.errors import ApplicationError
 
+from ... import services
 from ...engine.feed import parse_speed, replay_delays
 
 # At --speed max nothing waits between timestamps, so consecutive timestamps go in together, up
@@ -33,6 +38,8 @@ class ReplayCommand(BaseCommand):
     parse = None  # services.*_feed_parse
     ingest = None  # callable(items) -> rows
     noun = "rows"
+    endpoint = ""  # the feed endpoint that ingests the same rows over HTTP (--to)
+    key = ""  # its list key
 
     def parse_options(self, options) -> dict:
         """Extra keyword arguments of ``parse`` taken from this command's own options."""
@@ -47,8 +54,20 @@ class ReplayCommand(BaseCommand):
         )
         parser.add_argument("--speed", default="10x", help="'10x' plays 10× faster than the timestamps; 'max' no waits")
         parser.add_argument("--limit", type=int, default=0, help="stop after this many rows (0: all)")
+        parser.add_argument(
+            "--to",
+            metavar="URL",
+            help="post each batch to this running server's feed endpoint instead of ingesting here "
+            "(e.g. http://127.0.0.1:8000: in the embedded mode only the server's own ingest reaches "
+            "its browsers)",
+        )
+        parser.add_argument(
+            "--token",
+            help="API token of a staff or 'feeders' user for --to (default: $A1_FEED_TOKEN, else the "
+            f"token of the local '{services.FEED_REPLAY_USERNAME}' feeder, created if missing)",
+        )
 
-    def handle(self, *args, file, speed, limit, **options):
+    def handle(self, *args, file, speed, limit, to=None, token=None, **options):
         try:
             factor = parse_speed(speed)
         except ValueError as exc:
@@ -69,10 +88,38 @@ class ReplayCommand(BaseCommand):
         if math.isinf(factor):
             groups = _merged(groups, MAX_SPEED_BATCH_ROWS)
         delays = replay_delays([group[0].ts for group in groups], speed=factor)
+        ingest = type(self).ingest
+        if to:
+            if not to.startswith(("http://", "https://")):
+                raise CommandError(f"--to: {to!r} is not an http:// or https:// URL")
+            ingest = self._poster(to.rstrip("/") + self.endpoint, token or os.environ.get("A1_FEED_TOKEN"))
         started = time.monotonic()
         for delay, group in zip(delays, groups, strict=True):
             if delay:
                 time.sleep(delay)
-            type(self).ingest(group)
+            ingest(group)
         elapsed = time.monotonic() - started
-        self.stdout.write(self.style.SUCCESS(f"replayed {len(items)} {self.noun} from {file} in {elapsed:.1f}s"))
+        where = f" to {to}" if to else ""
+        self.stdout.write(self.style.SUCCESS(f"replayed {len(items)} {self.noun} from {file}{where} in {elapsed:.1f}s"))
+
+    def _poster(self, url: str, token: str | None):
+        """ingest(group) through ``POST url`` (the API validates and ingests the same rows)."""
+        if not token:
+            token = services.feed_replay_token()
+            self.stdout.write(f"posting as the local '{services.FEED_REPLAY_USERNAME}' feeder")
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+        def post(group: list) -> None:
+            body = json.dumps({self.key: [item.as_dict() for item in group]}).encode()
+            # The scheme was checked in handle(): http(s) only.
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                    response.read()
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode("utf-8", "replace")[:500]
+                raise CommandError(f"POST {url}: HTTP {exc.code}: {detail}") from None
+            except (urllib.error.URLError, OSError) as exc:
+                raise CommandError(f"POST {url}: {getattr(exc, 'reason', exc)}") from None
+
+        return post

@@ -7,3 +7,5 @@ class Command(ReplayCommand):
     noun = "game events"
     parse = staticmethod(services.game_feed_parse)
     ingest = staticmethod(lambda group: services.game_events_ingest(events=group))
+    endpoint = "/api/games/events/"
+    key = "events"

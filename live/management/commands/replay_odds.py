@@ -7,3 +7,5 @@ class Command(ReplayCommand):
     noun = "odds ticks"
     parse = staticmethod(services.odds_feed_parse)
     ingest = staticmethod(lambda group: services.odds_ingest(ticks=group, source="replay"))
+    endpoint = "/api/odds/"
+    key = "ticks"
