@@ -77,6 +77,9 @@ def truncate_seasons(dataset: StatDataset, last_season: int) -> StatDataset:
         player_id=dataset.player_id[keep],
         game_id=dataset.game_id[keep],
         baselines={name: values[keep] for name, values in dataset.baselines.items()},
+        training_offset_adjustment=None
+        if dataset.training_offset_adjustment is None
+        else dataset.training_offset_adjustment[keep],
         props=PropTable(
             row_index=new_row[props.row_index[kept_props]],
             **{

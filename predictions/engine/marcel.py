@@ -51,6 +51,8 @@ class MarcelProjection:
     rate: np.ndarray
     opportunities: np.ndarray
     count: np.ndarray
+    # The league rate the player is regressed toward (step 2), before the age factor.
+    league_rate: np.ndarray
 
 
 def age_multiplier(age, config: MarcelConfig = BATTING_MARCEL) -> np.ndarray:
@@ -84,4 +86,6 @@ def marcel_project(counts, opportunities, league_rates, age, config: MarcelConfi
     rate = rate * age_multiplier(age, config)
     first, second = config.playing_time_weights
     projected_opportunities = first * opportunities[:, 0] + second * opportunities[:, 1] + config.playing_time_constant
-    return MarcelProjection(rate=rate, opportunities=projected_opportunities, count=rate * projected_opportunities)
+    return MarcelProjection(
+        rate=rate, opportunities=projected_opportunities, count=rate * projected_opportunities, league_rate=league_rate
+    )

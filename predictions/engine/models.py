@@ -83,6 +83,20 @@ def _log_offset(X: np.ndarray, schema: FeatureSchema, offset_feature: str | None
     return np.log(np.maximum(np.nan_to_num(column, nan=_MIN_OFFSET), _MIN_OFFSET))
 
 
+def _adjusted_log_offset(X, schema, offset_feature, adjustment) -> np.ndarray | None:
+    """The log offset plus a training-time ``adjustment`` (engine.training's
+    ``training_offset_adjustment``); None when there is neither."""
+    log_offset = _log_offset(X, schema, offset_feature)
+    if adjustment is None:
+        return log_offset
+    if log_offset is None:
+        raise ValueError("an offset adjustment needs an offset feature")
+    adjustment = np.asarray(adjustment, np.float64)
+    if adjustment.shape != log_offset.shape:
+        raise ValueError(f"offset adjustment has shape {adjustment.shape}, the rows {log_offset.shape}")
+    return log_offset + adjustment
+
+
 def _check_offset(family: str, schema: FeatureSchema, offset_feature: str | None) -> None:
     if offset_feature is None:
         return
@@ -250,6 +264,8 @@ class XGBoostDistModel(_DistModel):
         seed: int,
         config: XGBoostConfig = XGBoostConfig(),
         offset_feature: str | None = None,
+        train_offset_adjustment=None,
+        validation_offset_adjustment=None,
     ) -> XGBoostDistModel:
         import xgboost as xgb
 
@@ -271,14 +287,14 @@ class XGBoostDistModel(_DistModel):
             label=y_train,
             feature_names=list(schema.names),
             nthread=1,
-            base_margin=_log_offset(X_train, schema, offset_feature),
+            base_margin=_adjusted_log_offset(X_train, schema, offset_feature, train_offset_adjustment),
         )
         validation = xgb.DMatrix(
             X_val,
             label=y_val,
             feature_names=list(schema.names),
             nthread=1,
-            base_margin=_log_offset(X_val, schema, offset_feature),
+            base_margin=_adjusted_log_offset(X_val, schema, offset_feature, validation_offset_adjustment),
         )
         booster = xgb.train(
             params,
@@ -475,6 +491,8 @@ class TorchDistModel(_DistModel):
         seed: int,
         config: TorchConfig = TorchConfig(),
         offset_feature: str | None = None,
+        train_offset_adjustment=None,
+        validation_offset_adjustment=None,
     ) -> TorchDistModel:
         import torch
 
@@ -503,7 +521,7 @@ class TorchDistModel(_DistModel):
         )
         # Start from the marginal distribution so early epochs refine it rather than find it.
         mean_y = max(float(np.mean(y_train)), 0.1)
-        train_offset = _log_offset(X_train, schema, offset_feature)
+        train_offset = _adjusted_log_offset(X_train, schema, offset_feature, train_offset_adjustment)
         # With an offset the network starts from the offset's overall ratio to the outcome.
         start_log_mean = math.log(mean_y) if train_offset is None else math.log(mean_y / np.mean(np.exp(train_offset)))
         variance_y = float(np.var(y_train))
@@ -515,8 +533,8 @@ class TorchDistModel(_DistModel):
             network[-1].bias.copy_(torch.tensor([start_log_mean, math.log(start_dispersion)]))
             network[-1].weight.mul_(0.1)
 
-        def tensors(X, y):
-            log_offset = _log_offset(X, schema, offset_feature)
+        def tensors(X, y, adjustment):
+            log_offset = _adjusted_log_offset(X, schema, offset_feature, adjustment)
             log_offset = np.zeros(len(X)) if log_offset is None else log_offset
             return (
                 torch.from_numpy(model._standardise(X)).to(device),
@@ -527,8 +545,8 @@ class TorchDistModel(_DistModel):
         def with_offset(output, log_offset):
             return torch.stack([output[:, 0] + log_offset, output[:, 1]], dim=1)
 
-        train_x, train_y, train_offset_t = tensors(X_train, y_train)
-        val_x, val_y, val_offset_t = tensors(X_val, y_val)
+        train_x, train_y, train_offset_t = tensors(X_train, y_train, train_offset_adjustment)
+        val_x, val_y, val_offset_t = tensors(X_val, y_val, validation_offset_adjustment)
         optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
         generator = torch.Generator().manual_seed(seed)
         best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(network.state_dict()), 0

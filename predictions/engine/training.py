@@ -19,6 +19,12 @@ MAE scores each predictor's point forecast (engine.metrics): the predictive medi
 models and the oracle (the MAE-optimal point of a distribution), the projection itself for
 the point baselines (Marcel, the recent average), the line for the book.
 
+Season datasets carry ``training_offset_adjustment``: the members are fitted (and early
+stopped) with each past season's Marcel offset moved to that season's actual league rate, so
+they learn the player's correction to Marcel rather than each season's unforeseeable league
+level; everything fitted after them (dispersions, line temperatures, ensemble weights) sees
+the unadjusted predictions, as serving does.
+
 Splits: game datasets split on unique dates (the last ``test_fraction`` of dates is the test,
 the ``validation_fraction`` before it validation); season datasets hold out the last season
 as the test and the one before as validation.
@@ -47,6 +53,7 @@ from predictions.engine.lahman import (
     season_props,
 )
 from predictions.engine.logs import Games, Props, StatLines, devig_proportional
+from predictions.engine.marcel import marcel_project
 from predictions.engine.models import (
     Ensemble,
     PropProbabilities,
@@ -92,6 +99,10 @@ class StatDataset:
     props: PropTable
     # A feature holding a baseline count (Marcel's) that count models use as a log offset.
     offset_feature: str | None = None
+    # Season datasets: per row, log(the season's actual league rate / the league rate in the
+    # row's Marcel projection), added to the offset while fitting only (``train_stat``): the
+    # league's level is known in hindsight for past seasons but not before the predicted one.
+    training_offset_adjustment: np.ndarray | None = None
 
 
 def _join_props(props: Props, stat: str, game_id: np.ndarray, player_id: np.ndarray) -> PropTable:
@@ -164,6 +175,8 @@ def build_season_dataset(
     )
     X = feature_module.compute_season_features(inputs)
     names = feature_module.season_feature_names(stat)
+    marcel_league_rate = marcel_project(counts, opportunities, inputs.league_rates, rows.age, inputs.marcel).league_rate
+    season_league_rate = np.array([rates.get(int(season), np.nan) for season in rows.season])
     history_opportunities = opportunities.sum(axis=1)
     recent_average = np.where(
         history_opportunities > 0,
@@ -186,6 +199,7 @@ def build_season_dataset(
         baselines={"recent_average": recent_average, "marcel": X[:, names.index(f"marcel_{stat}")]},
         props=_join_props(props, stat, rows.season, rows.player_id),
         offset_feature=f"marcel_{stat}",
+        training_offset_adjustment=np.nan_to_num(np.log(season_league_rate / marcel_league_rate)),
     )
 
 
@@ -309,6 +323,10 @@ def train_stat(
     }
     train_x, train_y = X[split.train], y[split.train]
     val_x, val_y = X[split.validation], y[split.validation]
+    adjustment = dataset.training_offset_adjustment
+    if adjustment is not None:
+        common["train_offset_adjustment"] = adjustment[split.train]
+        common["validation_offset_adjustment"] = adjustment[split.validation]
 
     _report(progress, 0.05, "training the XGBoost member")
     xgboost_model = XGBoostDistModel.fit(train_x, train_y, val_x, val_y, config=config.xgboost, **common)

@@ -188,6 +188,48 @@ def test_offset_models_learn_a_correction_to_the_baseline():
         XGBoostDistModel.fit(X, y, X, y, **{**common, "family": "normal"})
 
 
+def test_a_training_offset_adjustment_removes_season_levels_from_what_the_members_learn():
+    # Each training row's outcome carries a season level (known in hindsight, passed as the
+    # adjustment) that the features do not show; the members must learn the skill effect
+    # alone and predict at the baseline's level, with no adjustment at prediction time.
+    rng = np.random.default_rng(7)
+    schema = FeatureSchema.from_names(["baseline", "skill"])
+    n = 3000
+    baseline = rng.uniform(5, 40, n)
+    skill = rng.normal(size=n)
+    season_level = rng.choice([-0.3, 0.0, 0.4], n)
+    y = rng.poisson(baseline * np.exp(0.3 * skill + season_level)).astype(float)
+    X = np.column_stack([baseline, skill])
+    common = {
+        "sport": "mlb",
+        "stat": "home_runs",
+        "family": "negbin",
+        "schema": schema,
+        "seed": 0,
+        "offset_feature": "baseline",
+        "train_offset_adjustment": season_level[:2000],
+        "validation_offset_adjustment": season_level[2000:],
+    }
+    fitted = [
+        XGBoostDistModel.fit(
+            X[:2000],
+            y[:2000],
+            X[2000:],
+            y[2000:],
+            config=XGBoostConfig(n_estimators=80, early_stopping_rounds=10),
+            **common,
+        ),
+        TorchDistModel.fit(X[:2000], y[:2000], X[2000:], y[2000:], config=TorchConfig(epochs=15), **common),
+    ]
+    truth = baseline[2000:] * np.exp(0.3 * skill[2000:])
+    for model in fitted:
+        predicted = model.predict_params(X[2000:]).mean
+        assert abs(np.mean(np.log(predicted / truth))) < 0.05
+        assert np.mean(np.abs(np.log(predicted / truth))) < 0.15
+    with pytest.raises(ValueError, match="shape"):
+        XGBoostDistModel.fit(X, y, X, y, **{**common, "train_offset_adjustment": season_level[:10]})
+
+
 def test_ensemble_weights_use_validation_props_only_when_there_are_enough(members, data):
     X_val, y_val = data[2], data[3]
     lines = np.floor(y_val) + 0.5

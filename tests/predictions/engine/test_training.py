@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from predictions.engine.lahman import load_batting_seasons
+from predictions.engine.lahman import league_rates, load_batting_seasons
 from predictions.engine.models import load_model
 from predictions.engine.simulate import SimConfig, simulate_league
 from predictions.engine.training import (
@@ -91,3 +91,24 @@ def test_mlb_season_dataset_uses_qualified_seasons_and_marcel():
     assert len(dataset.props.row_index) == len(dataset.y)
     assert np.isfinite(dataset.baselines["marcel"]).all()
     assert set(np.unique(dataset.props.line % 1)) == {0.5}
+
+
+def test_mlb_season_dataset_adjusts_training_offsets_to_each_seasons_league_level():
+    seasons = load_batting_seasons(2018, 2024)
+    dataset = build_season_dataset(seasons, "home_runs", first_target_season=2021, last_target_season=2024)
+    rates = league_rates(seasons, "home_runs")
+    adjustment = dataset.training_offset_adjustment
+    assert adjustment.shape == dataset.y.shape and np.isfinite(adjustment).all()
+    # The league's home-run rate fell from 2021 to 2022 (the deadened ball), so 2022's seasons
+    # sit below the league level Marcel regresses them to.
+    assert adjustment[dataset.game_id == 2022].mean() < 0
+    # A player with only last season's history is regressed to that season's league rate.
+    names = dataset.schema.names
+    only_last_season = (
+        (dataset.game_id == 2022)
+        & (dataset.X[:, names.index("opportunities_lag1")] > 0)
+        & (dataset.X[:, names.index("opportunities_lag2")] == 0)
+        & (dataset.X[:, names.index("opportunities_lag3")] == 0)
+    )
+    assert only_last_season.any()
+    np.testing.assert_allclose(adjustment[only_last_season], np.log(rates[2022] / rates[2021]))
