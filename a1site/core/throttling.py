@@ -1,0 +1,69 @@
+"""DRF's anonymous and per-user rate throttles with a constant cost per request.
+
+DRF's ``SimpleRateThrottle`` keeps the time of every request in the window as one cached
+list, read and written back whole on each request: at 6,000/min a busy user's request
+unpickles and re-pickles (locally) or moves over the network (Redis) up to 6,000 floats.
+Measured in process: 50 µs with an empty history, 136 µs at 1,000 entries, 414 µs at 5,000
+(bench/predict.py ``http_cached_p50_ms`` runs with ~1,000). Not a library: DRF ships only
+the history throttle, and django-ratelimit's counter (fixed windows, up to twice the rate
+across a window edge) is a decorator for plain views, not a DRF throttle.
+
+These keep two counters per client instead, this window's and the last one's, and estimate
+the requests of the last ``duration`` seconds as the last window's count weighted by how
+much of it still overlaps, plus this window's count (the "sliding window counter" of
+Cloudflare's and Redis' rate-limiting write-ups): one ``get_many`` and one ``add``/``incr``
+per request, whatever the rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+
+class SlidingWindowCounterMixin:
+    """``allow_request`` / ``wait`` for a ``SimpleRateThrottle`` subclass (same rates, scopes
+    and cache keys), counting requests in two fixed windows."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        current, previous = f"{self.key}:{window}", f"{self.key}:{window - 1}"
+        counts = self.cache.get_many([current, previous])
+        overlap = 1.0 - (self.now - window * self.duration) / self.duration
+        self.previous_count = counts.get(previous, 0)
+        self.current_count = counts.get(current, 0)
+        if self.previous_count * overlap + self.current_count >= self.num_requests:
+            return False
+        # Each counter outlives its own window and the next, where it is the previous one.
+        if not self.cache.add(current, 1, timeout=2 * self.duration):
+            try:
+                self.cache.incr(current)
+            except ValueError:  # expired between add and incr
+                self.cache.add(current, 1, timeout=2 * self.duration)
+        return True
+
+    def wait(self) -> float | None:
+        """Seconds until the estimate falls below the rate (at most the rest of the window,
+        when the previous window's weight is gone)."""
+        window_start = (self.now // self.duration) * self.duration
+        rest = window_start + self.duration - self.now
+        if self.current_count >= self.num_requests or not self.previous_count:
+            return max(rest, 1.0)
+        # previous · (1 - (t - start) / duration) + current < rate  ⇔  t - start > ...
+        needed = (1.0 - (self.num_requests - self.current_count) / self.previous_count) * self.duration
+        return max(math.ceil(needed - (self.now - window_start)), 1.0)
+
+
+class AnonSlidingRateThrottle(SlidingWindowCounterMixin, AnonRateThrottle):
+    pass
+
+
+class UserSlidingRateThrottle(SlidingWindowCounterMixin, UserRateThrottle):
+    pass
