@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 import pandas as pd
 from django.db import connection, models, transaction
 
@@ -2103,7 +2104,7 @@ def predictions_create(*, requests: list[PropRequest], user=None) -> list[dict]:
             out[index] = {"index": index, "prediction": answer}
             if cached[position]:
                 continue
-            members = "{" + ",".join(f'"{k}":[{v[0]!r},{v[1]!r}]' for k, v in result["members"].items()) + "}"
+            members = orjson.dumps(result["members"]).decode()
             inserts.append(
                 (
                     game,
@@ -2160,12 +2161,19 @@ def prediction_create(*, request: PropRequest, user=None) -> dict:
 
 
 def _members_json(scores: dict, kinds: list[str]) -> list[str]:
-    """Each row's member probabilities as JSON text ({"xgboost": [p_over, p_under], ...}),
-    formatted directly with one %-template per row: json.dumps per row costs more than
-    scoring it. Probabilities are finite floats, whose repr is valid JSON."""
-    template = "{" + ",".join(f'"{kind}":[%r,%r]' for kind in kinds) + "}"
-    columns = [scores[f"{kind}_{side}"].tolist() for kind in kinds for side in ("p_over", "p_under")]
-    return [template % row for row in zip(*columns, strict=True)]
+    """Each row's member probabilities as JSON text ({"xgboost": [p_over, p_under], ...}).
+
+    orjson writes the whole (rows x members·2) matrix in one call, and each row's text is cut
+    from it and put into a template: json.dumps per row costs more than scoring the row, and
+    orjson or a %r-template per row about twice this (0.3-0.4 s against 0.15-0.2 s for
+    115,000 rows). The cut is safe because the text holds only numbers, commas and brackets
+    (probabilities are finite), and the numbers are the shortest round-trip form, as repr's."""
+    matrix = np.column_stack([scores[f"{kind}_{side}"] for kind in kinds for side in ("p_over", "p_under")])
+    if not len(matrix):
+        return []
+    text = orjson.dumps(np.ascontiguousarray(matrix, dtype=np.float64), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    template = "{" + ",".join(f'"{kind}":[%s,%s]' for kind in kinds) + "}"
+    return [template % tuple(row.split(",")) for row in text[2:-2].split("],[")]
 
 
 def _predictions_upsert(columns: dict) -> tuple[int, int]:
@@ -2255,13 +2263,19 @@ def slate_predict(
     if sport not in SPORTS:
         raise ApplicationError(f"Unknown sport {sport!r}.", code="unknown_sport", fields={"sport": ["Unknown sport."]})
     through = through or date
-    rows = list(
+    query = (
         PropLine.objects.filter(game__sport__code=sport, game__date__gte=date, game__date__lte=through)
         .order_by("stat", "game_id", "player_id", "id")
         .values_list(
             "pk", "game_id", "player_id", "stat", "line", "over_decimal_odds", "under_decimal_odds", "simulated"
         )
     )
+    # The ORM builds the query; the cursor reads the rows: ~100,000 rows through the ORM's
+    # per-row converters cost several times the query (``simulated`` stays 0/1 on SQLite).
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     summary = {"sport": sport, "props": len(rows), "scored": 0, "stored": 0, "shadow": 0, "skipped": {}}
     by_stat: dict[str, list] = {}
     for row in rows:
@@ -2283,7 +2297,8 @@ def slate_predict(
         if not props:
             summary["skipped"][stat] = "no features"
             continue
-        X = np.vstack([features[(p[1], p[2])][0] for p in props])
+        # One concatenation, not vstack's per-row 2-D views (~0.2 s for 100,000 rows).
+        X = np.concatenate([features[(p[1], p[2])][0] for p in props]).reshape(len(props), -1)
         hashes = [features[(p[1], p[2])][1] for p in props]
         lines = np.array([p[4] for p in props], float)
         over = np.array([p[5] for p in props], float)
