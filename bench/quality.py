@@ -23,6 +23,15 @@ demo data, times it, and scores the held-out test periods:
   on the test period itself, an oracle choice; ``notes.ensemble_vs_best_member`` gives the
   standard error of the pooled difference, the scale of noise to read the ratio against.
 - train_all_s: wall time to train all default models (target 600 s).
+- Betting on the edges the product shows (no targets): every test prop is a candidate bet on
+  the predictor's better side at the book's over/under prices, edge = P(side | no push) x
+  decimal odds - 1 (engine.metrics.best_side_edges), settled flat 1-unit with pushes refunded.
+  sim_share_edge5_pct: the share of simulated test props whose ensemble edge is >= 5 % (the
+  alert level); sim_roi_edge{0,5}_pct: the realized mean profit per such bet; oracle_*: the
+  same for the oracle's edges (the best any model could do against this book); mlb_*: the
+  ensemble on the MLB 2024 season props. The ROI baseline is the realized ROI of betting
+  both sides of every prop (the book's margin). ``notes.edge_betting`` has every threshold
+  (EDGE_THRESHOLDS) with the bet count, mean displayed edge and the ROI's standard error.
 
 Usage: .venv/bin/python bench/quality.py [--quick] [--seed N]
 """
@@ -49,6 +58,7 @@ from predictions.engine.training import (  # noqa: E402
     TrainConfig,
     build_demo_datasets,
     quick_train_config,
+    time_split,
     train_all,
     train_stat,
 )
@@ -60,6 +70,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
 # 2021-2023 as a lag season.
 BACKTEST_SEASONS = (2015, 2016, 2017, 2018, 2019, 2021, 2022, 2023)
 BACKTEST_STATS = ("home_runs", "hits")
+# Edge thresholds (fractions) for the betting table; 0.05 is the product's alert level.
+EDGE_THRESHOLDS = (0.0, 0.02, 0.05, 0.10)
 
 
 def truncate_seasons(dataset: StatDataset, last_season: int) -> StatDataset:
@@ -192,6 +204,97 @@ def pooled_ece(results, name: str, simulated: bool | None = None) -> float:
     return 100 * metrics.ece(np.concatenate(probabilities), np.concatenate(outcomes))
 
 
+def test_prop_odds(dataset: StatDataset, result, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The book's (over, under) decimal odds of the props train_stat scored as its test props,
+    from the same time split, in the same order as ``result.evaluation``."""
+    split = time_split(
+        dataset.dates,
+        split_unit=dataset.split_unit,
+        validation_fraction=config.validation_fraction,
+        test_fraction=config.test_fraction,
+    )
+    props = dataset.props
+    in_test = split.test[props.row_index]
+    if not np.array_equal(props.line[in_test], result.evaluation.line):
+        raise ValueError(f"{dataset.sport} {dataset.stat}: test props do not match the evaluation's")
+    return props.over_decimal_odds[in_test].astype(float), props.under_decimal_odds[in_test].astype(float)
+
+
+def edge_betting(results, datasets, config: TrainConfig, *, predictor: str, simulated: bool) -> dict:
+    """Flat 1-unit bets on ``predictor``'s better side of each test prop, pooled over the
+    simulated sports or over MLB: per threshold of EDGE_THRESHOLDS, the bets with edge >= it,
+    their share of all test props, mean edge and realized ROI; and the realized ROI of betting
+    both sides of every prop."""
+    by_stat = {(d.sport, d.stat): d for d in datasets}
+    edges, profits, both_sides = [], [], []
+    for result in results:
+        if result.simulated != simulated:
+            continue
+        evaluation = result.evaluation
+        over_odds, under_odds = test_prop_odds(by_stat[(result.sport, result.stat)], result, config)
+        prediction = evaluation.predictions[predictor]
+        edge, bet_over = metrics.best_side_edges(prediction.p_over, prediction.p_under, over_odds, under_odds)
+        edges.append(edge)
+        profits.append(metrics.flat_stake_profit(bet_over, over_odds, under_odds, evaluation.actual, evaluation.line))
+        for side in (True, False):
+            both_sides.append(
+                metrics.flat_stake_profit(
+                    np.full(len(edge), side), over_odds, under_odds, evaluation.actual, evaluation.line
+                )
+            )
+    edge, profit = np.concatenate(edges), np.concatenate(profits)
+    rows = []
+    for threshold in EDGE_THRESHOLDS:
+        chosen = edge >= threshold - 1e-12
+        roi = metrics.flat_stake_roi(profit[chosen])
+        low, high = roi.interval95
+        rows.append(
+            {
+                "min_edge_pct": round(100 * threshold, 1),
+                "n_bets": roi.n_bets,
+                "n_pushes": roi.n_pushes,
+                "share_pct": round(100 * roi.n_bets / len(edge), 2),
+                "mean_edge_pct": round(100 * float(edge[chosen].mean()), 2) if roi.n_bets else None,
+                "roi_pct": round(100 * roi.roi, 2) if roi.n_bets else None,
+                "roi_standard_error_pct": round(100 * roi.standard_error, 2) if roi.n_bets > 1 else None,
+                "roi_95_pct": [round(100 * low, 2), round(100 * high, 2)] if roi.n_bets > 1 else None,
+            }
+        )
+    return {
+        "predictor": predictor,
+        "props": "simulated" if simulated else "mlb",
+        "n_props": len(edge),
+        "both_sides_roi_pct": round(100 * metrics.flat_stake_roi(np.concatenate(both_sides)).roi, 2),
+        "by_threshold": rows,
+    }
+
+
+def betting_metrics(table: dict, prefix: str, thresholds: tuple[float, ...]) -> list[dict]:
+    """ROI and share metrics (no target) of an edge_betting table at the given thresholds."""
+    by_threshold = {row["min_edge_pct"]: row for row in table["by_threshold"]}
+    report = []
+    for threshold in thresholds:
+        row = by_threshold[round(100 * threshold, 1)]
+        tag = f"edge{round(100 * threshold)}"
+        report.append(
+            metric(
+                f"{prefix}_roi_{tag}_pct",
+                row["roi_pct"] if row["roi_pct"] is not None else float("nan"),
+                "%",
+                "higher",
+                None,
+                f"{prefix}_both_sides_roi_pct",
+                table["both_sides_roi_pct"],
+            )
+        )
+        report.append(
+            metric(
+                f"{prefix}_share_{tag}_pct", row["share_pct"], "%", None, None, f"{prefix}_bets_{tag}", row["n_bets"]
+            )
+        )
+    return report
+
+
 def metric(name, value, unit, better, target, baseline_name, baseline_value) -> dict:
     return {
         "name": name,
@@ -282,6 +385,15 @@ def main() -> None:
         ),
         metric("train_all_s", train_seconds, "s", "lower", 600, "dataset_build_s", build_seconds),
     ]
+    betting = [
+        edge_betting(results, datasets, config, predictor="ensemble", simulated=True),
+        edge_betting(results, datasets, config, predictor="oracle", simulated=True),
+        edge_betting(results, datasets, config, predictor="ensemble", simulated=False),
+    ]
+    for table, prefix, thresholds in zip(
+        betting, ("sim", "oracle", "mlb"), ((0.0, 0.05), (0.0, 0.05), (0.05,)), strict=True
+    ):
+        report += betting_metrics(table, prefix, thresholds)
     print(
         f"quality bench ({'quick' if args.quick else 'full'}), {len(results)} models, "
         f"{n_all} settled test props ({n_sim} simulated)"
@@ -289,7 +401,7 @@ def main() -> None:
     print(f"{'metric':34} {'value':>10} {'target':>8}  baseline")
     for row in report:
         print(
-            f"{row['name']:34} {row['value']:>10.4f} {row['target']:>8}  "
+            f"{row['name']:34} {row['value']:>10.4f} {str(row['target']):>8}  "
             f"{row['baseline']['name']}={row['baseline']['value']:.4f}"
         )
     print(f"{'(info) sim book logloss / oracle':34} {book_sim / oracle_sim:>10.4f}")
@@ -313,6 +425,26 @@ def main() -> None:
     for stat, rows in backtests.items():
         cells = " ".join(f"{row['season']}:{row['ensemble']:.3f}({row['ensemble_mean']:.3f})" for row in rows)
         print(f"{stat:10} {cells}")
+    print("\nflat 1-unit bets on the better side at the book's prices (ROI: mean profit per bet, 95 % interval)")
+    print(
+        f"{'predictor':9} {'props':9} {'edge >=':>7} {'bets':>6} {'share':>7} {'mean edge':>9} {'ROI':>8}"
+        "  95 % interval"
+    )
+    for table in betting:
+        for row in table["by_threshold"]:
+            roi = "—" if row["roi_pct"] is None else f"{row['roi_pct']:+.2f}%"
+            interval = (
+                "—" if row["roi_95_pct"] is None else f"[{row['roi_95_pct'][0]:+.2f}, {row['roi_95_pct'][1]:+.2f}]"
+            )
+            mean_edge = "—" if row["mean_edge_pct"] is None else f"{row['mean_edge_pct']:.2f}%"
+            print(
+                f"{table['predictor']:9} {table['props']:9} {row['min_edge_pct']:>6.0f}% {row['n_bets']:>6} "
+                f"{row['share_pct']:>6.2f}% {mean_edge:>9} {roi:>8}  {interval}"
+            )
+        print(
+            f"{'':9} {table['props']:9} both sides of all {table['n_props']} props: "
+            f"ROI {table['both_sides_roi_pct']:+.2f}%"
+        )
     difference = best_member_difference(results)
     print(
         f"ensemble - better member: {difference['mean_difference_nats']:+.2e} nats per prop "
@@ -344,6 +476,14 @@ def main() -> None:
                 "2020 (60 games) has no 300-PA season and is only a lag season"
             ),
             "ensemble_vs_best_member": difference,
+            "edge_betting": betting,
+            "edge_betting_note": (
+                "each test prop is a candidate flat 1-unit bet on the predictor's better side at the book's "
+                "decimal odds, edge = P(side | no push) x odds - 1 as the product shows it; a bet wins odds - 1, "
+                "loses 1, a push refunds it (profit 0, counted as a bet); roi_pct is the realized mean profit per "
+                "bet, its standard error and 95 % interval treat bets as independent; share_pct is of all test "
+                "props of the group; both_sides_roi_pct is betting over and under on every prop (minus the margin)"
+            ),
         },
         "per_model": [
             {

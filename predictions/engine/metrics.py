@@ -12,11 +12,17 @@ and the book its line.
 
 ECE (expected calibration error) uses 10 equal-width bins of predicted P(over) on [0, 1]:
 the row-weighted mean over bins of |mean predicted - observed over rate|.
+
+Betting: a predictor's edge on a side is P(side | no push) x decimal odds - 1, the expected
+return per unit staked given the bet settles, and it bets the side with the larger edge (as
+predictions.serving.edges prices what the product shows). A flat 1-unit stake wins decimal
+odds - 1, loses 1, and a push refunds it (profit 0, still counted as a bet placed).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,6 +91,57 @@ def prop_metrics(p_over, p_under, point, actual, line) -> dict:
         "ece": ece(p, y) if len(y) else float("nan"),
         "n_test": int(len(np.asarray(actual))),
     }
+
+
+def best_side_edges(p_over, p_under, over_decimal_odds, under_decimal_odds) -> tuple[np.ndarray, np.ndarray]:
+    """(edge, bet_over) per prop: the larger of the two sides' edges and whether it is the over
+    (ties go to the over, as in predictions.serving.edges)."""
+    p_over = np.asarray(p_over, float)
+    p_under = np.asarray(p_under, float)
+    settled = np.maximum(p_over + p_under, _EPSILON)
+    edge_over = p_over / settled * np.asarray(over_decimal_odds, float) - 1.0
+    edge_under = p_under / settled * np.asarray(under_decimal_odds, float) - 1.0
+    bet_over = ~(edge_under > edge_over)
+    return np.where(bet_over, edge_over, edge_under), bet_over
+
+
+def flat_stake_profit(bet_over, over_decimal_odds, under_decimal_odds, actual, line) -> np.ndarray:
+    """Profit per prop of 1 unit staked on the over (``bet_over`` True) or the under: decimal
+    odds - 1 on a win, -1 on a loss, 0 on a push."""
+    bet_over = np.asarray(bet_over, bool)
+    went_over, settled = outcomes(actual, line)
+    odds = np.where(bet_over, np.asarray(over_decimal_odds, float), np.asarray(under_decimal_odds, float))
+    won = went_over == bet_over
+    return np.where(settled, np.where(won, odds - 1.0, -1.0), 0.0)
+
+
+@dataclass(frozen=True)
+class FlatStakeRoi:
+    """Realized return of flat 1-unit bets: ``roi`` is the mean profit per bet placed and
+    ``standard_error`` its sample standard error (bets taken as independent)."""
+
+    n_bets: int
+    n_pushes: int
+    roi: float
+    standard_error: float
+
+    @property
+    def interval95(self) -> tuple[float, float]:
+        half_width = 1.959964 * self.standard_error
+        return self.roi - half_width, self.roi + half_width
+
+
+def flat_stake_roi(profit) -> FlatStakeRoi:
+    """ROI of flat 1-unit bets from their profits (flat_stake_profit); NaN ROI without bets and
+    NaN standard error with fewer than two."""
+    profit = np.asarray(profit, float)
+    n = len(profit)
+    return FlatStakeRoi(
+        n_bets=n,
+        n_pushes=int(np.sum(profit == 0.0)),
+        roi=float(profit.mean()) if n else float("nan"),
+        standard_error=float(profit.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
+    )
 
 
 def _figure_bytes(figure) -> bytes:
