@@ -42,6 +42,7 @@ from scipy import special
 
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema
+from .engine.metrics import best_side_edges
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +65,12 @@ def feature_hash(row: np.ndarray) -> str:
 
 
 def edges(p_over, p_under, over_decimal_odds, under_decimal_odds):
-    """(edge, side) of the better side; NaN edge where odds are missing.
+    """(edge, side) of the better side; NaN edge (and side "") where odds are missing.
 
-    Edge = P(side | no push) x decimal odds - 1: the expected return per unit staked when a
-    push refunds the stake (for a half line P(side | no push) = P(side))."""
-    p_over = np.asarray(p_over, float)
-    p_under = np.asarray(p_under, float)
-    settled = np.maximum(p_over + p_under, 1e-12)
-    over_odds = np.asarray(over_decimal_odds, float)
-    under_odds = np.asarray(under_decimal_odds, float)
-    edge_over = p_over / settled * over_odds - 1.0
-    edge_under = p_under / settled * under_odds - 1.0
-    over_better = ~(edge_under > edge_over)
-    edge = np.where(over_better, edge_over, edge_under)
-    side = np.where(np.isnan(edge), "", np.where(over_better, "over", "under"))
+    Edge = P(side | no push) x decimal odds - 1 (engine.metrics.best_side_edges, which the
+    quality bench scores against realized returns)."""
+    edge, bet_over = best_side_edges(p_over, p_under, over_decimal_odds, under_decimal_odds)
+    side = np.where(np.isnan(edge), "", np.where(bet_over, "over", "under"))
     return edge, side
 
 

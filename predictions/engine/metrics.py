@@ -95,7 +95,9 @@ def prop_metrics(p_over, p_under, point, actual, line) -> dict:
 
 def best_side_edges(p_over, p_under, over_decimal_odds, under_decimal_odds) -> tuple[np.ndarray, np.ndarray]:
     """(edge, bet_over) per prop: the larger of the two sides' edges and whether it is the over
-    (ties go to the over, as in predictions.serving.edges)."""
+    (ties go to the over). Edge = P(side | no push) x decimal odds - 1: the expected return per
+    unit staked when a push refunds the stake (for a half line P(side | no push) = P(side)).
+    Serving shows the same number (predictions.serving.edges)."""
     p_over = np.asarray(p_over, float)
     p_under = np.asarray(p_under, float)
     settled = np.maximum(p_over + p_under, _EPSILON)
