@@ -150,84 +150,68 @@ def test_calibrate_lines_fits_a_temperature_on_validation_props(members, data):
         model.line_temperature = before
 
 
-def test_offset_models_learn_a_correction_to_the_baseline():
-    rng = np.random.default_rng(5)
-    schema = FeatureSchema.from_names(["baseline", "skill"])
-    n = 1500
+OFFSET_COMMON = {
+    "sport": "mlb",
+    "stat": "home_runs",
+    "family": "negbin",
+    "schema": FeatureSchema.from_names(["baseline", "skill"]),
+    "seed": 0,
+    "offset_feature": "baseline",
+}
+
+
+def _offset_data(seed: int, n: int, season_level=0.0):
+    """A baseline (the offset), a skill feature, and Poisson counts around baseline·e^(0.3·skill
+    + season_level)."""
+    rng = np.random.default_rng(seed)
     baseline = rng.uniform(5, 40, n)
     skill = rng.normal(size=n)
-    mean = baseline * np.exp(0.3 * skill)
-    y = rng.poisson(mean).astype(float)
-    X = np.column_stack([baseline, skill])
-    common = {
-        "sport": "mlb",
-        "stat": "home_runs",
-        "family": "negbin",
-        "schema": schema,
-        "seed": 0,
-        "offset_feature": "baseline",
-    }
-    fitted = [
+    level = season_level(rng, n) if callable(season_level) else season_level
+    y = rng.poisson(baseline * np.exp(0.3 * skill + level)).astype(float)
+    return np.column_stack([baseline, skill]), y, baseline * np.exp(0.3 * skill), level
+
+
+def _fit_offset_members(X, y, split: int, *, n_estimators: int, **options):
+    return [
         XGBoostDistModel.fit(
-            X[:1000],
-            y[:1000],
-            X[1000:],
-            y[1000:],
-            config=XGBoostConfig(n_estimators=60, early_stopping_rounds=10),
-            **common,
+            X[:split],
+            y[:split],
+            X[split:],
+            y[split:],
+            config=XGBoostConfig(n_estimators=n_estimators, early_stopping_rounds=10),
+            **OFFSET_COMMON,
+            **options,
         ),
-        TorchDistModel.fit(X[:1000], y[:1000], X[1000:], y[1000:], config=TorchConfig(epochs=15), **common),
+        TorchDistModel.fit(
+            X[:split], y[:split], X[split:], y[split:], config=TorchConfig(epochs=15), **OFFSET_COMMON, **options
+        ),
     ]
-    for model in fitted:
+
+
+def test_offset_models_learn_a_correction_to_the_baseline():
+    X, y, mean, _ = _offset_data(5, 1500)
+    for model in _fit_offset_members(X, y, 1000, n_estimators=60):
         predicted = model.predict_params(X[1000:]).mean
         assert np.mean(np.abs(np.log(predicted / mean[1000:]))) < 0.15
         restored = load_model(model.to_bytes())
         assert restored.offset_feature == "baseline"
         np.testing.assert_allclose(restored.predict_params(X[1000:]).mean, predicted)
     with pytest.raises(ValueError, match="offset"):
-        XGBoostDistModel.fit(X, y, X, y, **{**common, "family": "normal"})
+        XGBoostDistModel.fit(X, y, X, y, **{**OFFSET_COMMON, "family": "normal"})
 
 
 def test_a_training_offset_adjustment_removes_season_levels_from_what_the_members_learn():
     # Each training row's outcome carries a season level (known in hindsight, passed as the
     # adjustment) that the features do not show; the members must learn the skill effect
     # alone and predict at the baseline's level, with no adjustment at prediction time.
-    rng = np.random.default_rng(7)
-    schema = FeatureSchema.from_names(["baseline", "skill"])
-    n = 3000
-    baseline = rng.uniform(5, 40, n)
-    skill = rng.normal(size=n)
-    season_level = rng.choice([-0.3, 0.0, 0.4], n)
-    y = rng.poisson(baseline * np.exp(0.3 * skill + season_level)).astype(float)
-    X = np.column_stack([baseline, skill])
-    common = {
-        "sport": "mlb",
-        "stat": "home_runs",
-        "family": "negbin",
-        "schema": schema,
-        "seed": 0,
-        "offset_feature": "baseline",
-        "train_offset_adjustment": season_level[:2000],
-        "validation_offset_adjustment": season_level[2000:],
-    }
-    fitted = [
-        XGBoostDistModel.fit(
-            X[:2000],
-            y[:2000],
-            X[2000:],
-            y[2000:],
-            config=XGBoostConfig(n_estimators=80, early_stopping_rounds=10),
-            **common,
-        ),
-        TorchDistModel.fit(X[:2000], y[:2000], X[2000:], y[2000:], config=TorchConfig(epochs=15), **common),
-    ]
-    truth = baseline[2000:] * np.exp(0.3 * skill[2000:])
-    for model in fitted:
+    X, y, truth, season_level = _offset_data(7, 3000, lambda rng, n: rng.choice([-0.3, 0.0, 0.4], n))
+    adjustments = {"train_offset_adjustment": season_level[:2000], "validation_offset_adjustment": season_level[2000:]}
+    for model in _fit_offset_members(X, y, 2000, n_estimators=80, **adjustments):
         predicted = model.predict_params(X[2000:]).mean
-        assert abs(np.mean(np.log(predicted / truth))) < 0.05
-        assert np.mean(np.abs(np.log(predicted / truth))) < 0.15
+        assert abs(np.mean(np.log(predicted / truth[2000:]))) < 0.05
+        assert np.mean(np.abs(np.log(predicted / truth[2000:]))) < 0.15
     with pytest.raises(ValueError, match="shape"):
-        XGBoostDistModel.fit(X, y, X, y, **{**common, "train_offset_adjustment": season_level[:10]})
+        XGBoostDistModel.fit(X, y, X, y, **OFFSET_COMMON, train_offset_adjustment=season_level[:10])
 
 
 def test_ensemble_weights_use_validation_props_only_when_there_are_enough(members, data):
