@@ -95,15 +95,9 @@ def truncate_seasons(dataset: StatDataset, last_season: int) -> StatDataset:
         props=PropTable(
             row_index=new_row[props.row_index[kept_props]],
             **{
-                name: getattr(props, name)[kept_props]
-                for name in (
-                    "line",
-                    "over_decimal_odds",
-                    "under_decimal_odds",
-                    "book",
-                    "oracle_mean",
-                    "oracle_dispersion",
-                )
+                field.name: getattr(props, field.name)[kept_props]
+                for field in dataclasses.fields(PropTable)
+                if field.name != "row_index"
             },
         ),
     )
