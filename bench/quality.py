@@ -58,7 +58,6 @@ from predictions.engine.training import (  # noqa: E402
     TrainConfig,
     build_demo_datasets,
     quick_train_config,
-    time_split,
     train_all,
     train_stat,
 )
@@ -198,34 +197,17 @@ def pooled_ece(results, name: str, simulated: bool | None = None) -> float:
     return 100 * metrics.ece(np.concatenate(probabilities), np.concatenate(outcomes))
 
 
-def test_prop_odds(dataset: StatDataset, result, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The book's (over, under) decimal odds of the props train_stat scored as its test props,
-    from the same time split, in the same order as ``result.evaluation``."""
-    split = time_split(
-        dataset.dates,
-        split_unit=dataset.split_unit,
-        validation_fraction=config.validation_fraction,
-        test_fraction=config.test_fraction,
-    )
-    props = dataset.props
-    in_test = split.test[props.row_index]
-    if not np.array_equal(props.line[in_test], result.evaluation.line):
-        raise ValueError(f"{dataset.sport} {dataset.stat}: test props do not match the evaluation's")
-    return props.over_decimal_odds[in_test].astype(float), props.under_decimal_odds[in_test].astype(float)
-
-
-def edge_betting(results, datasets, config: TrainConfig, *, predictor: str, simulated: bool) -> dict:
+def edge_betting(results, *, predictor: str, simulated: bool) -> dict:
     """Flat 1-unit bets on ``predictor``'s better side of each test prop, pooled over the
     simulated sports or over MLB: per threshold of EDGE_THRESHOLDS, the bets with edge >= it,
     their share of all test props, mean edge and realized ROI; and the realized ROI of betting
     both sides of every prop."""
-    by_stat = {(d.sport, d.stat): d for d in datasets}
     edges, profits, both_sides = [], [], []
     for result in results:
         if result.simulated != simulated:
             continue
         evaluation = result.evaluation
-        over_odds, under_odds = test_prop_odds(by_stat[(result.sport, result.stat)], result, config)
+        over_odds, under_odds = evaluation.over_decimal_odds, evaluation.under_decimal_odds
         prediction = evaluation.predictions[predictor]
         edge, bet_over = metrics.best_side_edges(prediction.p_over, prediction.p_under, over_odds, under_odds)
         edges.append(edge)
@@ -380,9 +362,9 @@ def main() -> None:
         metric("train_all_s", train_seconds, "s", "lower", 600, "dataset_build_s", build_seconds),
     ]
     betting = [
-        edge_betting(results, datasets, config, predictor="ensemble", simulated=True),
-        edge_betting(results, datasets, config, predictor="oracle", simulated=True),
-        edge_betting(results, datasets, config, predictor="ensemble", simulated=False),
+        edge_betting(results, predictor="ensemble", simulated=True),
+        edge_betting(results, predictor="oracle", simulated=True),
+        edge_betting(results, predictor="ensemble", simulated=False),
     ]
     for table, prefix, thresholds in zip(
         betting, ("sim", "oracle", "mlb"), ((0.0, 0.05), (0.0, 0.05), (0.05,)), strict=True

@@ -246,10 +246,13 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TestEvaluation:
-    """Per test prop: the outcome, the line and every predictor's probabilities."""
+    """Per test prop: the outcome, the line, the book's prices and every predictor's
+    probabilities."""
 
     actual: np.ndarray
     line: np.ndarray
+    over_decimal_odds: np.ndarray
+    under_decimal_odds: np.ndarray
     predictions: dict[str, PropProbabilities]
     # The point forecast each predictor is scored on for MAE (module docstring).
     point_forecasts: dict[str, np.ndarray] = field(default_factory=dict)
@@ -364,7 +367,9 @@ def train_stat(
         "torch": torch_model.predict_proba(test_x, lines),
         "ensemble": ensemble.predict_proba(test_x, lines),
     }
-    book_p_over = devig_proportional(props.over_decimal_odds[in_test], props.under_decimal_odds[in_test])
+    over_odds = props.over_decimal_odds[in_test].astype(float)
+    under_odds = props.under_decimal_odds[in_test].astype(float)
+    book_p_over = devig_proportional(over_odds, under_odds)
     predictions["book"] = PropProbabilities(book_p_over, 1.0 - book_p_over, np.zeros_like(lines), lines)
     point_forecasts = {
         "xgboost": xgboost_model.predict_median(test_x),
@@ -432,7 +437,14 @@ def train_stat(
         reliability_png=reliability,
         feature_importance_png=importance,
         train_seconds=time.perf_counter() - started,
-        evaluation=TestEvaluation(actual=actual, line=lines, predictions=predictions, point_forecasts=point_forecasts),
+        evaluation=TestEvaluation(
+            actual=actual,
+            line=lines,
+            over_decimal_odds=over_odds,
+            under_decimal_odds=under_odds,
+            predictions=predictions,
+            point_forecasts=point_forecasts,
+        ),
         line_temperatures={
             "xgboost": xgboost_model.line_temperature,
             "torch": torch_model.line_temperature,
