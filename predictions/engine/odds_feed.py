@@ -46,6 +46,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from predictions.engine.distributions import prob_over_under_push
+from predictions.engine.logs import devig_proportional
 from predictions.engine.simulate import BOOK_ERROR_SD, BOOKS, INTEGER_LINE_SHARE, book_quote, role_dispersion
 from predictions.engine.sports import get_sport
 
@@ -131,11 +132,6 @@ def _sample_per_sport(quotes: list[SlateQuote], per_sport: int, seed: int) -> li
     return [quotes[i] for i in sorted(kept)]
 
 
-def _devig(over_odds: np.ndarray, under_odds: np.ndarray) -> np.ndarray:
-    implied_over, implied_under = 1.0 / over_odds, 1.0 / under_odds
-    return np.clip(implied_over / (implied_over + implied_under), 0.01, 0.99)
-
-
 def generate_feed(
     quotes: list[SlateQuote],
     *,
@@ -179,7 +175,10 @@ def generate_feed(
     consensus = np.empty(n_props)
     for family in np.unique(families):
         rows = families == family
-        p_over = _devig(np.array([q.over_odds for q in quotes])[rows], np.array([q.under_odds for q in quotes])[rows])
+        fair = devig_proportional(
+            np.array([q.over_odds for q in quotes])[rows], np.array([q.under_odds for q in quotes])[rows]
+        )
+        p_over = np.clip(fair, 0.01, 0.99)  # a usable target for implied_mean
         consensus[rows] = implied_mean(str(family), lines[rows], p_over, dispersions[rows])
 
     rng = np.random.default_rng([seed, int(start.timestamp()), n_props])
