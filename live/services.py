@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -430,9 +432,6 @@ def feed_replay_token() -> str:
     """The API token of the local ``feed-replay`` user (a 'feeders' member that cannot log in),
     created if missing: ``replay_* --to URL`` posts as it. Whoever can run manage.py can already
     write to this database, so this grants nothing new."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
     with transaction.atomic():
         user, created = get_user_model().objects.get_or_create(username=FEED_REPLAY_USERNAME)
         if created:
