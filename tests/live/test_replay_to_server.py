@@ -4,20 +4,14 @@ stops the replay with the server's message."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
-from live.backends import get_broker
 from live.models import GameEvent, OddsTick
 from live.services import FEED_REPLAY_USERNAME
+from tests.live.test_feed_simulated import published
 from tests.live.test_feeds_and_api import GAMES, SAMPLE
-
-
-def published(topic: str) -> list[dict]:
-    return [json.loads(text) for _, text in get_broker().history._rings.get(topic, ())]
 
 
 @pytest.mark.django_db(transaction=True)
