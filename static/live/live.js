@@ -180,8 +180,7 @@ function renderPrediction(list, m) {
 
 // The Live page: wires the client to the ticker lists and the connection badge.
 export function mountLivePage(root) {
-  const sports = (root.dataset.sports || "").split(/\s+/).filter(Boolean);
-  const topics = [...JSON.parse(root.dataset.topics || "[]"), ...sports.map((sport) => `predictions.${sport}`)];
+  const topics = JSON.parse(root.dataset.topics || "[]");
   const lists = {
     odds: root.querySelector("[data-list=odds]"),
     predictions: root.querySelector("[data-list=predictions]"),
