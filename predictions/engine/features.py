@@ -19,9 +19,11 @@ Exponentially weighted means use a half-life of ``EWM_HALFLIFE`` games over the 
 window.
 
 Season props (MLB) use ``compute_season_features(SeasonFeatureInputs)``: the last three
-seasons' rates and opportunities, age, the player's rate relative to the league and the
-Marcel projection. The league's own level is not a feature: it is one value per season, so
-trees fit on ~35 seasons memorise eras (the 2015-19 rise in home runs) and extrapolate them;
+seasons' rates and opportunities, age, the player's rate relative to the league, the
+Marcel projection, and for batters the other batting stats' rates over the same three
+seasons (``SEASON_COMPONENTS``, weighted as Marcel weights seasons). The league's own level
+is not a feature: it is one value per season, so trees fit on ~35 seasons memorise eras (the
+2015-19 rise in home runs) and extrapolate them;
 the league level reaches the models through Marcel's regression, and the season models use
 Marcel's count as an offset (``StatDataset.offset_feature``) so they learn the player's
 correction to it.
@@ -475,6 +477,22 @@ def _season_of(stat_lines: StatLines, team_id, game_date) -> int:
 # Season props (MLB)
 
 
+# The other stats of a role whose rates are season features beside the predicted stat's own
+# history: a batter's doubles, walks, strikeouts, hits and speed say something about his
+# power (and his home runs about his hits) that one stat's three seasons measure noisily.
+# Chosen on the MLB rolling-origin backtests before 2024 (docs/predictions.md). Pitchers: none.
+SEASON_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "batter": ("hits", "home_runs", "doubles", "triples", "walks", "batter_strikeouts", "stolen_bases"),
+    "pitcher": (),
+}
+
+
+def season_components(stat: str) -> tuple[str, ...]:
+    """The component stats whose rates are features of ``stat``'s season props, in order."""
+    role = get_sport("mlb").stat(stat).roles[0]
+    return tuple(code for code in SEASON_COMPONENTS[role] if code != stat)
+
+
 def season_feature_names(stat: str) -> tuple[str, ...]:
     lags = range(1, SEASON_LAGS + 1)
     return (
@@ -487,6 +505,7 @@ def season_feature_names(stat: str) -> tuple[str, ...]:
         "marcel_opportunities",
         f"marcel_{stat}",
         f"{stat}_rate_over_league_lag1",
+        *(f"{code}_rate_weighted" for code in season_components(stat)),
     )
 
 
@@ -496,13 +515,17 @@ def season_schema(stat: str) -> FeatureSchema:
 
 @dataclass(frozen=True)
 class SeasonFeatureInputs:
-    """Per row: the last three seasons (column 0 = last season; zeros for no play)."""
+    """Per row: the last three seasons (column 0 = last season; zeros for no play).
+    ``components``: the counts of ``season_components(stat)`` in those seasons, shape
+    (n, k, 3), NaN where a season's count was not recorded (that season is then left out of
+    the component's rate)."""
 
     counts: np.ndarray  # (n, 3)
     opportunities: np.ndarray  # (n, 3)
     league_rates: np.ndarray  # (n, 3)
     age: np.ndarray
     marcel: MarcelConfig
+    components: np.ndarray  # (n, k, 3)
 
 
 def compute_season_features(inputs: SeasonFeatureInputs) -> np.ndarray:
@@ -523,5 +546,19 @@ def compute_season_features(inputs: SeasonFeatureInputs) -> np.ndarray:
         projection.opportunities,
         projection.count,
         rates[:, 0] / league_rates[:, 0],
+        *_weighted_rates(np.asarray(inputs.components, float), opportunities, inputs.marcel.season_weights),
     ]
     return np.column_stack(columns).astype(np.float64)
+
+
+def _weighted_rates(components: np.ndarray, opportunities: np.ndarray, season_weights) -> list[np.ndarray]:
+    """Per component, sum_s w_s count_s / sum_s w_s opportunities_s over the seasons played
+    with the count recorded; NaN without one."""
+    components = components.reshape(len(opportunities), -1, opportunities.shape[1])
+    used = (opportunities[:, None, :] > 0) & np.isfinite(components)
+    weights = np.asarray(season_weights, float)
+    numerator = np.where(used, components, 0.0) @ weights
+    denominator = np.where(used, opportunities[:, None, :], 0.0) @ weights
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(denominator > 0, numerator / denominator, np.nan)
+    return list(rates.T)

@@ -8,7 +8,10 @@ Columns produced (one row per player and season; stints with several teams are s
 the team is the one where he had the most opportunities):
 
 - batters: PA = AB + BB + HBP + SF + SH; home_runs = HR; hits = H;
-  total_bases = H + 2B + 2 x 3B + 3 x HR (singles count once, a double twice...).
+  total_bases = H + 2B + 2 x 3B + 3 x HR (singles count once, a double twice...); and the
+  component stats the season features read besides the predicted one
+  (engine.features.SEASON_COMPONENTS): doubles = 2B, triples = 3B, walks = BB,
+  batter_strikeouts = SO, stolen_bases = SB.
 - pitchers: BF (batters faced) is the opportunity; strikeouts = SO; outs = IPouts.
 - age = season - birth year, minus one when born in July or later (age on June 30, the
   convention of Baseball-Reference and Marcel).
@@ -33,6 +36,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from predictions.engine.distributions import prob_over_under_push
+from predictions.engine.features import SeasonFeatureInputs, season_components
 from predictions.engine.logs import Props, price_two_way
 from predictions.engine.marcel import BATTING_MARCEL, PITCHING_MARCEL, MarcelConfig, marcel_project
 
@@ -120,7 +124,7 @@ def _finish(frame, role: str, stats: dict) -> PlayerSeasons:
 
 
 def load_batting_seasons(first_season: int = 1871, last_season: int = 2024) -> PlayerSeasons:
-    columns = ["AB", "H", "2B", "3B", "HR", "BB", "SO", "HBP", "SF", "SH"]
+    columns = ["AB", "H", "2B", "3B", "HR", "BB", "SO", "HBP", "SF", "SH", "SB"]
     frame = _read_table("Batting")
     frame["PA"] = frame[["AB", "BB", "HBP", "SF", "SH"]].fillna(0).sum(axis=1)
     frame = _collapse_stints(frame, columns + ["PA"], "PA", first_season, last_season)
@@ -136,6 +140,8 @@ def load_batting_seasons(first_season: int = 1871, last_season: int = 2024) -> P
             "walks": frame["BB"],
             "batter_strikeouts": frame["SO"],
             "doubles": frame["2B"],
+            "triples": frame["3B"],
+            "stolen_bases": frame["SB"],
         },
     )
 
@@ -167,24 +173,63 @@ def league_rates(seasons: PlayerSeasons, stat: str) -> dict[int, float]:
     return {int(year): float(c / o) for year, c, o in zip(unique_years, counts, opportunities, strict=True)}
 
 
-def season_lags(seasons: PlayerSeasons, target_player_id, target_season, stat: str, n_lags: int = 3):
-    """(counts, opportunities) of shape (n, n_lags) for the seasons before each target:
-    column 0 is the previous season; a season without play is zero."""
+def season_lag_index(seasons: PlayerSeasons, target_player_id, target_season, n_lags: int = 3) -> np.ndarray:
+    """Row of ``seasons`` holding each target's season ``lag + 1`` before, shape (n, n_lags);
+    -1 where the player has no such season."""
     lookup = {
         (player, int(season)): index
         for index, (player, season) in enumerate(zip(seasons.player_id, seasons.season, strict=True))
     }
-    target_player_id = np.asarray(target_player_id)
-    target_season = np.asarray(target_season)
-    counts = np.zeros((len(target_player_id), n_lags))
-    opportunities = np.zeros((len(target_player_id), n_lags))
-    for row, (player, season) in enumerate(zip(target_player_id, target_season, strict=True)):
+    index = np.full((len(target_player_id), n_lags), -1, np.int64)
+    for row, (player, season) in enumerate(zip(np.asarray(target_player_id), np.asarray(target_season), strict=True)):
         for lag in range(n_lags):
-            index = lookup.get((player, int(season) - lag - 1))
-            if index is not None:
-                counts[row, lag] = seasons.stats[stat][index]
-                opportunities[row, lag] = seasons.opportunities[index]
-    return counts, opportunities
+            index[row, lag] = lookup.get((player, int(season) - lag - 1), -1)
+    return index
+
+
+def lag_values(values: np.ndarray, index: np.ndarray, *, missing: float = 0.0) -> np.ndarray:
+    """``values`` (one per season row) at a ``season_lag_index``; ``missing`` where no season."""
+    values = np.asarray(values, float)
+    if not len(values):
+        return np.full(index.shape, missing)
+    return np.where(index >= 0, values[np.maximum(index, 0)], missing)
+
+
+def season_feature_inputs(
+    seasons: PlayerSeasons, stat: str, target_player_id, target_season, age
+) -> SeasonFeatureInputs:
+    """The inputs of ``engine.features.compute_season_features`` for each target (player,
+    season) from the seasons before it in ``seasons``: training and serving both build them
+    here (serving from the three seasons it read, training from all)."""
+    index = season_lag_index(seasons, target_player_id, target_season)
+    rates = league_rates(seasons, stat) if len(seasons) else {}
+    return SeasonFeatureInputs(
+        counts=lag_values(seasons.stats[stat], index),
+        opportunities=lag_values(seasons.opportunities, index),
+        league_rates=league_rate_lags(rates or {0: np.nan}, target_season),
+        age=np.asarray(age, float),
+        marcel=marcel_config(seasons.role),
+        components=season_component_lags(seasons, stat, index),
+    )
+
+
+def season_component_lags(seasons: PlayerSeasons, stat: str, index: np.ndarray) -> np.ndarray:
+    """Counts of ``season_components(stat)`` at a ``season_lag_index``, shape (n, k, n_lags);
+    NaN where the player has no such season or its count was not recorded (a component absent
+    from ``seasons.stats``, or NaN there)."""
+    codes = season_components(stat)
+    out = np.full((index.shape[0], len(codes), index.shape[1]), np.nan)
+    for position, code in enumerate(codes):
+        if code in seasons.stats:
+            out[:, position, :] = lag_values(seasons.stats[code], index, missing=np.nan)
+    return out
+
+
+def season_lags(seasons: PlayerSeasons, target_player_id, target_season, stat: str, n_lags: int = 3):
+    """(counts, opportunities) of shape (n, n_lags) for the seasons before each target:
+    column 0 is the previous season; a season without play is zero."""
+    index = season_lag_index(seasons, target_player_id, target_season, n_lags)
+    return lag_values(seasons.stats[stat], index), lag_values(seasons.opportunities, index)
 
 
 def league_rate_lags(rates: dict[int, float], target_season, n_lags: int = 3) -> np.ndarray:

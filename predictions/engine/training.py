@@ -45,11 +45,9 @@ from predictions.engine.features import FeatureSchema
 from predictions.engine.lahman import (
     QUALIFYING_OPPORTUNITIES,
     PlayerSeasons,
-    league_rate_lags,
     league_rates,
-    marcel_config,
     season_date,
-    season_lags,
+    season_feature_inputs,
     season_props,
 )
 from predictions.engine.logs import Games, Props, StatLines, devig_proportional
@@ -164,15 +162,9 @@ def build_season_dataset(
         & (seasons.opportunities >= qualifying)
     )
     rows = seasons.take(target)
-    counts, opportunities = season_lags(seasons, rows.player_id, rows.season, stat)
+    inputs = season_feature_inputs(seasons, stat, rows.player_id, rows.season, rows.age)
+    counts, opportunities = inputs.counts, inputs.opportunities
     rates = league_rates(seasons, stat)
-    inputs = feature_module.SeasonFeatureInputs(
-        counts=counts,
-        opportunities=opportunities,
-        league_rates=league_rate_lags(rates, rows.season),
-        age=rows.age,
-        marcel=marcel_config(seasons.role),
-    )
     X = feature_module.compute_season_features(inputs)
     names = feature_module.season_feature_names(stat)
     marcel_league_rate = marcel_project(counts, opportunities, inputs.league_rates, rows.age, inputs.marcel).league_rate

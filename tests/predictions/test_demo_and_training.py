@@ -129,3 +129,41 @@ def test_a_sport_without_data_is_skipped_not_failed(db):
     summary = services.models_train(sport="nfl", stat="receptions", quick=True)
     assert summary["trained"] == []
     assert summary["skipped"][0]["reason"] == "No nfl stat lines in the database."
+
+
+def test_mlb_season_features_from_the_database_equal_the_engines_and_serving(db):
+    """The demo's MLB lines carry the component stats: the training dataset read from the
+    database equals the one the engine builds from Lahman, and the serving path (three seasons
+    read per target) gives the same rows, component rates included."""
+    from predictions.engine.features import season_feature_names
+    from predictions.engine.lahman import load_batting_seasons
+    from predictions.engine.training import build_season_dataset
+
+    load_demo("--sport", "mlb")
+    from_db = services.dataset_build(sport="mlb", stat="home_runs")
+    first = services.DEMO_MLB_SMALL_FIRST_TARGET
+    engine = build_season_dataset(
+        load_batting_seasons(first - 3, 2024), "home_runs", first_target_season=first, last_target_season=2024
+    )
+    names = season_feature_names("home_runs")
+    assert list(from_db.schema.names) == list(names)
+    engine_row = {(p, int(s)): i for i, (p, s) in enumerate(zip(engine.player_id, engine.game_id, strict=True))}
+    pairs = [
+        (i, engine_row[(p, int(s))])
+        for i, (p, s) in enumerate(zip(from_db.player_id, from_db.game_id))
+        if (p, int(s)) in engine_row
+    ]
+    assert len(pairs) > 0.9 * len(from_db.y)
+    db_rows, engine_rows = zip(*pairs, strict=True)
+    np.testing.assert_allclose(from_db.X[list(db_rows)], engine.X[list(engine_rows)], rtol=1e-9, equal_nan=True)
+    doubles = names.index("doubles_rate_weighted")
+    assert np.isfinite(from_db.X[:, doubles]).mean() > 0.9
+
+    game_pk = dict(Game.objects.filter(sport__code="mlb").values_list("season", "pk"))
+    player_pk = dict(Player.objects.filter(sport__code="mlb").values_list("external_id", "pk"))
+    sample = list(range(0, len(from_db.y), max(1, len(from_db.y) // 25)))
+    targets = [(game_pk[int(from_db.game_id[i])], player_pk[from_db.player_id[i]]) for i in sample]
+    served = services._feature_rows_seasons(stat="home_runs", targets=targets)
+    np.testing.assert_allclose(
+        np.vstack([served[key] for key in targets]), from_db.X[sample], rtol=1e-9, equal_nan=True
+    )

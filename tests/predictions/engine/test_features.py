@@ -9,6 +9,7 @@ from predictions.engine.features import (
     game_feature_names,
     game_history_from_logs,
     game_schema,
+    season_components,
     season_feature_names,
     serving_game_features,
 )
@@ -133,8 +134,40 @@ def test_schema_round_trips_and_detects_a_tampered_version():
 def test_season_features_carry_the_marcel_projection():
     counts, opportunities = np.array([[30.0, 25, 20]]), np.array([[600.0, 550, 500]])
     rates, age = np.full((1, 3), 0.03), np.array([27.0])
-    features = compute_season_features(SeasonFeatureInputs(counts, opportunities, rates, age, BATTING_MARCEL))
     names = season_feature_names("home_runs")
+    components = np.full((1, len(season_components("home_runs")), 3), 10.0)
+    features = compute_season_features(
+        SeasonFeatureInputs(counts, opportunities, rates, age, BATTING_MARCEL, components)
+    )
+    assert features.shape == (1, len(names))
     marcel = marcel_project(counts, opportunities, rates, age)
     assert features[0, names.index("marcel_home_runs")] == pytest.approx(marcel.count[0])
     assert features[0, names.index("home_runs_rate_lag1")] == pytest.approx(0.05)
+
+
+def test_season_component_rates_weight_seasons_as_marcel_and_skip_unrecorded_ones():
+    """Doubles 40/30/20 over 600/500/400 PA with Marcel's 5/4/3: (200+120+60)/(3000+2000+1200);
+    walks unrecorded in the middle season: that season drops out of both sums; a component
+    never recorded is NaN, and so is every component of a player without history."""
+    codes = season_components("home_runs")
+    assert "home_runs" not in codes and {"doubles", "walks", "hits"} <= set(codes)
+    opportunities = np.array([[600.0, 500, 400], [0.0, 0, 0]])
+    components = np.full((2, len(codes), 3), np.nan)
+    components[0, codes.index("doubles")] = [40, 30, 20]
+    components[0, codes.index("walks")] = [60, np.nan, 30]
+    components[1, codes.index("doubles")] = [0, 0, 0]
+    features = compute_season_features(
+        SeasonFeatureInputs(
+            np.zeros((2, 3)), opportunities, np.full((2, 3), 0.03), np.array([27.0, 22.0]), BATTING_MARCEL, components
+        )
+    )
+    names = season_feature_names("home_runs")
+    assert features[0, names.index("doubles_rate_weighted")] == pytest.approx(380 / 6200)
+    assert features[0, names.index("walks_rate_weighted")] == pytest.approx((300 + 90) / (3000 + 1200))
+    assert np.isnan(features[0, names.index("stolen_bases_rate_weighted")])
+    assert np.isnan(features[1, names.index("doubles_rate_weighted")])
+
+
+def test_pitcher_season_props_have_no_components():
+    assert season_components("strikeouts") == ()
+    assert not any(name.endswith("_rate_weighted") for name in season_feature_names("strikeouts"))
