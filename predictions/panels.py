@@ -7,6 +7,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import charts, grading, selectors
+from .engine.features import feature_schema_for
+from .engine.sports import SPORTS
 
 
 def dashboard_edges(request) -> str:
@@ -73,6 +75,13 @@ def _version_card(version, *, live: dict, shadow: bool) -> dict:
     }
 
 
+def _schema_outdated(version) -> bool:
+    """Whether a version was trained on features this code no longer computes."""
+    if version.sport not in SPORTS:
+        return False
+    return (version.feature_schema or {}).get("version") != feature_schema_for(version.sport, version.stat).version
+
+
 def models_live(request) -> str:
     from a1site.registry.models import ModelVersion
 
@@ -90,6 +99,8 @@ def models_live(request) -> str:
         if (comparison := grading.challenger_comparison(challenger_version_id=version_id)) is not None
     ]
     candidates = [v for v in versions if v.status == "candidate" and v.pk not in shadows]
+    # Versions trained on features this code no longer computes: serving leaves them unserved.
+    outdated = [v for v in shown if _schema_outdated(v)]
     return render_to_string(
         "predictions/panels/models.html",
         {
@@ -98,6 +109,7 @@ def models_live(request) -> str:
             "candidates": candidates,
             "shadows": [v for v in versions if v.pk in shadows],
             "drift": list(selectors.open_drift_warnings()),
+            "outdated": outdated,
         },
         request=request,
     )

@@ -25,6 +25,7 @@ from a1site.core.errors import ApplicationError
 from a1site.core.memory import gc_paused
 
 from . import importers, selectors
+from .engine.features import feature_schema_for
 from .engine.sports import SPORTS
 from .importers import SPECS, ErrorLog, FileRejected, RowError
 from .models import Game, Player, Prediction, PropFeatures, PropLine, Result, Sport, StatLine, Team
@@ -1358,12 +1359,6 @@ def production_model_load(*, sport: str, stat: str, kind: str = "ensemble"):
 # --- Prop features: computed once per (game, player, stat), read by serving ---------------------
 
 
-def _schema_for(sport: str, stat: str):
-    from .engine.features import game_schema, season_schema
-
-    return season_schema(stat) if SPORTS[sport].horizon == "season" else game_schema(stat)
-
-
 def _feature_rows_game_logs(
     *, sport: str, stat: str, targets: list[tuple[int, int]], logs_cache: dict | None = None
 ) -> dict[tuple[int, int], np.ndarray]:
@@ -1613,7 +1608,7 @@ def prop_features_store(*, sport: str, stat: str, rows: dict[tuple[int, int], np
     """Store feature rows ((game, player) → row); returns (game, player) → (row, hash)."""
     from .serving import feature_hash
 
-    schema = _schema_for(sport, stat)
+    schema = feature_schema_for(sport, stat)
     stored = {key: (np.asarray(row, np.float64), feature_hash(row)) for key, row in rows.items()}
     if stored:
         adapt = connection.ops.adapt_datetimefield_value
@@ -1650,7 +1645,7 @@ def prop_features_get(
     rest built (``build="history"``: one row at a time from recent history, bounded queries
     per row, for requests; ``"logs"``: one vectorised pass over the sport's logs, for slates;
     ``"none"``: not built) and stored. Targets without history are left out."""
-    schema = _schema_for(sport, stat)
+    schema = feature_schema_for(sport, stat)
     unique = list(dict.fromkeys(targets))
     found: dict[tuple[int, int], tuple[np.ndarray, str]] = {}
     wanted = set(unique)
@@ -2079,9 +2074,7 @@ def predictions_create(*, requests: list[PropRequest], user=None) -> list[dict]:
         model = inference.production(sport, stat)
         if model is None:
             for index, *_ in items:
-                errors[index] = _item_error(
-                    index, "no_model", f"No production model for {sport} {stat}; train one first.", "stat"
-                )
+                errors[index] = _item_error(index, "no_model", inference.unavailable_reason(sport, stat), "stat")
             continue
         features = _features_cached(sport=sport, stat=stat, targets=[(game, player) for _, _, game, player in items])
         scored = []
@@ -2307,7 +2300,7 @@ def slate_predict(
         production, shadows = inference.models_for(sport, stat)
         models_ = ([production] if production else []) + (shadows if include_shadows else [])
         if not models_:
-            summary["skipped"][stat] = "no production model"
+            summary["skipped"][stat] = inference.unavailable_reason(sport, stat)
             continue
         features = prop_features_get(
             sport=sport, stat=stat, targets=[(p[1], p[2]) for p in props], build="logs", logs_cache=logs_cache
@@ -2475,7 +2468,7 @@ def prediction_distribution(*, prediction: Prediction) -> dict | None:
     from .engine.distributions import log_pmf
     from .serving import service
 
-    schema = _schema_for(prediction.game.sport.code, prediction.stat)
+    schema = feature_schema_for(prediction.game.sport.code, prediction.stat)
     stored = (
         PropFeatures.objects.filter(
             game_id=prediction.game_id,

@@ -41,7 +41,7 @@ from django.core.cache import cache
 from scipy import special
 
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
-from .engine.features import FeatureSchema
+from .engine.features import FeatureSchema, feature_schema_for
 from .engine.metrics import best_side_edges
 
 logger = logging.getLogger(__name__)
@@ -317,6 +317,8 @@ class _Slot:
     production: ServedModel | None
     shadows: list[ServedModel]
     state: tuple
+    # The production version left unserved because its feature schema is not this code's.
+    outdated: str | None = None
 
 
 class InferenceService:
@@ -427,7 +429,31 @@ class InferenceService:
         production_state, shadow_states = state
         production = self._served(*production_state, shadow=False) if production_state else None
         shadows = [self._served(version_id, weights_id, shadow=True) for version_id, weights_id in shadow_states]
-        return _Slot(production=production, shadows=[s for s in shadows if s is not None], state=state)
+        # A version trained on other features (older code) cannot be served: its columns would
+        # not line up with the rows this code computes. It stays registered until retrained.
+        current = feature_schema_for(sport, stat).version
+        outdated = None
+        for model in [production, *shadows]:
+            if model is not None and model.schema.version != current:
+                logger.warning(
+                    "model version not served: feature schema outdated",
+                    extra={"model": model.name, "version": model.version, "schema": model.schema.version},
+                )
+        if production is not None and production.schema.version != current:
+            outdated, production = f"{production.name} v{production.version}", None
+        shadows = [s for s in shadows if s is not None and s.schema.version == current]
+        return _Slot(production=production, shadows=shadows, state=state, outdated=outdated)
+
+    def unavailable_reason(self, sport: str, stat: str) -> str:
+        """Why ``production(sport, stat)`` is None, for an error message."""
+        self.models_for(sport, stat)
+        slot = self._slots.get((sport, stat))
+        if slot is not None and slot.outdated:
+            return (
+                f"The production model {slot.outdated} was trained on features this version no longer "
+                f"computes; retrain it: manage.py train_models --sport {sport} --stat {stat}."
+            )
+        return f"No production model for {sport} {stat}; train one first."
 
     def _served(self, version_id: int, weights_id: int | None, *, shadow: bool) -> ServedModel | None:
         from a1site.registry.models import ModelVersion

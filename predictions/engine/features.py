@@ -513,6 +513,12 @@ def season_schema(stat: str) -> FeatureSchema:
     return FeatureSchema.from_names(season_feature_names(stat))
 
 
+def feature_schema_for(sport: str, stat: str) -> FeatureSchema:
+    """The schema this code computes for a sport/stat's props (a model trained on another
+    cannot be served: its columns would not line up)."""
+    return season_schema(stat) if get_sport(sport).horizon == "season" else game_schema(stat)
+
+
 @dataclass(frozen=True)
 class SeasonFeatureInputs:
     """Per row: the last three seasons (column 0 = last season; zeros for no play).

@@ -78,5 +78,16 @@ def test_the_models_page_shows_live_performance_weights_and_the_reliability_plot
     html = client.get("/models/").content.decode()
     assert 'data-testid="live-performance"' in html and 'data-testid="champion-challenger"' in html
     assert f"/models/{version.pk}/reliability.png" in html
+    assert 'data-testid="outdated-models"' not in html
     plot = client.get(f"/models/{version.pk}/reliability.png")
     assert plot.status_code == 200 and plot["Content-Type"] == "image/png"
+
+
+def test_the_models_page_names_a_production_version_trained_on_other_features(served, client, user):
+    version = served["version"]
+    version.feature_schema = {**version.feature_schema, "names": ["old_feature"], "version": "0123456789abcdef"}
+    version.save(update_fields=["feature_schema"])
+    client.force_login(user)
+    html = client.get("/models/").content.decode()
+    assert 'data-testid="outdated-models"' in html
+    assert "Not served: nba.points.ensemble v1" in html and "train_models --sport nba --stat points" in html

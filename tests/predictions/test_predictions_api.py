@@ -216,3 +216,24 @@ def test_props_resolve_by_pk_external_id_and_season_with_errors_per_item():
         5: "unknown_season",
         6: "unknown_player",  # an MLB player's primary key is no NBA player
     }
+
+
+def test_a_production_model_trained_on_other_features_is_not_served_and_says_retrain(served, user_client, monkeypatch):
+    """After an upgrade that changes a sport/stat's features, the stored version's columns no
+    longer line up: serving refuses it with a message naming the command that fixes it, and
+    the slate skips that stat with the same reason."""
+    from predictions import services, serving
+    from predictions.engine.features import FeatureSchema, game_schema
+
+    upgraded = FeatureSchema.from_names((*game_schema("points").names, "a_feature_added_later"))
+    monkeypatch.setattr(serving, "feature_schema_for", lambda sport, stat: upgraded)
+    monkeypatch.setattr(serving, "_service", None)  # a fresh process's service; restored after
+
+    response = user_client.post("/api/predictions/", prop_for(served), format="json")
+
+    assert response.status_code == 404, response.content
+    message = response.json()["error"]["message"]
+    assert "nba.points.ensemble" in message and "train_models --sport nba --stat points" in message
+    game = served["upcoming"][0]
+    summary = services.slate_predict(sport="nba", date=game.date)
+    assert "retrain" in summary["skipped"]["points"] and summary["scored"] == 0
