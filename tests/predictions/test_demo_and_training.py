@@ -167,3 +167,18 @@ def test_mlb_season_features_from_the_database_equal_the_engines_and_serving(db)
     np.testing.assert_allclose(
         np.vstack([served[key] for key in targets]), from_db.X[sample], rtol=1e-9, equal_nan=True
     )
+
+
+def test_load_demo_again_adds_the_component_stats_to_seasons_stored_without_them(db):
+    """The README's upgrade step: a database loaded before the component rates gets them."""
+    load_demo("--sport", "mlb")
+    lines = StatLine.objects.filter(game__sport__code="mlb", stats__has_key="plate_appearances")
+    complete = {line.pk: line.stats for line in lines}
+    for line in lines:
+        line.stats = {k: v for k, v in line.stats.items() if k not in ("doubles", "walks", "stolen_bases")}
+        line.save(update_fields=["stats"])
+
+    load_demo("--sport", "mlb")
+
+    assert {line.pk: line.stats for line in lines.all()} == complete
+    assert all("doubles" in stats for stats in complete.values())
