@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import math
 
+from django.core.cache import cache
+
 from .models import AlertPreference
 from .services import publish_alert
 
 DEFAULT_MIN_EDGE = float(AlertPreference._meta.get_field("min_edge").default)
+# After an alert, a prop is announced to that user again only once its best edge has fallen
+# this far below their threshold: a price flapping around it (5.1 %, 4.9 %, 5.1 %...) alerts
+# once. Who was alerted about what lives in the cache (Redis in the services mode, shared by
+# the workers); a lost entry costs one repeated alert at most.
+REARM_MARGIN = 0.01
+ALERTED_TTL_S = 7 * 24 * 3600
+
+
+def _alerted_key(user_id: int, prop: str) -> str:
+    return f"live:edge-alerted:{user_id}:{prop}"
 
 
 def _checked_edge(value, name: str) -> float:
@@ -40,27 +52,51 @@ def edge_alert_thresholds() -> dict[int, float]:
     return {user_id: float(min_edge) for user_id, min_edge in rows}
 
 
-def raise_edge_crossings(crossings: list[dict]) -> int:
+def raise_edge_crossings(moves: list[dict]) -> int:
     """Alert each eligible user (``edge_alert_thresholds``) whose threshold a prop's best edge
-    crossed upward: ``previous_edge`` below their ``min_edge`` or None (unknown), ``data["edge"]``
-    at or above it. A prop that stays above its user's threshold is not announced again; one
-    that falls below and comes back is. ``crossings``: ``[{"previous_edge": float | None,
-    "data": {...what the client shows, with "edge"}}]``. Returns the alerts sent (published
-    after commit when inside a transaction)."""
+    crossed upward: ``previous_edge`` below their ``min_edge`` or None (unknown), ``edge`` at or
+    above it, unless they were already alerted about that prop and its edge has not since
+    fallen ``REARM_MARGIN`` below their threshold. A prop that stays above a threshold is not
+    announced again, nor one that dips just below and comes back; one that falls well below
+    and comes back is.
+
+    ``moves``: every prop whose best edge a batch set, ``[{"prop": str (the prop's identity),
+    "previous_edge": float | None, "edge": float, "data": {...what the client shows} | None}]``;
+    falls re-arm, crossings (with ``data``) alert. Returns the alerts sent (published after
+    commit when inside a transaction)."""
     checked = []
-    for crossing in crossings:
-        edge = _checked_edge(crossing["data"].get("edge"), "data['edge']")
-        previous = crossing.get("previous_edge")
+    for move in moves:
+        edge = _checked_edge(move.get("edge"), "edge")
+        previous = move.get("previous_edge")
         previous = None if previous is None else _checked_edge(previous, "previous_edge")
-        checked.append((previous, edge, crossing["data"]))
+        checked.append((str(move["prop"]), previous, edge, move.get("data")))
     if not checked:
         return 0
-    sent = 0
-    for user_id, threshold in edge_alert_thresholds().items():
-        for previous, edge, data in checked:
-            if edge >= threshold and (previous is None or previous < threshold):
-                publish_alert(
-                    user_id=user_id, type="alert.edge", data={**data, "previous_edge": previous, "threshold": threshold}
-                )
-                sent += 1
-    return sent
+    thresholds = edge_alert_thresholds()
+    rearm = [
+        _alerted_key(user_id, prop)
+        for user_id, threshold in thresholds.items()
+        for prop, _, edge, _ in checked
+        if edge < threshold - REARM_MARGIN
+    ]
+    if rearm:
+        cache.delete_many(rearm)
+    candidates = [
+        (user_id, threshold, prop, previous, data)
+        for user_id, threshold in thresholds.items()
+        for prop, previous, edge, data in checked
+        if data is not None and edge >= threshold and (previous is None or previous < threshold)
+    ]
+    if not candidates:
+        return 0
+    already = cache.get_many([_alerted_key(c[0], c[2]) for c in candidates])
+    sent = []
+    for user_id, threshold, prop, previous, data in candidates:
+        key = _alerted_key(user_id, prop)
+        if key in already:
+            continue
+        alert = {**data, "previous_edge": previous, "threshold": threshold}
+        publish_alert(user_id=user_id, type="alert.edge", data=alert)
+        sent.append(key)
+    cache.set_many(dict.fromkeys(sent, True), timeout=ALERTED_TTL_S)
+    return len(sent)

@@ -26,8 +26,9 @@ of the edges before and after, whatever the number of ticks. Rules:
   book's latest quote. It is read before the batch is written and after it is scored; live's
   ``raise_edge_crossings`` alerts each active user with an AlertPreference row whose
   ``min_edge`` lies above the edge before (or the edge was unknown) and at or below the edge
-  after. A prop that stays above a threshold is not announced again; one that falls below and
-  comes back is. Crossings are judged per task, on its end state. In the services mode two
+  after. A prop that stays above a threshold is not announced again, nor one that dips just
+  below and comes back (``live.alerts.REARM_MARGIN``); one that falls well below and comes
+  back is. Crossings are judged per task, on its end state. In the services mode two
   workers applying batches of the same prop at the same moment may both see one crossing and
   alert twice; the embedded mode applies batches one after the other.
 """
@@ -196,12 +197,16 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
         publish(f"predictions.player.{prediction.player_id}", "prediction.updated", messages[pk])
         summary["published"] += 1
 
-    crossings = []
-    for prop, (edge, prediction_id) in after.items():
-        previous = before.get(prop, (None, None))[0]
-        if prediction_id in messages and (previous is None or edge > previous):
-            crossings.append({"previous_edge": previous, "data": messages[prediction_id]})
-    summary["alerts"] += raise_edge_crossings(crossings)
+    moves = [
+        {
+            "prop": f"{sport}:{':'.join(prop)}",
+            "previous_edge": before.get(prop, (None, None))[0],
+            "edge": edge,
+            "data": messages.get(prediction_id),
+        }
+        for prop, (edge, prediction_id) in after.items()
+    ]
+    summary["alerts"] += raise_edge_crossings(moves)
 
 
 def _best_edges(*, sport: str, props: set[PropKey]) -> tuple[dict[PropKey, tuple[float, int]], dict[QuoteKey, int]]:

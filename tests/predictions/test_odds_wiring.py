@@ -172,9 +172,15 @@ def test_an_edge_alert_fires_once_when_the_best_edge_crosses_a_users_threshold(
     assert best_edge() >= 0.2
     assert len(alerts(user)) == 1
 
-    # Back below, then above again: a new crossing, a new alert.
-    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:03:00Z", over=1.01, under=1.01))
+    # Just below (within REARM_MARGIN of 20 %), then above again: a flapping price, no new alert.
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:03:00Z", over=over_paying(0.195), under=1.01))
+    assert 0.19 <= best_edge() < 0.2
     post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:04:00Z", over=over_paying(0.3), under=1.01))
+    assert len(alerts(user)) == 1
+
+    # Well below, then above again: a new crossing, a new alert.
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:05:00Z", over=1.01, under=1.01))
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:06:00Z", over=over_paying(0.3), under=1.01))
     assert len(alerts(user)) == 2
     assert alerts(other_user) == []
 
