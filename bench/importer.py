@@ -98,7 +98,7 @@ def write_league(directory: Path, n_lines: int) -> dict[str, Path]:
 def run_on_current_database(paths: dict[str, Path], n_lines: int, label: str) -> list[dict]:
     from django.db import connection, transaction
 
-    from predictions import services
+    from predictions import services, writes
     from predictions.models import StatLine
 
     for kind in ("teams", "players", "games"):
@@ -133,8 +133,8 @@ def run_on_current_database(paths: dict[str, Path], n_lines: int, label: str) ->
     StatLine.objects.all().delete()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        for begin in range(0, len(rows), services.WRITE_BATCH_ROWS):
-            cursor.executemany(sql, rows[begin : begin + services.WRITE_BATCH_ROWS])
+        for begin in range(0, len(rows), writes.WRITE_BATCH_ROWS):
+            cursor.executemany(sql, rows[begin : begin + writes.WRITE_BATCH_ROWS])
     raw_s = time.perf_counter() - started
 
     sample = min(len(rows), 100_000)

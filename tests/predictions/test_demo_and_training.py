@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from a1site.jobs.models import Job
 from a1site.registry.models import ModelVersion
-from predictions import services
+from predictions import demo, services
 from predictions.models import Game, Player, PropLine, Result, StatLine, Team
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +141,7 @@ def test_mlb_season_features_from_the_database_equal_the_engines_and_serving(db)
 
     load_demo("--sport", "mlb")
     from_db = services.dataset_build(sport="mlb", stat="home_runs")
-    first = services.DEMO_MLB_SMALL_FIRST_TARGET
+    first = demo.DEMO_MLB_SMALL_FIRST_TARGET
     engine = build_season_dataset(
         load_batting_seasons(first - 3, 2024), "home_runs", first_target_season=first, last_target_season=2024
     )

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from a1site.core.errors import ApplicationError
-from predictions import services
+from predictions import demo
 
 from ._progress import progress_bar
 
@@ -16,15 +16,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--small", action="store_true", help="small leagues and MLB from 2018 (tests, smoke runs)")
-        parser.add_argument(
-            "--sport", action="append", choices=services.DEMO_SPORTS, help="only this sport (repeatable)"
-        )
+        parser.add_argument("--sport", action="append", choices=demo.DEMO_SPORTS, help="only this sport (repeatable)")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
         try:
             with progress_bar(self, desc="load_demo", disable=options["no_progress"]) as progress:
-                summary = services.demo_load(
+                summary = demo.demo_load(
                     seed=options["seed"], small=options["small"], sports=options["sport"], progress=progress
                 )
         except ApplicationError as exc:

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from a1site.core.errors import ApplicationError
-from predictions import services
+from predictions import demo, services
 
 from ._progress import progress_bar
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         through = _date(options["through"]) if options["through"] else None
         try:
             if options["demo_slate"]:
-                created = services.demo_slate_create(sport=options["sport"], date=date, seed=options["seed"])
+                created = demo.demo_slate_create(sport=options["sport"], date=date, seed=options["seed"])
                 self.stdout.write(
                     f"{options['sport']} demo slate {date}: {created['games']} games and {created['props']} props "
                     f"created ({created['priced']} priced, simulated)"

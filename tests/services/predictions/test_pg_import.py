@@ -9,7 +9,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from predictions.models import Game, Player, StatLine, Team
-from predictions.services import bulk_upsert, data_import, sports_sync_catalogue
+from predictions.services import data_import, sports_sync_catalogue
+from predictions.writes import bulk_upsert
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
