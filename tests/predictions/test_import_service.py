@@ -196,3 +196,26 @@ def test_a_player_without_a_role_gets_a_missing_role_feature():
     np.testing.assert_array_equal(role_index("nba", ["starter", "", None, "bench"]), [0.0, np.nan, np.nan, 1.0])
     with pytest.raises(ValueError, match="unknown role 'PG'"):
         role_index("nba", ["PG"])
+
+
+def test_mlb_season_lines_carry_the_component_stats_and_other_sports_refuse_them(league):
+    import_csv("teams", "sport,team_id,name\nmlb,NYA,New York Yankees")
+    import_csv("players", "sport,player_id,name,team_id,role\nmlb,judgeaa01,Aaron Judge,NYA,batter")
+    import_csv("games", "sport,game_id,season,date,home_team_id,away_team_id,kind\nmlb,2022,2022,2022-04-01,,,season")
+    header = (
+        "sport,game_id,player_id,team_id,minutes,plate_appearances,home_runs,"
+        "doubles,triples,walks,batter_strikeouts,stolen_bases"
+    )
+    import_csv("stats", f"{header}\nmlb,2022,judgeaa01,NYA,,696,62,28,0,111,175,")
+
+    line = StatLine.objects.get(player__external_id="judgeaa01")
+    assert line.stats == {
+        "plate_appearances": 696,
+        "home_runs": 62,
+        "doubles": 28,
+        "triples": 0,
+        "walks": 111,
+        "batter_strikeouts": 175,
+    }  # an empty stolen_bases is "not recorded": the features leave that season out of its rate
+    error = rejected("stats", "sport,game_id,player_id,team_id,minutes,points,doubles\nnba,g1,p1,BOS,30,12,2")
+    assert error.fields == {"row 1.doubles": ["doubles is not a nba stat"]}
