@@ -73,11 +73,13 @@ def raise_edge_crossings(moves: list[dict]) -> int:
     if not checked:
         return 0
     thresholds = edge_alert_thresholds()
+    # Re-armed where the edge fell through the re-arm level in this batch (or came from nowhere):
+    # a prop that stayed below it has nothing recorded since it last fell.
     rearm = [
         _alerted_key(user_id, prop)
         for user_id, threshold in thresholds.items()
-        for prop, _, edge, _ in checked
-        if edge < threshold - REARM_MARGIN
+        for prop, previous, edge, _ in checked
+        if edge < threshold - REARM_MARGIN and (previous is None or previous >= threshold - REARM_MARGIN)
     ]
     if rearm:
         cache.delete_many(rearm)
