@@ -91,20 +91,12 @@ def _simulated() -> Column:
 # Stats a line may carry besides the catalogue's prop stats: the volume that season-long
 # features divide by (engine.lahman's opportunities) and the other stats whose rates are
 # season features (engine.features.SEASON_COMPONENTS: doubles, triples, walks...).
+_MLB_PROP_STATS = frozenset(stat.code for stat in SPORTS["mlb"].stats)
 EXTRA_STATS: dict[str, tuple[str, ...]] = {
-    "mlb": tuple(
-        dict.fromkeys(
-            [
-                "plate_appearances",
-                "batters_faced",
-                *(
-                    code
-                    for codes in SEASON_COMPONENTS.values()
-                    for code in codes
-                    if code not in {stat.code for stat in SPORTS["mlb"].stats}
-                ),
-            ]
-        )
+    "mlb": (
+        "plate_appearances",
+        "batters_faced",
+        *dict.fromkeys(c for codes in SEASON_COMPONENTS.values() for c in codes if c not in _MLB_PROP_STATS),
     )
 }
 SPORT_STATS: dict[str, frozenset[str]] = {

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import charts, grading, selectors
-from .engine.features import feature_schema_for
+from .engine.features import feature_schema_current
 from .engine.sports import SPORTS
 
 
@@ -79,7 +79,7 @@ def _schema_outdated(version) -> bool:
     """Whether a version was trained on features this code no longer computes."""
     if version.sport not in SPORTS:
         return False
-    return (version.feature_schema or {}).get("version") != feature_schema_for(version.sport, version.stat).version
+    return not feature_schema_current(version.sport, version.stat, (version.feature_schema or {}).get("version"))
 
 
 def models_live(request) -> str:

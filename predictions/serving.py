@@ -41,7 +41,7 @@ from django.core.cache import cache
 from scipy import special
 
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
-from .engine.features import FeatureSchema, feature_schema_for
+from .engine.features import FeatureSchema, feature_schema_current
 from .engine.metrics import best_side_edges
 
 logger = logging.getLogger(__name__)
@@ -429,19 +429,22 @@ class InferenceService:
         production_state, shadow_states = state
         production = self._served(*production_state, shadow=False) if production_state else None
         shadows = [self._served(version_id, weights_id, shadow=True) for version_id, weights_id in shadow_states]
+
         # A version trained on other features (older code) cannot be served: its columns would
         # not line up with the rows this code computes. It stays registered until retrained.
-        current = feature_schema_for(sport, stat).version
+        def current(model: ServedModel) -> bool:
+            if feature_schema_current(sport, stat, model.schema.version):
+                return True
+            logger.warning(
+                "model version not served: feature schema outdated",
+                extra={"model": model.name, "version": model.version, "schema": model.schema.version},
+            )
+            return False
+
         outdated = None
-        for model in [production, *shadows]:
-            if model is not None and model.schema.version != current:
-                logger.warning(
-                    "model version not served: feature schema outdated",
-                    extra={"model": model.name, "version": model.version, "schema": model.schema.version},
-                )
-        if production is not None and production.schema.version != current:
+        if production is not None and not current(production):
             outdated, production = f"{production.name} v{production.version}", None
-        shadows = [s for s in shadows if s is not None and s.schema.version == current]
+        shadows = [s for s in shadows if s is not None and current(s)]
         return _Slot(production=production, shadows=shadows, state=state, outdated=outdated)
 
     def unavailable_reason(self, sport: str, stat: str) -> str:

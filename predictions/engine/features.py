@@ -519,6 +519,12 @@ def feature_schema_for(sport: str, stat: str) -> FeatureSchema:
     return season_schema(stat) if get_sport(sport).horizon == "season" else game_schema(stat)
 
 
+def feature_schema_current(sport: str, stat: str, version: str | None) -> bool:
+    """Whether a model trained with feature schema ``version`` can be served by this code
+    (``feature_schema_for``): one trained on other features cannot."""
+    return version == feature_schema_for(sport, stat).version
+
+
 @dataclass(frozen=True)
 class SeasonFeatureInputs:
     """Per row: the last three seasons (column 0 = last season; zeros for no play).

@@ -223,10 +223,11 @@ def test_a_production_model_trained_on_other_features_is_not_served_and_says_ret
     longer line up: serving refuses it with a message naming the command that fixes it, and
     the slate skips that stat with the same reason."""
     from predictions import services, serving
+    from predictions.engine import features
     from predictions.engine.features import FeatureSchema, game_schema
 
     upgraded = FeatureSchema.from_names((*game_schema("points").names, "a_feature_added_later"))
-    monkeypatch.setattr(serving, "feature_schema_for", lambda sport, stat: upgraded)
+    monkeypatch.setattr(features, "feature_schema_for", lambda sport, stat: upgraded)
     monkeypatch.setattr(serving, "_service", None)  # a fresh process's service; restored after
 
     response = user_client.post("/api/predictions/", prop_for(served), format="json")
