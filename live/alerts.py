@@ -83,18 +83,17 @@ def raise_edge_crossings(moves: list[dict]) -> int:
     ]
     if rearm:
         cache.delete_many(rearm)
-    candidates = [
-        (user_id, threshold, prop, previous, data)
+    candidates = {
+        _alerted_key(user_id, prop): (user_id, threshold, previous, data)
         for user_id, threshold in thresholds.items()
         for prop, previous, edge, data in checked
         if data is not None and edge >= threshold and (previous is None or previous < threshold)
-    ]
+    }
     if not candidates:
         return 0
-    already = cache.get_many([_alerted_key(c[0], c[2]) for c in candidates])
+    already = cache.get_many(list(candidates))
     sent = []
-    for user_id, threshold, prop, previous, data in candidates:
-        key = _alerted_key(user_id, prop)
+    for key, (user_id, threshold, previous, data) in candidates.items():
         if key in already:
             continue
         alert = {**data, "previous_edge": previous, "threshold": threshold}
