@@ -4,11 +4,13 @@ through the same bulk writers as imports (predictions.writes)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.utils import timezone
 
 from a1site.audit.services import audit_record
 from a1site.core.errors import ApplicationError
@@ -90,12 +92,37 @@ def _write_demo_props_and_results(
     return {"props": created_props, "results": created_results}
 
 
-def _demo_simulated(config, *, sport_id: int, progress: ProgressFn) -> dict[str, int]:
-    from .engine.simulate import simulate_league
+def _check_demo_layout(league, *, sport_id: int, as_of: dt.date) -> None:
+    """Refuse to load a simulated league over one stored with its seasons laid out for
+    another year: the same game ids would then name other games (``league_as_of``)."""
+    first_season = league.config.first_season
+    stored = (
+        Game.objects.filter(sport_id=sport_id, external_id=_demo_game_ids(np.array([0]))[0], simulated=True)
+        .values_list("season", flat=True)
+        .first()
+    )
+    if stored is not None and stored != first_season:
+        sport = league.sport
+        raise ApplicationError(
+            f"This database holds the simulated {sport.upper()} league laid out from the {stored} season; "
+            f"for {as_of:%Y-%m-%d} it would start in {first_season}. Load the demo into a new database, "
+            f"or pass --as-of with a date in the stored league's last season.",
+            code="demo_layout_changed",
+            fields={"as_of": [f"The stored {sport} demo league starts in {stored}, not {first_season}."]},
+        )
+
+
+def _demo_game_ids(game_id) -> pd.Series:
+    return pd.Series([f"G{gid:05d}" for gid in game_id])
+
+
+def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: ProgressFn) -> dict[str, int]:
+    from .engine.simulate import league_as_of
 
     sport = config.sport
-    progress(0.0, f"{sport}: simulating {config.n_seasons} seasons of {config.n_teams} teams")
-    league = simulate_league(config)
+    progress(0.0, f"{sport}: simulating {config.n_seasons} seasons of {config.n_teams} teams up to {as_of:%Y-%m-%d}")
+    league = league_as_of(config, as_of)
+    _check_demo_layout(league, sport_id=sport_id, as_of=as_of)
     counts: dict[str, int] = {}
     teams = league.teams
     team_ext = pd.Series(teams.abbreviation.astype(str))
@@ -128,7 +155,7 @@ def _demo_simulated(config, *, sport_id: int, progress: ProgressFn) -> dict[str,
     )
     player_pk = importers.lookup(selectors.player_id_map(sport_id=sport_id), player_ext)
     games = league.games
-    game_ext = pd.Series([f"G{gid:05d}" for gid in games.game_id])
+    game_ext = _demo_game_ids(games.game_id)
     counts["games"], _ = write_games(
         pd.DataFrame(
             {
@@ -358,16 +385,25 @@ def demo_load(
     seed: int = 0,
     small: bool = False,
     sports: list[str] | None = None,
+    as_of: dt.date | None = None,
     user=None,
     progress: ProgressFn | None = None,
 ) -> dict[str, dict[str, int]]:
     """Load the demo data: MLB player seasons from Lahman with season-long props, and seeded
     simulated NBA/NFL/NHL leagues with book props and the oracle. Repeatable: the same seed
-    gives the same rows, and loading twice adds nothing (rows are upserted by natural key).
+    and ``as_of`` give the same rows, and loading twice adds nothing (rows are upserted by
+    natural key).
+
+    The simulated leagues stand as on the morning of ``as_of`` (default today): their last
+    season is the one under way that day and holds the games played before it
+    (engine.simulate.league_as_of), so nothing stored lies in the future and today's slate
+    (``demo_slate_create``) follows yesterday's games. A later ``as_of`` in the same season
+    adds the games since; one whose seasons would be laid out from another year is refused.
 
     Sizes are the engine's demo plan (engine.training.demo_sim_configs; ``small``: its quick
     sizes and MLB from 2018), so the demo models train in minutes.
     """
+    as_of = as_of or timezone.now().date()
     from .engine.training import demo_sim_configs
 
     progress = progress or no_progress
@@ -389,13 +425,13 @@ def demo_load(
             if sport == "mlb":
                 summary[sport] = _demo_mlb(sport_id=sport_ids[sport], seed=seed, small=small, progress=step)
             else:
-                summary[sport] = _demo_simulated(configs[sport], sport_id=sport_ids[sport], progress=step)
+                summary[sport] = _demo_simulated(configs[sport], sport_id=sport_ids[sport], as_of=as_of, progress=step)
             audit_record(
                 actor=user,
                 action="predictions.demo_load",
                 object_type="predictions.sport",
                 object_id=sport,
-                details={"seed": seed, "small": small, "created": summary[sport]},
+                details={"seed": seed, "small": small, "as_of": as_of.isoformat(), "created": summary[sport]},
             )
     progress(1.0, "demo data loaded")
     return summary

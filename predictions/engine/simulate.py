@@ -53,11 +53,17 @@ Book lines
     book's error, and are rare and small.
 
 Names are generated and clearly fake ("Sim NBA Team 03", "Sim Player 0123").
+
+Calendar
+    Seasons start on fixed days (NBA 22 October, NHL 8 October, NFL the first Sunday on or
+    after 7 September). ``league_as_of(config, day)`` lays the seasons out so the last one is
+    the season under way on ``day`` and keeps only what was played before it: the league as
+    it stands on that morning, with no game from the future. The demo stores that league.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from scipy import special
@@ -211,6 +217,34 @@ def _season_start(sport: str, season: int) -> np.datetime64:
         offset = (3 - (start.astype("int64") % 7)) % 7
         return start + np.timedelta64(int(offset), "D")
     return np.datetime64(f"{season}-10-{22 if sport == 'nba' else 8:02d}")
+
+
+def season_under_way(sport: str, day) -> int:
+    """The season under way on ``day``, or the last one finished: the latest season that
+    started on or before it."""
+    day = np.datetime64(day, "D")
+    year = int(day.astype("datetime64[Y]").astype(int)) + 1970
+    return year if _season_start(sport, year) <= day else year - 1
+
+
+def league_as_of(config: SimConfig, day) -> SimLeague:
+    """The league of ``config`` laid out so its last season is the one under way on ``day``
+    (``first_season`` moves accordingly), cut to the games before ``day``: their stat lines
+    and props, and every team and player. The seasons are simulated whole and then cut, so a
+    later ``day`` in the same season keeps every earlier game as it was and adds the ones
+    since."""
+    day = np.datetime64(day, "D")
+    first_season = season_under_way(config.sport, day) - config.n_seasons + 1
+    league = simulate_league(replace(config, first_season=first_season))
+    played = league.games.game_date < day
+    games = Games(**{field.name: getattr(league.games, field.name)[played] for field in fields(Games)})
+    return replace(
+        league,
+        config=replace(league.config, first_season=first_season),
+        games=games,
+        stat_lines=league.stat_lines.take(league.stat_lines.game_date < day),
+        props=league.props.take(league.props.game_date < day),
+    )
 
 
 def _daily_schedule(rng, n_teams: int, games_per_team: int, start) -> list[tuple]:

@@ -14,15 +14,18 @@ from predictions.models import Game, Player, PropLine, Result, StatLine, Team
 pytestmark = pytest.mark.django_db
 
 TABLES = (Team, Player, Game, StatLine, PropLine, Result)
+# The day the demo leagues stand on (``load_demo --as-of``), fixed so every run loads the same
+# rows: the small NBA league's 2026 season is then under way (55 of its 120 games played).
+AS_OF = "2026-11-26"
 
 
 def snapshot():
     return {model.__name__: list(model.objects.order_by("pk").values()) for model in TABLES}
 
 
-def load_demo(*args):
+def load_demo(*args, as_of: str = AS_OF):
     out = io.StringIO()
-    call_command("load_demo", "--small", "--no-progress", *args, stdout=out, stderr=io.StringIO())
+    call_command("load_demo", "--small", "--no-progress", "--as-of", as_of, *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 
@@ -51,16 +54,55 @@ def test_demo_data_is_labelled_and_simulated_props_carry_the_oracle(db):
 
 
 def test_database_logs_match_what_the_simulator_produced(db):
-    from predictions.engine.simulate import simulate_league
+    from predictions.engine.simulate import league_as_of
     from predictions.engine.training import demo_sim_configs
 
     load_demo("--sport", "nba")
     games, stat_lines, props = services.game_logs(sport="nba")
     config = next(c for c in demo_sim_configs(seed=0, quick=True) if c.sport == "nba")
-    league = simulate_league(config)
+    league = league_as_of(config, AS_OF)
     assert len(stat_lines) == len(league.stat_lines) and len(props) == len(league.props)
     assert np.sort(stat_lines.stats["points"]).tolist() == np.sort(league.stat_lines.stats["points"]).tolist()
     assert np.bincount(stat_lines.rest_days).tolist() == np.bincount(league.stat_lines.rest_days).tolist()
+
+
+def test_the_demo_leagues_stand_as_on_the_morning_of_as_of_and_a_later_day_only_adds_games(db):
+    load_demo("--sport", "nba", "--sport", "nfl")
+    for sport in ("nba", "nfl"):
+        games = Game.objects.filter(sport__code=sport)
+        assert not games.filter(date__gte=AS_OF).exists()
+        assert set(games.values_list("season", flat=True)) == {2025, 2026}
+    assert Game.objects.filter(sport__code="nba", season=2026).count() == 55
+    before = snapshot()
+
+    out = load_demo("--sport", "nba", as_of="2026-12-03")
+
+    after = snapshot()
+    for table, rows in before.items():
+        assert after[table][: len(rows)] == rows, table
+    added = Game.objects.filter(sport__code="nba", date__gte=AS_OF)
+    assert added.exists() and not added.filter(date__gte="2026-12-03").exists()
+    assert f"nba: created 0 teams, 0 players, {added.count()} games" in out
+
+
+def test_a_demo_league_laid_out_for_another_year_is_refused_and_nothing_is_written(db):
+    from django.core.management.base import CommandError
+
+    load_demo("--sport", "nba")
+    before = snapshot()
+
+    with pytest.raises(CommandError, match=r"laid out from the 2025 season; for 2027-11-26 it would start in 2026"):
+        load_demo("--sport", "nba", as_of="2027-11-26")
+
+    assert snapshot() == before
+
+
+def test_an_unreadable_as_of_is_a_command_error_naming_the_option(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=r"--as-of: expected a date as YYYY-MM-DD or 'today', got '26/11/2026'"):
+        load_demo("--sport", "nba", as_of="26/11/2026")
+    assert not Game.objects.exists()
 
 
 def test_train_models_registers_each_member_and_the_ensemble_with_baselines(db):

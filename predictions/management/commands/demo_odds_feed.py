@@ -8,7 +8,7 @@ from a1site.core.errors import ApplicationError
 from predictions import demo_odds
 from predictions.engine.odds_feed import feed_csv
 
-from .predict_slate import _date
+from ._dates import parse_date
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--props", type=int, default=40, help="props per sport, drawn with the seed (0: all)")
 
     def handle(self, *args, out, date, sport, seed, minutes, props, **options):
-        day = _date(date)
+        day = parse_date(date, option="--date")
         if seed < 0 or minutes <= 0 or props < 0:
             raise CommandError("--seed and --props must be 0 or more, --minutes positive")
         try:

@@ -1,21 +1,10 @@
-import datetime as dt
-
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from a1site.core.errors import ApplicationError
 from predictions import demo, services
 
+from ._dates import parse_date
 from ._progress import progress_bar
-
-
-def _date(value: str) -> dt.date:
-    if value == "today":
-        return timezone.now().date()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"expected a date as YYYY-MM-DD or 'today', got {value!r}")
 
 
 class Command(BaseCommand):
@@ -36,8 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
-        date = _date(options["date"])
-        through = _date(options["through"]) if options["through"] else None
+        date = parse_date(options["date"], option="--date")
+        through = parse_date(options["through"], option="--through") if options["through"] else None
         try:
             if options["demo_slate"]:
                 created = demo.demo_slate_create(sport=options["sport"], date=date, seed=options["seed"])

@@ -5,7 +5,7 @@ import pytest
 
 from predictions.engine.distributions import prob_over_under_push
 from predictions.engine.logs import devig_proportional
-from predictions.engine.simulate import SimConfig, simulate_league
+from predictions.engine.simulate import SimConfig, league_as_of, season_under_way, simulate_league
 from predictions.engine.sports import get_sport
 
 
@@ -86,3 +86,42 @@ def test_book_prices_are_always_above_one_even_at_the_clip():
     over, under = price_two_way(np.array([0.0, 0.03, 0.5, 0.97, 1.0]), overround=0.045)
     assert np.all(over >= 1.01) and np.all(under >= 1.01)
     assert devig_proportional(over[2], under[2]) == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("sport", "day", "season"),
+    [
+        ("nba", "2026-10-21", 2025),
+        ("nba", "2026-10-22", 2026),
+        ("nba", "2027-03-01", 2026),
+        ("nhl", "2026-10-07", 2025),
+        ("nhl", "2026-10-08", 2026),
+        # 2026-09-07 is a Monday: the NFL season starts on Sunday the 13th.
+        ("nfl", "2026-09-12", 2025),
+        ("nfl", "2026-09-13", 2026),
+        ("nfl", "2027-01-10", 2026),
+    ],
+)
+def test_the_season_under_way_is_the_latest_that_started_on_or_before_the_day(sport, day, season):
+    assert season_under_way(sport, day) == season
+
+
+# Days inside each sport's 2026 season of the config below (12 games a team).
+@pytest.mark.parametrize(("sport", "day"), [("nba", "2026-11-05"), ("nfl", "2026-11-01"), ("nhl", "2026-10-20")])
+def test_a_league_as_of_a_day_holds_only_earlier_games_and_ends_in_the_season_under_way(sport, day):
+    config = SimConfig(sport, n_seasons=2, games_per_team=12, n_teams=4, seed=3)
+    day = np.datetime64(day)
+
+    league = league_as_of(config, day)
+
+    assert league.config.first_season == 2025
+    assert set(league.games.season.tolist()) == {2025, 2026}
+    for dates in (league.games.game_date, league.stat_lines.game_date, league.props.game_date):
+        assert len(dates) and dates.max() < day
+    assert set(league.stat_lines.game_id.tolist()) <= set(league.games.game_id.tolist())
+    assert set(league.props.game_id.tolist()) <= set(league.stat_lines.game_id.tolist())
+    # The same seasons laid out in full: the league as of the day is their beginning.
+    whole = simulate_league(SimConfig(sport, n_seasons=2, games_per_team=12, n_teams=4, seed=3, first_season=2025))
+    assert len(whole.games.game_id) > len(league.games.game_id)
+    for (name, cut), (_, full) in zip(columns(league), columns(whole), strict=True):
+        assert np.array_equal(cut, full[: len(cut)], equal_nan=cut.dtype.kind == "f"), name
