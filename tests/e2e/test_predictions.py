@@ -26,6 +26,12 @@ def test_predictions_page_and_detail_render_real_rows(page, live_server, served,
     assert rows.count() == 20
     first = rows.first.inner_text()
     assert best.player.name in first and "simulated" in first
+    # All sixteen columns, edge included, fit a 1440-pixel window without scrolling sideways.
+    page.set_viewport_size({"width": 1440, "height": 860})
+    table = page.locator('[data-testid="props"]')
+    assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth"), table.evaluate(
+        "t => [t.scrollWidth, t.parentElement.clientWidth]"
+    )
     screenshot("predictions")
 
     page.click('[data-testid="detail-link"] >> nth=0')
