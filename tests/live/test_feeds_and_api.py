@@ -231,3 +231,17 @@ def test_live_page_renders_for_a_logged_in_user_and_is_in_the_nav(client, user, 
 @pytest.mark.django_db
 def test_live_page_needs_login(client):
     assert client.get("/live/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_live_page_tells_the_operator_how_to_play_the_demo_feed_to_this_server(
+    client, user, staff_user, password, settings
+):
+    hint = "replay_odds var/demo_odds.csv --speed 10x --to http://testserver"
+    client.login(username=user.username, password=password)
+    assert hint in client.get(reverse("live:page")).content.decode()  # embedded mode: the user runs it
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"  # services mode: only staff operate the server
+    assert 'data-testid="feed-hint"' not in client.get(reverse("live:page")).content.decode()
+    client.login(username=staff_user.username, password=password)
+    assert hint in client.get(reverse("live:page")).content.decode()
