@@ -97,7 +97,7 @@ def _check_demo_layout(league, *, sport_id: int, as_of: dt.date) -> None:
     another year: the same game ids would then name other games (``league_as_of``)."""
     first_season = league.config.first_season
     stored = (
-        Game.objects.filter(sport_id=sport_id, external_id=_demo_game_ids(np.array([0]))[0], simulated=True)
+        Game.objects.filter(sport_id=sport_id, external_id=_demo_game_id(0), simulated=True)
         .values_list("season", flat=True)
         .first()
     )
@@ -112,8 +112,9 @@ def _check_demo_layout(league, *, sport_id: int, as_of: dt.date) -> None:
         )
 
 
-def _demo_game_ids(game_id) -> pd.Series:
-    return pd.Series([f"G{gid:05d}" for gid in game_id])
+def _demo_game_id(game_id: int) -> str:
+    """A simulated game's external id; the league's first game is 0."""
+    return f"G{game_id:05d}"
 
 
 def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: ProgressFn) -> dict[str, int]:
@@ -155,7 +156,7 @@ def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: Progress
     )
     player_pk = importers.lookup(selectors.player_id_map(sport_id=sport_id), player_ext)
     games = league.games
-    game_ext = _demo_game_ids(games.game_id)
+    game_ext = pd.Series([_demo_game_id(gid) for gid in games.game_id])
     counts["games"], _ = write_games(
         pd.DataFrame(
             {
@@ -403,9 +404,9 @@ def demo_load(
     Sizes are the engine's demo plan (engine.training.demo_sim_configs; ``small``: its quick
     sizes and MLB from 2018), so the demo models train in minutes.
     """
-    as_of = as_of or timezone.now().date()
     from .engine.training import demo_sim_configs
 
+    as_of = as_of or timezone.now().date()
     progress = progress or no_progress
     sports = list(sports or DEMO_SPORTS)
     unknown = sorted(set(sports) - set(DEMO_SPORTS))

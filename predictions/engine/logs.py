@@ -41,6 +41,12 @@ class Games:
     def __post_init__(self) -> None:
         _check_lengths(self)
 
+    def __len__(self) -> int:
+        return len(self.game_id)
+
+    def take(self, index: np.ndarray) -> Games:
+        return Games(**{field.name: getattr(self, field.name)[index] for field in fields(self)})
+
 
 @dataclass(frozen=True)
 class StatLines:

@@ -63,7 +63,7 @@ Calendar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
@@ -236,12 +236,10 @@ def league_as_of(config: SimConfig, day) -> SimLeague:
     day = np.datetime64(day, "D")
     first_season = season_under_way(config.sport, day) - config.n_seasons + 1
     league = simulate_league(replace(config, first_season=first_season))
-    played = league.games.game_date < day
-    games = Games(**{field.name: getattr(league.games, field.name)[played] for field in fields(Games)})
     return replace(
         league,
         config=replace(league.config, first_season=first_season),
-        games=games,
+        games=league.games.take(league.games.game_date < day),
         stat_lines=league.stat_lines.take(league.stat_lines.game_date < day),
         props=league.props.take(league.props.game_date < day),
     )
