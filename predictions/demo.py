@@ -10,6 +10,7 @@ import logging
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from a1site.audit.services import audit_record
@@ -448,10 +449,31 @@ DEMO_SLATE_PRIOR_GAMES = 10
 DEMO_SLATE_BOOK_ERROR_SD = 0.06
 
 
+def _slate_available(*, teams: list[int], date) -> set[int]:
+    """The players who played in their team's latest game before ``date``: the demo book's
+    injury report (a player who missed it is taken to be still out)."""
+    latest = dict(
+        StatLine.objects.filter(team_id__in=teams, game__kind=Game.Kind.GAME, game__date__lt=date)
+        .values("team_id")
+        .annotate(last=Max("game__date"))
+        .values_list("team_id", "last")
+    )
+    if not latest:
+        return set()
+    played = Q()
+    for team, day in latest.items():
+        played |= Q(team_id=team, game__date=day)
+    return set(StatLine.objects.filter(played, game__kind=Game.Kind.GAME).values_list("player_id", flat=True))
+
+
 def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
     """An upcoming, unsettled slate of simulated games on ``date`` for a simulated sport: each
     team plays once (pairs drawn with the seed), and a simulated book posts a line on every
-    stat of every rostered player whose recent average reaches the simulator's prop threshold.
+    stat of every available player whose recent average reaches the simulator's prop
+    threshold. Available: he played in his team's latest game (``_slate_available``), as a
+    book reads the injury report; an injured player is not priced, so the players priced,
+    who stand for the lineup in serving, leave his minutes to his teammates as in a played
+    game.
     The book quotes as in the simulator (``engine.simulate.book_quote``): its mean is the
     player's recent average shrunk toward his role's (``DEMO_SLATE_*``) times a private
     log-normal error, its line the half point nearest
@@ -498,11 +520,14 @@ def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
         game_of_team = {}
         for ext, (home, away) in zip(external, pairs, strict=True):
             game_of_team[home] = game_of_team[away] = game_pk[ext]
-        players = list(
-            Player.objects.filter(sport_id=sport_id, team_id__in=game_of_team)
+        available = _slate_available(teams=list(game_of_team), date=date)
+        players = [
+            row
+            for row in Player.objects.filter(sport_id=sport_id, team_id__in=game_of_team)
             .order_by("pk")
             .values_list("pk", "team_id", "role")
-        )
+            if row[0] in available
+        ]
         recent: dict[int, list[dict]] = {}
         for player, stats in (
             StatLine.objects.filter(

@@ -1,5 +1,6 @@
 """predict_slate scores every priced prop of a slate; the demo slate is upcoming and repeatable."""
 
+import datetime as dt
 import io
 
 import pytest
@@ -74,6 +75,33 @@ def test_the_demo_slate_is_today_unsettled_simulated_and_repeatable(db, register
     run("--sport", "nba", "--date", "today", "--demo-slate")
 
     assert (PropLine.objects.filter(game__date=today).count(), Prediction.objects.count()) == counts
+
+
+def test_the_demo_book_prices_only_players_who_played_their_teams_latest_game(db):
+    from predictions import demo
+    from predictions.models import StatLine
+
+    today = dt.date(2026, 11, 26)
+    call_command("load_demo", "--small", "--no-progress", "--sport", "nba", "--as-of", f"{today}", stdout=io.StringIO())
+    latest = {}
+    for team, day in StatLine.objects.filter(game__date__lt=today).values_list("team_id", "game__date"):
+        latest[team] = max(day, latest.get(team, day))
+    played = set()
+    for player, team, day in StatLine.objects.values_list("player_id", "team_id", "game__date"):
+        if latest.get(team) == day:
+            played.add(player)
+    # The last game's absentees who still clear the prop threshold on their history.
+    out = set(
+        PropLine.objects.filter(game__sport__code="nba", player__team_id__in=latest)
+        .exclude(player_id__in=played)
+        .values_list("player_id", flat=True)
+    )
+    assert out, "the small league should have a priced player who missed his team's latest game"
+
+    demo.demo_slate_create(sport="nba", date=today)
+
+    priced = set(PropLine.objects.filter(game__date=today).values_list("player_id", flat=True))
+    assert priced and priced <= played and not priced & out
 
 
 def test_an_unknown_date_is_a_command_error(db):
