@@ -520,14 +520,15 @@ def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
         game_of_team = {}
         for ext, (home, away) in zip(external, pairs, strict=True):
             game_of_team[home] = game_of_team[away] = game_pk[ext]
-        available = _slate_available(teams=list(game_of_team), date=date)
-        players = [
-            row
-            for row in Player.objects.filter(sport_id=sport_id, team_id__in=game_of_team)
+        players = list(
+            Player.objects.filter(
+                sport_id=sport_id,
+                team_id__in=game_of_team,
+                pk__in=_slate_available(teams=list(game_of_team), date=date),
+            )
             .order_by("pk")
             .values_list("pk", "team_id", "role")
-            if row[0] in available
-        ]
+        )
         recent: dict[int, list[dict]] = {}
         for player, stats in (
             StatLine.objects.filter(
