@@ -1360,7 +1360,7 @@ def predictions_create(*, requests: list[PropRequest], user=None) -> list[dict]:
     stored prediction (same ``id``, version and probabilities, ``cached: true``), not stored
     again; the edge is always computed from the odds of the request. Shadow models do not
     score API requests (they score the book's props in ``slate_predict``)."""
-    from .serving import edges, service
+    from .serving import book_anchor, edges, service
 
     resolved, errors, players, games = _resolve_cached(requests)
     groups: dict[tuple[str, str], list] = {}
@@ -1394,9 +1394,12 @@ def predictions_create(*, requests: list[PropRequest], user=None) -> list[dict]:
         X = np.vstack([features[(game, player)][0] for _, _, game, player in scored])
         hashes = [features[(game, player)][1] for _, _, game, player in scored]
         lines = [request.line for _, request, _, _ in scored]
+        anchors = [book_anchor(r.over_decimal_odds, r.under_decimal_odds) for _, r, _, _ in scored]
         # Large batches skip the prediction cache: scoring a row costs less than a cache round trip.
         use_cache = len(scored) <= PREDICTION_CACHE_MAX_BATCH
-        results, cached = inference.predict(model, X, lines, hashes, use_cache=use_cache, write_cache=False)
+        results, cached = inference.predict(
+            model, X, lines, hashes, anchors=anchors, use_cache=use_cache, write_cache=False
+        )
         over = np.array([np.nan if r.over_decimal_odds is None else r.over_decimal_odds for _, r, _, _ in scored])
         under = np.array([np.nan if r.under_decimal_odds is None else r.under_decimal_odds for _, r, _, _ in scored])
         edge, side = edges([r["p_over"] for r in results], [r["p_under"] for r in results], over, under)
@@ -1444,15 +1447,15 @@ def predictions_create(*, requests: list[PropRequest], user=None) -> list[dict]:
                 )
             )
             if use_cache:
-                pending.append((answer, model, hashes[position], request.line, result))
+                pending.append((answer, model.cache_key(hashes[position], request.line, anchors[position]), result))
             else:
-                pending.append((answer, None, None, None, None))
+                pending.append((answer, None, None))
     ids = _predictions_insert(inserts)
     fresh: dict[str, dict] = {}
-    for prediction_id, (answer, model, feature_hash_, line, result) in zip(ids, pending, strict=True):
+    for prediction_id, (answer, key, result) in zip(ids, pending, strict=True):
         answer["id"] = prediction_id
-        if model is not None:
-            fresh[model.cache_key(feature_hash_, line)] = {**result, "id": prediction_id}
+        if key is not None:
+            fresh[key] = {**result, "id": prediction_id}
     if fresh:
         inference.remember(fresh)
     for index, error in errors.items():
@@ -1499,6 +1502,7 @@ def _slate_write(*, model, stat, props, X, hashes, lines, over, under, game_ids,
     A prop already predicted by this version from the same inputs (weights, line, prices,
     feature row) is left as it is, and a graded one is never rewritten; the rest is scored in
     one call, new rows inserted in multi-row statements, changed ones updated."""
+    from .engine.logs import devig_proportional
     from .serving import edges
 
     stored = {
@@ -1520,7 +1524,7 @@ def _slate_write(*, model, stat, props, X, hashes, lines, over, under, game_ids,
     if not todo:
         return 0
     chosen = np.array(todo)
-    scores = model.score(X[chosen], lines[chosen])
+    scores = model.score(X[chosen], lines[chosen], devig_proportional(over[chosen], under[chosen]))
     edge, side = edges(scores["p_over"], scores["p_under"], over[chosen], under[chosen])
     columns = {
         "prop_line_id": [props[i][0] for i in chosen],

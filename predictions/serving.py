@@ -20,10 +20,14 @@ cheaper for one row, FACTS.md), then one vectorised distribution call for all me
 result equals ``Ensemble.predict_proba`` (tests check it) and keeps each member's P(over) and
 P(under) for grading.
 
+At a line a book priced, each member's price and the mixture's are pooled with the book's
+de-vigged price by their line temperatures (engine.calibration); without odds the book is
+taken to sit at even odds. So the probabilities depend on the odds given.
+
 Results are cached in the Django cache (Redis in services mode, local memory embedded) under
-the ensemble version, its weights row, the feature row's hash and the line, so a new version
-or new weights can never be answered from the cache. Odds are not part of the key: the edge
-is computed per request from the cached probabilities.
+the ensemble version, its weights row, the feature row's hash, the line and the book's
+de-vigged price (``book_anchor``), so a new version, new weights or a moved price can never be
+answered from the cache.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from django.conf import settings
 from django.core.cache import cache
 from scipy import special
 
+from .engine.calibration import _ANCHOR_CLIP, anchor_logit
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.metrics import best_side_edges
@@ -62,6 +67,15 @@ def feature_hash(row: np.ndarray) -> str:
     import hashlib
 
     return hashlib.sha256(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()[:32]
+
+
+def book_anchor(over_decimal_odds, under_decimal_odds) -> float | None:
+    """The book's de-vigged P(over | no push) from its two prices (engine.logs.devig_proportional
+    for one prop); None when either price is missing."""
+    if over_decimal_odds is None or under_decimal_odds is None:
+        return None
+    over, under = 1.0 / float(over_decimal_odds), 1.0 / float(under_decimal_odds)
+    return over / (over + under)
 
 
 def edges(p_over, p_under, over_decimal_odds, under_decimal_odds):
@@ -141,25 +155,38 @@ def _scalar_prices(family: str, mean: float, dispersion: float, line: float) -> 
     return p_over, p_under, min(max(1.0 - p_over - p_under, 0.0), 1.0)
 
 
-def _scalar_temper(p_over: float, p_under: float, p_push: float, temperature: float) -> tuple[float, float]:
-    """engine.calibration.temper for one value."""
+def _book_logit(anchor: float | None) -> float:
+    """engine.calibration.anchor_logit for one value (None or NaN: 0, even odds)."""
+    if anchor is None or anchor != anchor:
+        return 0.0
+    anchor = min(max(anchor, _ANCHOR_CLIP), 1.0 - _ANCHOR_CLIP)
+    return math.log(anchor) - math.log1p(-anchor)
+
+
+def _scalar_temper(
+    p_over: float, p_under: float, p_push: float, temperature: float, book_logit: float = 0.0
+) -> tuple[float, float]:
+    """engine.calibration.temper for one value (``book_logit``: ``_book_logit`` of the anchor)."""
     if temperature == 1.0:
         return p_over, p_under
     conditional = min(max(p_over / max(p_over + p_under, 1e-12), 1e-12), 1.0 - 1e-12)
     logit = math.log(conditional) - math.log1p(-conditional)
-    tempered = 1.0 / (1.0 + math.exp(-temperature * logit))
+    tempered = 1.0 / (1.0 + math.exp(-(book_logit + temperature * (logit - book_logit))))
     no_push = 1.0 - p_push
     return no_push * tempered, no_push * (1.0 - tempered)
 
 
-def _temper_columns(p_over, p_under, p_push, temperatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """engine.calibration.temper with each column's (member's) own temperature, in one pass."""
+def _temper_columns(
+    p_over, p_under, p_push, temperatures: np.ndarray, book_logit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """engine.calibration.temper with each column's (member's) own temperature and each
+    row's book logit (a column vector), in one pass."""
     if np.all(temperatures == 1.0):
         return p_over, p_under
     settled = np.maximum(p_over + p_under, 1e-12)
     conditional = np.clip(p_over / settled, 1e-12, 1.0 - 1e-12)
     logit = np.log(conditional) - np.log1p(-conditional)
-    tempered = 1.0 / (1.0 + np.exp(-temperatures * logit))
+    tempered = 1.0 / (1.0 + np.exp(-(book_logit + temperatures * (logit - book_logit))))
     no_push = 1.0 - p_push
     keep = temperatures == 1.0
     return np.where(keep, p_over, no_push * tempered), np.where(keep, p_under, no_push * (1.0 - tempered))
@@ -227,9 +254,11 @@ class ServedModel:
                 self._mlps[index] = _NumpyMLP(member.network)
         self._temperatures = np.array([member.line_temperature for member in self.ensemble.members])
 
-    def score(self, X: np.ndarray, lines: np.ndarray) -> dict[str, np.ndarray]:
+    def score(self, X: np.ndarray, lines: np.ndarray, anchors=None) -> dict[str, np.ndarray]:
         """mean, p_over, p_under, p_push of the ensemble and each member's p_over/p_under
-        (``{kind}_p_over``, ``{kind}_p_under``) for every row; one call per member."""
+        (``{kind}_p_over``, ``{kind}_p_under``) for every row; one call per member.
+        ``anchors``: each row's book de-vigged P(over | no push) (``book_anchors``; None or NaN
+        where no book priced the line)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 1:
             X = X.reshape(1, -1)
@@ -237,18 +266,22 @@ class ServedModel:
             raise ValueError(f"feature matrix has {X.shape[1]} columns; {self.name} expects {len(self.schema.names)}")
         lines = np.asarray(lines, dtype=np.float64).reshape(-1)
         if len(lines) == 1:
-            return self._score_one(X, float(lines[0]))
+            anchor = None if anchors is None else float(np.asarray(anchors, dtype=np.float64).reshape(-1)[0])
+            return self._score_one(X, float(lines[0]), anchor)
         means, dispersions = self._member_params(X)
         mean = np.column_stack(means)
         dispersion = np.column_stack(dispersions)
+        book_logit = anchor_logit(None if anchors is None else np.asarray(anchors, np.float64).reshape(-1), lines.shape)
+        book_logit = book_logit[:, None]
         p_over, p_under, p_push = _line_prices(self.ensemble.family, mean, dispersion, lines[:, None])
-        p_over, p_under = _temper_columns(p_over, p_under, p_push, self._temperatures)
+        p_over, p_under = _temper_columns(p_over, p_under, p_push, self._temperatures, book_logit)
         weights = self.ensemble.weights
         mixed = _temper_columns(
             (p_over @ weights)[:, None],
             (p_under @ weights)[:, None],
             (p_push @ weights)[:, None],
             np.array([self.ensemble.line_temperature]),
+            book_logit,
         )
         result = {
             "mean": mean @ weights,
@@ -277,9 +310,10 @@ class ServedModel:
             dispersions.append(dispersion)
         return means, dispersions
 
-    def _score_one(self, X: np.ndarray, line: float) -> dict[str, np.ndarray]:
+    def _score_one(self, X: np.ndarray, line: float, anchor: float | None = None) -> dict[str, np.ndarray]:
         """``score`` for one row, in Python floats after the two model calls: the same maths
         as the array path, without numpy's per-call overhead on one-element arrays."""
+        book_logit = _book_logit(anchor)
         means, dispersions = self._member_params(X)
         weights = self.ensemble.weights.tolist()
         mixed_over = mixed_under = mixed_push = mixed_mean = 0.0
@@ -288,14 +322,16 @@ class ServedModel:
             self.member_kinds, weights, means, dispersions, self._temperatures.tolist(), strict=True
         ):
             p_over, p_under, p_push = _scalar_prices(self.ensemble.family, float(mean[0]), float(dispersion[0]), line)
-            p_over, p_under = _scalar_temper(p_over, p_under, p_push, temperature)
+            p_over, p_under = _scalar_temper(p_over, p_under, p_push, temperature, book_logit)
             result[f"{kind}_p_over"] = np.array([p_over])
             result[f"{kind}_p_under"] = np.array([p_under])
             mixed_over += weight * p_over
             mixed_under += weight * p_under
             mixed_push += weight * p_push
             mixed_mean += weight * float(mean[0])
-        p_over, p_under = _scalar_temper(mixed_over, mixed_under, mixed_push, self.ensemble.line_temperature)
+        p_over, p_under = _scalar_temper(
+            mixed_over, mixed_under, mixed_push, self.ensemble.line_temperature, book_logit
+        )
         result.update(
             {
                 "mean": np.array([mixed_mean]),
@@ -306,8 +342,10 @@ class ServedModel:
         )
         return result
 
-    def cache_key(self, feature_hash_: str, line: float) -> str:
-        return f"{CACHE_PREFIX}:{self.version_id}:{self.weights_id or 0}:{feature_hash_}:{line!r}"
+    def cache_key(self, feature_hash_: str, line: float, anchor: float | None = None) -> str:
+        # No book price prices as a book at even odds (engine.calibration), so they share a key.
+        book = 0.5 if anchor is None or anchor != anchor else float(anchor)
+        return f"{CACHE_PREFIX}:{self.version_id}:{self.weights_id or 0}:{feature_hash_}:{line!r}:{book!r}"
 
 
 @dataclass
@@ -527,18 +565,24 @@ class InferenceService:
         lines,
         hashes: list[str],
         *,
+        anchors: list[float | None] | None = None,
         use_cache: bool = True,
         write_cache: bool = True,
     ) -> tuple[list[dict], list[bool]]:
         """One result dict per row (mean, p_over, p_under, p_push, members) and whether it
-        came from the cache. Rows missing from the cache are scored in one call, and cached
-        unless ``write_cache`` is off (the caller caches them itself, e.g. with the stored
-        prediction's id)."""
+        came from the cache; ``anchors``: each row's ``book_anchor`` (None: no book price).
+        Rows missing from the cache are scored in one call, and cached unless ``write_cache``
+        is off (the caller caches them itself, e.g. with the stored prediction's id)."""
         lines = [float(line) for line in lines]
         n = len(lines)
         results: list[dict | None] = [None] * n
         cached = [False] * n
-        keys = [model.cache_key(h, line) for h, line in zip(hashes, lines, strict=True)] if use_cache else []
+        anchors = [None] * n if anchors is None else list(anchors)
+        keys = (
+            [model.cache_key(h, line, a) for h, line, a in zip(hashes, lines, anchors, strict=True)]
+            if use_cache
+            else []
+        )
         if use_cache:
             found = cache.get_many(keys) if n > 1 else {k: v for k in keys if (v := cache.get(k)) is not None}
             for index, key in enumerate(keys):
@@ -548,7 +592,11 @@ class InferenceService:
         todo = [index for index in range(n) if results[index] is None]
         if todo:
             rows = X if len(todo) == n else X[todo]
-            scores = model.score(rows, np.array([lines[index] for index in todo]))
+            scores = model.score(
+                rows,
+                np.array([lines[index] for index in todo]),
+                np.array([np.nan if anchors[i] is None else anchors[i] for i in todo], dtype=np.float64),
+            )
             fresh = {}
             kinds = model.member_kinds
             members = zip(

@@ -160,15 +160,18 @@ class _DistModel:
         probabilities = prob_over_under_push(self.family, params.mean, params.dispersion, lines)
         return PropProbabilities(probabilities.p_over, probabilities.p_under, probabilities.p_push, params.mean)
 
-    def predict_proba(self, X, lines) -> PropProbabilities:
+    def predict_proba(self, X, lines, anchor=None) -> PropProbabilities:
+        """Prices at ``lines``, pooled by the line temperature with ``anchor``, the book's
+        de-vigged P(over | no push) at each line (engine.calibration; None or NaN: 1/2)."""
         raw = self.predict_proba_uncalibrated(X, lines)
-        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature), raw.mean)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, anchor), raw.mean)
 
-    def calibrate_lines(self, X, lines, actual) -> float:
+    def calibrate_lines(self, X, lines, actual, anchor=None) -> float:
         """Fit and keep the line temperature on validation props (rows ``X`` with their book
-        ``lines`` and settled ``actual`` stats); returns it."""
+        ``lines``, the book's de-vigged P(over | no push) ``anchor`` and settled ``actual``
+        stats); returns it."""
         raw = self.predict_proba_uncalibrated(X, lines)
-        self.line_temperature = fit_line_temperature(raw.p_over, raw.p_under, actual, lines)
+        self.line_temperature = fit_line_temperature(raw.p_over, raw.p_under, actual, lines, anchor=anchor)
         return self.line_temperature
 
     def predict_median(self, X) -> np.ndarray:
@@ -768,16 +771,17 @@ class Ensemble:
         line_X=None,
         lines=None,
         line_actual=None,
+        line_anchor=None,
         prior_strength: float = STACKING_PRIOR,
     ) -> Ensemble:
         """Weights by ``stacking_weights`` on the validation rows. Given the validation period's
         props (``line_X``, ``lines``, ``line_actual``) with at least MIN_CALIBRATION_PROPS
         settled, the log score is that of each settled prop's outcome under the members'
-        (calibrated) prices instead: the quantity the ensemble is used for. The weights are
-        shrunk toward equal (``STACKING_PRIOR``); ``prior_strength=0`` gives the validation
-        optimum, with each member alone among the candidates, which together with the line
-        temperature (kept at 1 unless it lowers the log loss) is never worse than the best
-        member on the validation props."""
+        (calibrated, pooled with the book's ``line_anchor``) prices instead: the quantity the
+        ensemble is used for. The weights are shrunk toward equal (``STACKING_PRIOR``);
+        ``prior_strength=0`` gives the validation optimum, with each member alone among the
+        candidates, which together with the line temperature (kept at 1 unless it lowers the
+        log loss) is never worse than the best member on the validation props."""
         if lines is not None:
             line_actual = np.asarray(line_actual, float)
             lines = np.asarray(lines, float)
@@ -786,7 +790,7 @@ class Ensemble:
                 went_over = line_actual[settled] > lines[settled]
                 columns = []
                 for member in members:
-                    prices = member.predict_proba(line_X, lines)
+                    prices = member.predict_proba(line_X, lines, line_anchor)
                     p_over = prices.p_over[settled] / np.maximum(prices.p_over + prices.p_under, 1e-12)[settled]
                     columns.append(np.log(np.clip(np.where(went_over, p_over, 1.0 - p_over), 1e-12, 1.0)))
                 return cls(members, stacking_weights(np.column_stack(columns), prior_strength=prior_strength))
@@ -808,18 +812,18 @@ class Ensemble:
             dispersion=np.column_stack([p.dispersion for p in params]),
         )
 
-    def predict_proba_uncalibrated(self, X, lines) -> PropProbabilities:
-        """The weighted mixture of the members' (calibrated) prices, before the ensemble's own
-        line temperature."""
+    def predict_proba_uncalibrated(self, X, lines, anchor=None) -> PropProbabilities:
+        """The weighted mixture of the members' (calibrated, pooled with ``anchor``) prices,
+        before the ensemble's own line temperature."""
         totals = [0.0, 0.0, 0.0, 0.0]
         for weight, member in zip(self.weights, self.members, strict=True):
-            for index, values in enumerate(member.predict_proba(X, lines)):
+            for index, values in enumerate(member.predict_proba(X, lines, anchor)):
                 totals[index] = totals[index] + weight * values
         return PropProbabilities(*totals)
 
-    def predict_proba(self, X, lines) -> PropProbabilities:
-        raw = self.predict_proba_uncalibrated(X, lines)
-        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature), raw.mean)
+    def predict_proba(self, X, lines, anchor=None) -> PropProbabilities:
+        raw = self.predict_proba_uncalibrated(X, lines, anchor)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, anchor), raw.mean)
 
     def predict_median(self, X) -> np.ndarray:
         """The median of the ensemble as priced (``predictive_median`` on ``predict_proba``):
@@ -832,10 +836,10 @@ class Ensemble:
         upper = np.max([high for _, high in brackets], axis=0)
         return predictive_median(lambda lines: self.predict_proba(X, lines).p_over, lower, upper)
 
-    def calibrate_lines(self, X, lines, actual) -> float:
+    def calibrate_lines(self, X, lines, actual, anchor=None) -> float:
         """Fit and keep the ensemble's line temperature on validation props; returns it."""
-        raw = self.predict_proba_uncalibrated(X, lines)
-        self.line_temperature = fit_line_temperature(raw.p_over, raw.p_under, actual, lines)
+        raw = self.predict_proba_uncalibrated(X, lines, anchor)
+        self.line_temperature = fit_line_temperature(raw.p_over, raw.p_under, actual, lines, anchor=anchor)
         return self.line_temperature
 
     def log_pmf(self, X, y) -> np.ndarray:

@@ -6,7 +6,8 @@ fits every dispersion on validation, then each member's line temperature
 (engine.calibration) on the validation period's book props, the ensemble weights on those
 props' outcomes (on the whole validation distribution when there are too few props) and
 the ensemble's own line temperature, and scores each member, the ensemble and the
-baselines on the test period's book props:
+baselines on the test period's book props (the models' prices there pooled with each
+prop's de-vigged book price, as serving prices them):
 
 - ``book``: the book's own probability, recovered from its two prices by proportional
   de-vigging (engine.logs.devig_proportional); its point forecast for MAE is the line.
@@ -332,10 +333,13 @@ def train_stat(
     calibration_x = X[props.row_index[in_validation]]
     calibration_lines = props.line[in_validation]
     calibration_actual = y[props.row_index[in_validation]]
+    calibration_anchor = devig_proportional(
+        props.over_decimal_odds[in_validation].astype(float), props.under_decimal_odds[in_validation].astype(float)
+    )
     _report(progress, 0.8, "calibrating prices at the validation period's book lines")
     if in_validation.any():
         for member in (xgboost_model, torch_model):
-            member.calibrate_lines(calibration_x, calibration_lines, calibration_actual)
+            member.calibrate_lines(calibration_x, calibration_lines, calibration_actual, calibration_anchor)
     _report(progress, 0.83, "fitting ensemble weights on validation")
     ensemble = Ensemble.fit(
         [xgboost_model, torch_model],
@@ -344,9 +348,10 @@ def train_stat(
         line_X=calibration_x,
         lines=calibration_lines,
         line_actual=calibration_actual,
+        line_anchor=calibration_anchor,
     )
     if in_validation.any():
-        ensemble.calibrate_lines(calibration_x, calibration_lines, calibration_actual)
+        ensemble.calibrate_lines(calibration_x, calibration_lines, calibration_actual, calibration_anchor)
 
     _report(progress, 0.85, "evaluating on the test period")
     in_test = split.test[props.row_index]
@@ -354,14 +359,14 @@ def train_stat(
     lines = props.line[in_test]
     actual = y[rows]
     test_x = X[rows]
-    predictions: dict[str, PropProbabilities] = {
-        "xgboost": xgboost_model.predict_proba(test_x, lines),
-        "torch": torch_model.predict_proba(test_x, lines),
-        "ensemble": ensemble.predict_proba(test_x, lines),
-    }
     over_odds = props.over_decimal_odds[in_test].astype(float)
     under_odds = props.under_decimal_odds[in_test].astype(float)
     book_p_over = devig_proportional(over_odds, under_odds)
+    predictions: dict[str, PropProbabilities] = {
+        "xgboost": xgboost_model.predict_proba(test_x, lines, book_p_over),
+        "torch": torch_model.predict_proba(test_x, lines, book_p_over),
+        "ensemble": ensemble.predict_proba(test_x, lines, book_p_over),
+    }
     predictions["book"] = PropProbabilities(book_p_over, 1.0 - book_p_over, np.zeros_like(lines), lines)
     point_forecasts = {
         "xgboost": xgboost_model.predict_median(test_x),

@@ -152,12 +152,15 @@ def test_an_edge_alert_fires_once_when_the_best_edge_crosses_a_users_threshold(
     assert alerts(user) == []
     p_over = Prediction.objects.get(prop_line__book="dk", prop_line__player=player).p_over
 
-    def over_paying(edge: float) -> float:
-        """Over odds with this edge under the model's P(over) at the same line (a half line: no push)."""
-        return round((1 + edge) / p_over, 3)
+    def paying(edge: float) -> float:
+        """One price for both sides that gives the model's favourite side this edge. Equal
+        prices put the book at even odds, as the 1.01/1.01 quote did, so the model's price
+        (pooled with the book's, engine.calibration) stays the one just stored (a half line:
+        no push)."""
+        return round((1 + edge) / max(p_over, 1 - p_over), 3)
 
-    # An over priced at a 30% edge: above alice's 20%, below bob's 50%.
-    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:01:00Z", over=over_paying(0.3), under=1.01))
+    # A price with a 30% edge: above alice's 20%, below bob's 50%.
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:01:00Z", over=paying(0.3), under=paying(0.3)))
     assert 0.2 <= best_edge() < 0.5
     [alert] = alerts(user)
     assert alert["topic"] == "alerts"
@@ -168,19 +171,19 @@ def test_an_edge_alert_fires_once_when_the_best_edge_crosses_a_users_threshold(
     assert alerts(other_user) == [] and alerts(no_preferences) == []
 
     # Still above 20%: no second alert.
-    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:02:00Z", over=over_paying(0.35), under=1.01))
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:02:00Z", over=paying(0.35), under=paying(0.35)))
     assert best_edge() >= 0.2
     assert len(alerts(user)) == 1
 
     # Just below (within REARM_MARGIN of 20 %), then above again: a flapping price, no new alert.
-    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:03:00Z", over=over_paying(0.195), under=1.01))
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:03:00Z", over=paying(0.195), under=paying(0.195)))
     assert 0.19 <= best_edge() < 0.2
-    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:04:00Z", over=over_paying(0.3), under=1.01))
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:04:00Z", over=paying(0.3), under=paying(0.3)))
     assert len(alerts(user)) == 1
 
     # Well below, then above again: a new crossing, a new alert.
     post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:05:00Z", over=1.01, under=1.01))
-    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:06:00Z", over=over_paying(0.3), under=1.01))
+    post_ticks(tick(player, game=game.external_id, ts="2024-11-15T18:06:00Z", over=paying(0.3), under=paying(0.3)))
     assert len(alerts(user)) == 2
     assert alerts(other_user) == []
 

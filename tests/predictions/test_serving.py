@@ -12,20 +12,25 @@ from predictions.serving import InferenceService, edges, service
 pytestmark = pytest.mark.django_db
 
 
-def test_served_scores_equal_the_engine_ensemble_and_its_members(served, nba_points_training):
+@pytest.mark.parametrize("with_book", [False, True], ids=["no odds", "book prices"])
+def test_served_scores_equal_the_engine_ensemble_and_its_members(served, nba_points_training, with_book):
     dataset, result = nba_points_training
     model = service().production("nba", "points")
     ensemble = load_model(result.artifacts["ensemble"])
     X = dataset.X[:300]
     lines = np.where(np.arange(300) % 4 == 0, np.round(dataset.y[:300]), np.floor(dataset.y[:300]) + 0.5)
+    # Book prices from 0.1 to 0.9 (NaN: a prop without odds), or none at all.
+    anchors = np.where(np.arange(300) % 7 == 0, np.nan, np.linspace(0.1, 0.9, 300)) if with_book else None
 
-    scores = model.score(X, lines)
+    scores = model.score(X, lines, anchors)
 
-    expected = ensemble.predict_proba(X, lines)
+    expected = ensemble.predict_proba(X, lines, anchors)
     for name, values in zip(("p_over", "p_under", "p_push", "mean"), expected, strict=True):
         np.testing.assert_allclose(scores[name], values, rtol=1e-5, atol=1e-6)
+    if with_book:
+        assert not np.allclose(scores["p_over"], ensemble.predict_proba(X, lines).p_over, atol=1e-3)
     for member in ensemble.members:
-        member_prices = member.predict_proba(X, lines)
+        member_prices = member.predict_proba(X, lines, anchors)
         np.testing.assert_allclose(scores[f"{member.kind}_p_over"], member_prices.p_over, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(scores[f"{member.kind}_p_under"], member_prices.p_under, rtol=1e-5, atol=1e-6)
     total = scores["p_over"] + scores["p_under"] + scores["p_push"]
@@ -36,12 +41,15 @@ def test_one_row_is_scored_exactly_as_in_a_batch(served, nba_points_training):
     dataset, result = nba_points_training
     model = service().production("nba", "points")
     ensemble = load_model(result.artifacts["ensemble"])
-    for row, line in ((0, 10.5), (1, 12.0), (2, 0.5), (3, 0.0), (4, 31.5)):
-        one = model.score(dataset.X[row : row + 1], np.array([line]))
-        expected = ensemble.predict_proba(dataset.X[row : row + 1], np.array([line]))
+    cases = ((0, 10.5, None), (1, 12.0, None), (2, 0.5, 0.3), (3, 0.0, None), (4, 31.5, 0.2), (5, 14.5, np.nan))
+    for row, line, anchor in cases:
+        book = None if anchor is None else np.array([anchor])
+        one = model.score(dataset.X[row : row + 1], np.array([line]), book)
+        expected = ensemble.predict_proba(dataset.X[row : row + 1], np.array([line]), book)
         for name, values in zip(("p_over", "p_under", "p_push", "mean"), expected, strict=True):
             np.testing.assert_allclose(one[name], values, rtol=1e-6, atol=1e-7, err_msg=f"{name} at {line}")
-        batch = model.score(dataset.X[row : row + 2], np.array([line, line]))
+        books = None if book is None else np.repeat(book, 2)
+        batch = model.score(dataset.X[row : row + 2], np.array([line, line]), books)
         for name in one:
             np.testing.assert_allclose(one[name], batch[name][:1], rtol=1e-6, atol=1e-7)
 
