@@ -51,7 +51,8 @@ Book lines
     where pushes can happen. Prices are the book's P(over | no push) with a proportional
     4.5 % overround, rounded to 0.01 in decimal odds. Edges therefore exist and come from the
     book's error. They are not rare: priced by the oracle, 17-36 % of props (seed 0) hold an
-    edge of 5 % or more; docs/predictions.md says why the books are not sharper yet.
+    edge of 5 % or more. Priced by the ensemble, which knows only what a bettor could, 5.5 %
+    of test props do (bench/quality.py); docs/predictions.md says why the books are not sharper.
 
 Names are generated and clearly fake ("Sim NBA Team 03", "Sim Player 0123").
 
