@@ -21,8 +21,8 @@ result equals ``Ensemble.predict_proba`` (tests check it) and keeps each member'
 P(under) for grading.
 
 At a line a book priced, each member's price and the mixture's are pooled with the book's
-de-vigged price by their line temperatures (engine.calibration); without odds the book is
-taken to sit at even odds. So the probabilities depend on the odds given.
+de-vigged price by their line temperatures (engine.calibration); without odds the price is the
+model's own. So the probabilities depend on the odds given.
 
 Results are cached in the Django cache (Redis in services mode, local memory embedded) under
 the ensemble version, its weights row, the feature row's hash, the line and the book's
@@ -44,7 +44,7 @@ from django.conf import settings
 from django.core.cache import cache
 from scipy import special
 
-from .engine.calibration import _ANCHOR_CLIP, anchor_logit
+from .engine.calibration import _ANCHOR_CLIP, book_logits
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.metrics import best_side_edges
@@ -155,19 +155,20 @@ def _scalar_prices(family: str, mean: float, dispersion: float, line: float) -> 
     return p_over, p_under, min(max(1.0 - p_over - p_under, 0.0), 1.0)
 
 
-def _book_logit(anchor: float | None) -> float:
-    """engine.calibration.anchor_logit for one value (None or NaN: 0, even odds)."""
+def _book_logit(anchor: float | None) -> float | None:
+    """engine.calibration.book_logits for one value: None where no book priced the line."""
     if anchor is None or anchor != anchor:
-        return 0.0
+        return None
     anchor = min(max(anchor, _ANCHOR_CLIP), 1.0 - _ANCHOR_CLIP)
     return math.log(anchor) - math.log1p(-anchor)
 
 
 def _scalar_temper(
-    p_over: float, p_under: float, p_push: float, temperature: float, book_logit: float = 0.0
+    p_over: float, p_under: float, p_push: float, temperature: float, book_logit: float | None
 ) -> tuple[float, float]:
-    """engine.calibration.temper for one value (``book_logit``: ``_book_logit`` of the anchor)."""
-    if temperature == 1.0:
+    """engine.calibration.temper for one value (``book_logit``: ``_book_logit`` of the anchor;
+    None: no book, the price stays the model's)."""
+    if temperature == 1.0 or book_logit is None:
         return p_over, p_under
     conditional = min(max(p_over / max(p_over + p_under, 1e-12), 1e-12), 1.0 - 1e-12)
     logit = math.log(conditional) - math.log1p(-conditional)
@@ -177,18 +178,18 @@ def _scalar_temper(
 
 
 def _temper_columns(
-    p_over, p_under, p_push, temperatures: np.ndarray, book_logit: np.ndarray
+    p_over, p_under, p_push, temperatures: np.ndarray, book_logit: np.ndarray, has_book: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """engine.calibration.temper with each column's (member's) own temperature and each
-    row's book logit (a column vector), in one pass."""
-    if np.all(temperatures == 1.0):
+    row's book logit (column vectors ``book_logit`` and ``has_book``), in one pass."""
+    if np.all(temperatures == 1.0) or not has_book.any():
         return p_over, p_under
     settled = np.maximum(p_over + p_under, 1e-12)
     conditional = np.clip(p_over / settled, 1e-12, 1.0 - 1e-12)
     logit = np.log(conditional) - np.log1p(-conditional)
     tempered = 1.0 / (1.0 + np.exp(-(book_logit + temperatures * (logit - book_logit))))
     no_push = 1.0 - p_push
-    keep = temperatures == 1.0
+    keep = (temperatures == 1.0) | ~has_book
     return np.where(keep, p_over, no_push * tempered), np.where(keep, p_under, no_push * (1.0 - tempered))
 
 
@@ -271,10 +272,12 @@ class ServedModel:
         means, dispersions = self._member_params(X)
         mean = np.column_stack(means)
         dispersion = np.column_stack(dispersions)
-        book_logit = anchor_logit(None if anchors is None else np.asarray(anchors, np.float64).reshape(-1), lines.shape)
-        book_logit = book_logit[:, None]
+        book_logit, has_book = book_logits(
+            np.nan if anchors is None else np.asarray(anchors, np.float64).reshape(-1), lines.shape
+        )
+        book_logit, has_book = book_logit[:, None], has_book[:, None]
         p_over, p_under, p_push = _line_prices(self.ensemble.family, mean, dispersion, lines[:, None])
-        p_over, p_under = _temper_columns(p_over, p_under, p_push, self._temperatures, book_logit)
+        p_over, p_under = _temper_columns(p_over, p_under, p_push, self._temperatures, book_logit, has_book)
         weights = self.ensemble.weights
         mixed = _temper_columns(
             (p_over @ weights)[:, None],
@@ -282,6 +285,7 @@ class ServedModel:
             (p_push @ weights)[:, None],
             np.array([self.ensemble.line_temperature]),
             book_logit,
+            has_book,
         )
         result = {
             "mean": mean @ weights,
@@ -343,9 +347,8 @@ class ServedModel:
         return result
 
     def cache_key(self, feature_hash_: str, line: float, anchor: float | None = None) -> str:
-        # No book price prices as a book at even odds (engine.calibration), so they share a key.
-        book = 0.5 if anchor is None or anchor != anchor else float(anchor)
-        return f"{CACHE_PREFIX}:{self.version_id}:{self.weights_id or 0}:{feature_hash_}:{line!r}:{book!r}"
+        book = "-" if anchor is None or anchor != anchor else repr(float(anchor))
+        return f"{CACHE_PREFIX}:{self.version_id}:{self.weights_id or 0}:{feature_hash_}:{line!r}:{book}"
 
 
 @dataclass

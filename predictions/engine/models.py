@@ -115,8 +115,8 @@ def predictive_median(price_over, lower, upper) -> np.ndarray:
     P(over upper + 0.5) <= 1/2). Bisection on the integers, so about log2(upper - lower)
     calls. Why the median: it is the point forecast that minimises the expected absolute
     error (the MAE) under the distribution, where the mean minimises the squared error; and it
-    is the line the model itself prices at even odds. A line temperature (engine.calibration)
-    keeps P = 1/2 fixed, so it leaves a single model's median unchanged."""
+    is the line the model itself prices at even odds. The line temperature (engine.calibration)
+    applies only at a line a book priced, so it never moves the median."""
     low = np.floor(np.asarray(lower, np.float64))
     high = np.ceil(np.asarray(upper, np.float64))
     while np.any(high - low > 1):
@@ -162,11 +162,13 @@ class _DistModel:
 
     def predict_proba(self, X, lines, anchor=None) -> PropProbabilities:
         """Prices at ``lines``, pooled by the line temperature with ``anchor``, the book's
-        de-vigged P(over | no push) at each line (engine.calibration; None or NaN: 1/2)."""
+        de-vigged P(over | no push) at each line (engine.calibration); where it is None or
+        NaN (no book priced the line) the model's own price."""
         raw = self.predict_proba_uncalibrated(X, lines)
-        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, anchor), raw.mean)
+        book = _book(anchor)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, book), raw.mean)
 
-    def calibrate_lines(self, X, lines, actual, anchor=None) -> float:
+    def calibrate_lines(self, X, lines, actual, anchor) -> float:
         """Fit and keep the line temperature on validation props (rows ``X`` with their book
         ``lines``, the book's de-vigged P(over | no push) ``anchor`` and settled ``actual``
         stats); returns it."""
@@ -197,6 +199,11 @@ class _DistModel:
             "line_temperature": self.line_temperature,
             "offset_feature": self.offset_feature,
         }
+
+
+def _book(anchor):
+    """The book's price for engine.calibration.temper: NaN (no book) for None."""
+    return np.nan if anchor is None else anchor
 
 
 def _check_kind(metadata: dict, kind: str, expected_schema: FeatureSchema | None) -> FeatureSchema:
@@ -823,12 +830,13 @@ class Ensemble:
 
     def predict_proba(self, X, lines, anchor=None) -> PropProbabilities:
         raw = self.predict_proba_uncalibrated(X, lines, anchor)
-        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, anchor), raw.mean)
+        book = _book(anchor)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, book), raw.mean)
 
     def predict_median(self, X) -> np.ndarray:
-        """The median of the ensemble as priced (``predictive_median`` on ``predict_proba``):
-        the line at which the mixture of the members' calibrated prices is even. It lies
-        between the members' medians."""
+        """The median of the ensemble's own distribution (``predictive_median`` on
+        ``predict_proba`` with no book price): the line at which the mixture of the members'
+        distributions is even. It lies between the members' medians."""
         X = _as_matrix(X, self.schema)
         params = [member.predict_params(X) for member in self.members]
         brackets = [median_bracket(self.family, p.mean, p.dispersion) for p in params]
@@ -836,7 +844,7 @@ class Ensemble:
         upper = np.max([high for _, high in brackets], axis=0)
         return predictive_median(lambda lines: self.predict_proba(X, lines).p_over, lower, upper)
 
-    def calibrate_lines(self, X, lines, actual, anchor=None) -> float:
+    def calibrate_lines(self, X, lines, actual, anchor) -> float:
         """Fit and keep the ensemble's line temperature on validation props; returns it."""
         raw = self.predict_proba_uncalibrated(X, lines, anchor)
         self.line_temperature = fit_line_temperature(raw.p_over, raw.p_under, actual, lines, anchor=anchor)

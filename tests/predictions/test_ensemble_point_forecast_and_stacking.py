@@ -147,9 +147,13 @@ def test_unpenalised_stacking_never_scores_below_the_best_single_member(n_rows, 
 
 
 def _line_log_loss(model, X, lines, actual) -> float:
-    prices = model.predict_proba(X, lines)
+    prices = model.predict_proba(X, lines, BOOK)
     went_over, settled = metrics.outcomes(actual, lines)
     return metrics.log_loss(metrics.conditional_p_over(prices.p_over, prices.p_under)[settled], went_over[settled])
+
+
+# The book's price at each line: even odds (its lines are its medians).
+BOOK = 0.5
 
 
 @pytest.mark.parametrize("truth_scale", [0.85, 1.0, 1.25])
@@ -160,9 +164,11 @@ def test_an_unpenalised_ensemble_is_never_worse_than_its_best_member_on_validati
     lines = np.floor(X[:, 0] * rng.lognormal(0.0, 0.1, size=600)) + 0.5
     members = [FixedModel("xgboost", scale=0.9, dispersion=0.05), FixedModel("torch", scale=1.2, dispersion=0.02)]
     for member in members:
-        member.calibrate_lines(X, lines, actual)
-    ensemble = Ensemble.fit(members, X, actual, line_X=X, lines=lines, line_actual=actual, prior_strength=0.0)
-    ensemble.calibrate_lines(X, lines, actual)
+        member.calibrate_lines(X, lines, actual, BOOK)
+    ensemble = Ensemble.fit(
+        members, X, actual, line_X=X, lines=lines, line_actual=actual, line_anchor=BOOK, prior_strength=0.0
+    )
+    ensemble.calibrate_lines(X, lines, actual, BOOK)
     best_member = min(_line_log_loss(member, X, lines, actual) for member in members)
     assert _line_log_loss(ensemble, X, lines, actual) <= best_member + 1e-12
 

@@ -75,28 +75,26 @@ def test_a_bad_prop_answers_400_naming_the_field(served, user_client, change, fi
 
 
 def test_the_books_prices_move_the_price_and_are_part_of_the_cache_key(served, user_client):
-    """At a line a book priced, the model's price is pooled with the book's (engine.calibration):
-    an alternate line's long over price is not taken at face value, and each price pair is
-    cached on its own."""
-    even = user_client.post("/api/predictions/", prop_for(served, line=30.5), format="json").json()
+    """At a line a book priced, the model's price is pooled with the book's (engine.calibration);
+    without odds it is the model's own. An alternate line's long over price is not taken at
+    face value, and each price pair is cached on its own."""
+    own = user_client.post("/api/predictions/", prop_for(served, line=30.5), format="json").json()
     long_over = prop_for(served, line=30.5, over_decimal_odds=6.0, under_decimal_odds=1.12)
     first = user_client.post("/api/predictions/", long_over, format="json").json()
     again = user_client.post("/api/predictions/", long_over, format="json").json()
-    same_line_even_odds = user_client.post(
+    even = user_client.post(
         "/api/predictions/", prop_for(served, line=30.5, over_decimal_odds=1.91, under_decimal_odds=1.91), format="json"
     ).json()
 
-    assert (even["cached"], first["cached"], again["cached"]) == (False, False, True)
+    assert (own["cached"], first["cached"], again["cached"], even["cached"]) == (False, False, True, False)
     assert again["p_over"] == first["p_over"] and again["id"] == first["id"]
-    # No odds: the book is taken at even odds, the same price as a 1.91/1.91 quote (cached).
-    assert same_line_even_odds["cached"] is True and same_line_even_odds["p_over"] == even["p_over"]
     # A line far above the player's mean: the model's own P(over) is far below the book's
-    # de-vigged 0.16; pooled, the price lies between the two, below the book, where the pull
-    # toward even odds had put it above (a false edge on the over at 6.0).
+    # de-vigged 0.16; pooled, the price lies between the two. A book at even odds there pulls
+    # it toward 1/2 instead.
     book = (1 / 6.0) / (1 / 6.0 + 1 / 1.12)
-    assert first["mean"] == even["mean"] < 20
-    assert first["p_over"] < book < even["p_over"]
-    assert first["side"] == "under"
+    assert own["mean"] == first["mean"] == even["mean"] < 20
+    assert own["p_over"] < first["p_over"] < book < even["p_over"] < 0.5
+    assert first["side"] == "under" and own["edge"] is None
 
 
 def test_a_cached_prediction_is_never_served_for_a_new_model_version(

@@ -7,6 +7,10 @@ from predictions.engine import metrics
 from predictions.engine.calibration import fit_line_temperature, temper
 from predictions.engine.distributions import fit_dispersion_scale, log_pmf, prob_over_under_push
 
+# A book at even odds at every line: the calibration's earlier form, and the setting of the
+# first tests (lines near the median).
+EVEN = 0.5
+
 
 def _over_confident_props(n: int, seed: int):
     """A model whose mean error (sd 0.25 in log mean) is missing from its spread, priced at a
@@ -30,10 +34,10 @@ def _log_loss(p_over, p_under, actual, line):
 def test_temperature_fitted_on_validation_improves_held_out_log_loss_and_ece():
     validation, val_actual, val_line = _over_confident_props(4000, seed=0)
     test, test_actual, test_line = _over_confident_props(4000, seed=1)
-    temperature = fit_line_temperature(validation.p_over, validation.p_under, val_actual, val_line)
+    temperature = fit_line_temperature(validation.p_over, validation.p_under, val_actual, val_line, EVEN)
     assert 0.05 < temperature < 0.9
     raw_loss, raw_ece = _log_loss(test.p_over, test.p_under, test_actual, test_line)
-    tempered = temper(test.p_over, test.p_under, test.p_push, temperature)
+    tempered = temper(test.p_over, test.p_under, test.p_push, temperature, EVEN)
     loss, ece = _log_loss(tempered[0], tempered[1], test_actual, test_line)
     assert loss < raw_loss - 0.005
     assert ece < raw_ece / 2
@@ -46,12 +50,15 @@ def test_a_calibrated_model_keeps_temperature_near_one():
     actual = rng.negative_binomial(r, r / (r + mean)).astype(float)
     line = np.floor(mean * np.exp(0.2 * rng.standard_normal(len(mean)))) + 0.5
     priced = prob_over_under_push("negbin", mean, 0.1, line)
-    assert fit_line_temperature(priced.p_over, priced.p_under, actual, line) == pytest.approx(1.0, abs=0.1)
+    assert fit_line_temperature(priced.p_over, priced.p_under, actual, line, EVEN) == pytest.approx(1.0, abs=0.1)
 
 
 def test_too_few_props_leave_the_temperature_at_one():
     priced, actual, line = _over_confident_props(50, seed=3)
-    assert fit_line_temperature(priced.p_over, priced.p_under, actual, line) == 1.0
+    assert fit_line_temperature(priced.p_over, priced.p_under, actual, line, EVEN) == 1.0
+    # Props without a book price are left out of the fit: none left, nothing to fit.
+    priced, actual, line = _over_confident_props(4000, seed=3)
+    assert fit_line_temperature(priced.p_over, priced.p_under, actual, line, np.nan) == 1.0
 
 
 @settings(max_examples=200, deadline=None)
@@ -59,7 +66,7 @@ def test_too_few_props_leave_the_temperature_at_one():
 def test_tempered_prices_stay_probabilities_and_keep_the_push(p_over, push_share, temperature):
     p_push = push_share * (1 - p_over)
     p_under = 1 - p_over - p_push
-    over, under, push = temper(np.array(p_over), np.array(p_under), np.array(p_push), temperature)
+    over, under, push = temper(np.array(p_over), np.array(p_under), np.array(p_push), temperature, EVEN)
     assert 0.0 <= float(over) <= 1.0 and 0.0 <= float(under) <= 1.0
     assert float(over + under + push) == pytest.approx(1.0, abs=1e-9)
     assert float(push) == pytest.approx(p_push)
@@ -96,10 +103,10 @@ def _book_priced_props(n: int, seed: int):
 def test_pooling_with_the_books_price_beats_the_pull_toward_even_odds_off_the_median():
     validation, val_book, val_actual, val_line = _book_priced_props(6000, seed=4)
     test, test_book, test_actual, test_line = _book_priced_props(6000, seed=5)
-    to_half = fit_line_temperature(validation.p_over, validation.p_under, val_actual, val_line)
+    to_half = fit_line_temperature(validation.p_over, validation.p_under, val_actual, val_line, EVEN)
     pooled_t = fit_line_temperature(validation.p_over, validation.p_under, val_actual, val_line, anchor=val_book)
     assert 0.0 < pooled_t < 1.0
-    half_loss, _ = _log_loss(*temper(test.p_over, test.p_under, test.p_push, to_half)[:2], test_actual, test_line)
+    half_loss, _ = _log_loss(*temper(test.p_over, test.p_under, test.p_push, to_half, EVEN)[:2], test_actual, test_line)
     pooled = temper(test.p_over, test.p_under, test.p_push, pooled_t, anchor=test_book)
     pooled_loss, pooled_ece = _log_loss(pooled[0], pooled[1], test_actual, test_line)
     book_loss, _ = _log_loss(test_book, 1 - test_book, test_actual, test_line)
@@ -108,7 +115,7 @@ def test_pooling_with_the_books_price_beats_the_pull_toward_even_odds_off_the_me
     assert pooled_ece < 0.02
 
 
-def test_the_anchor_is_the_book_at_t_zero_the_model_at_t_one_and_half_when_missing():
+def test_the_anchor_is_the_book_at_t_zero_the_model_at_t_one_and_no_book_leaves_the_model():
     p_over, p_under, p_push = np.array([0.04, 0.3, 0.6]), np.array([0.96, 0.6, 0.3]), np.array([0.0, 0.1, 0.1])
     book = np.array([0.2, 0.5, 0.45])
     model = temper(p_over, p_under, p_push, 1.0, anchor=book)
@@ -116,9 +123,10 @@ def test_the_anchor_is_the_book_at_t_zero_the_model_at_t_one_and_half_when_missi
     nearly_book = temper(p_over, p_under, p_push, 1e-9, anchor=book)
     assert np.allclose(nearly_book[0] / (1 - p_push), book, atol=1e-6)
     assert np.allclose(nearly_book[2], p_push)
-    no_book = temper(p_over, p_under, p_push, 0.3)
-    assert np.allclose(temper(p_over, p_under, p_push, 0.3, anchor=np.full(3, np.nan))[0], no_book[0])
-    assert np.allclose(temper(p_over, p_under, p_push, 0.3, anchor=np.full(3, 0.5))[0], no_book[0])
+    no_book = temper(p_over, p_under, p_push, 0.3, anchor=np.array([np.nan, 0.5, np.nan]))
+    assert np.array_equal(no_book[0][[0, 2]], p_over[[0, 2]]) and np.array_equal(no_book[1][[0, 2]], p_under[[0, 2]])
+    even = temper(p_over, p_under, p_push, 0.3, anchor=EVEN)
+    assert no_book[0][1] == even[0][1] and abs(even[0][0] - 0.5) < abs(p_over[0] - 0.5)
 
 
 def test_an_alternate_line_is_not_shown_as_a_false_edge():
@@ -128,7 +136,7 @@ def test_an_alternate_line_is_not_shown_as_a_false_edge():
     priced = prob_over_under_push("negbin", np.array([20.0]), 0.03, np.array([30.5]))
     over_odds, under_odds = np.array([4.5]), np.array([1.2])
     book = (1 / over_odds) / (1 / over_odds + 1 / under_odds)
-    toward_half = temper(priced.p_over, priced.p_under, priced.p_push, 0.24)
+    toward_half = temper(priced.p_over, priced.p_under, priced.p_push, 0.24, EVEN)
     pooled = temper(priced.p_over, priced.p_under, priced.p_push, 0.24, anchor=book)
     half_edge, half_over = metrics.best_side_edges(*toward_half[:2], over_odds, under_odds)
     edge, _ = metrics.best_side_edges(*pooled[:2], over_odds, under_odds)

@@ -133,8 +133,9 @@ def test_line_temperature_survives_the_artifact_round_trip(members, data):
             model.predict_proba(X_val, lines).p_over, restored.predict_proba(X_val, lines).p_over
         )
     raw = members[0].predict_proba_uncalibrated(X_val, lines)
-    tempered = members[0].predict_proba(X_val, lines)
-    # Tempering pulls every price toward even odds.
+    assert np.array_equal(members[0].predict_proba(X_val, lines).p_over, raw.p_over), "no book: the model's price"
+    tempered = members[0].predict_proba(X_val, lines, 0.5)
+    # Against a book at even odds, tempering pulls every price toward even odds.
     assert np.all(np.abs(tempered.p_over - 0.5) <= np.abs(raw.p_over - 0.5) + 1e-12)
 
 
@@ -143,7 +144,7 @@ def test_calibrate_lines_fits_a_temperature_on_validation_props(members, data):
     model = members[0]
     before = model.line_temperature
     try:
-        temperature = model.calibrate_lines(X_val, np.floor(y_val) + 0.5, y_val)
+        temperature = model.calibrate_lines(X_val, np.floor(y_val) + 0.5, y_val, 0.5)
         assert model.line_temperature == temperature
         assert 0.02 <= temperature <= 3.0
     finally:
