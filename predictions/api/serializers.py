@@ -256,8 +256,18 @@ class PropRequestSerializer(serializers.Serializer):
     player = serializers.CharField(help_text="Player id (integer) or external id.")
     game = serializers.CharField(required=False, help_text="Game id (integer) or external id; game sports.")
     season = serializers.IntegerField(required=False, help_text="Season year; season props (MLB).")
-    over_decimal_odds = serializers.FloatField(required=False, allow_null=True)
-    under_decimal_odds = serializers.FloatField(required=False, allow_null=True)
+    over_decimal_odds = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "The book's decimal price of the over. With both prices the model's probabilities are "
+            "pooled with the book's de-vigged price at this line (its line calibration); otherwise "
+            "they are the model's own. The edge is computed for each side that has a price."
+        ),
+    )
+    under_decimal_odds = serializers.FloatField(
+        required=False, allow_null=True, help_text="The book's decimal price of the under (see over_decimal_odds)."
+    )
 
 
 class PropBatchSerializer(serializers.Serializer):
