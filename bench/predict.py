@@ -9,8 +9,8 @@ smoke-test sizes), so memory is measured with all the default models loaded.
 Metrics (baselines in the same run, on the same feature matrix):
 
 - ``inproc_single_p50_ms``: one prop in process: decode the stored feature row, hash it, score
-  it with the ensemble (both members, distributions, calibration, mixture) and compute the
-  edge. Baseline ``raw_single_ms``: XGBoost ``inplace_predict`` + the torch network's forward
+  it with the ensemble (both members, distributions, calibration against the book's price,
+  mixture) and compute the edge. Baseline ``raw_single_ms``: XGBoost ``inplace_predict`` + the torch network's forward
   pass on that row. ``inproc_single_vs_raw`` is their ratio.
 - ``http_single_p50_ms`` / ``p99``: ``POST /api/predictions/`` with a token, each request a
   new (prop, line), so the prediction cache misses (the feature row is in the feature table,
@@ -19,7 +19,7 @@ Metrics (baselines in the same run, on the same feature matrix):
   request repeated. Every answered request stores its prediction (one INSERT).
 - ``http_batch10k_s``: ``POST /api/predictions/batch/`` with 10,000 new (prop, line) pairs,
   stored. ``batch_vs_raw``: the service's one model call for 10,000 rows (``ServedModel.score``:
-  both members, distributions, calibration, mixture) over the raw XGBoost + torch calls on
+  both members, distributions, calibration against each row's book price, mixture) over the raw XGBoost + torch calls on
   the same matrix; ``inproc_batch10k_with_results_ms`` adds turning the arrays into the
   per-prop results the API answers with.
 - ``server_rss_mb``: resident memory of one uvicorn process after it loaded all 17 models.
@@ -165,7 +165,7 @@ def bench_inproc(quick: bool) -> dict:
     import torch
 
     from predictions.models import PropFeatures
-    from predictions.serving import edges, feature_hash, service
+    from predictions.serving import book_anchor, edges, feature_hash, service
 
     torch.set_num_threads(1)
     model = service().production("nba", "points")
@@ -189,8 +189,9 @@ def bench_inproc(quick: bool) -> dict:
     def inproc_one():
         row = np.frombuffer(blob, np.float64).reshape(1, -1)
         digest = feature_hash(row)
-        scores = model.score(row, np.array([15.5]))
-        edges(scores["p_over"], scores["p_under"], np.array([1.91]), np.array([1.91]))
+        # A book's quote, as the API gets it: its de-vigged price goes into the price.
+        scores = model.score(row, np.array([15.5]), np.array([book_anchor(1.87, 1.95)]))
+        edges(scores["p_over"], scores["p_under"], np.array([1.87]), np.array([1.95]))
         return digest
 
     repeats = 500 if quick else 3000
@@ -210,6 +211,8 @@ def bench_inproc(quick: bool) -> dict:
     X = np.vstack([X_all] * (-(-n // len(X_all))))[:n].copy()
     # Half lines near each row's recent average (rows without history get 5.5).
     lines = np.floor(np.nan_to_num(X[:, 0], nan=5.0)) + 0.5
+    # Each prop's book price (de-vigged P(over)), as a slate's props carry: 0.40 to 0.60.
+    anchors = np.linspace(0.4, 0.6, n)
     hashes = [feature_hash(row) for row in X]
 
     def raw_batch():
@@ -218,10 +221,10 @@ def bench_inproc(quick: bool) -> dict:
             torch_member.network(torch.from_numpy(torch_member._standardise(X)))
 
     def service_batch():
-        model.score(X, lines)
+        model.score(X, lines, anchors)
 
     def service_batch_packaged():
-        service().predict(model, X, lines, hashes, use_cache=False)
+        service().predict(model, X, lines, hashes, anchors=anchors.tolist(), use_cache=False)
 
     raw_batch()
     service_batch()

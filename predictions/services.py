@@ -1356,7 +1356,8 @@ def predictions_create(*, requests: list[PropRequest], user=None) -> list[dict]:
     "message", "fields"}}``; a bad item gets its own error and nothing is stored for it.
 
     A computed prediction is stored (one Prediction with the version and weights that made
-    it) and cached under the version, weights, feature hash and line. A cached answer is that
+    it) and cached under the version, weights, feature hash, line and the book's de-vigged
+    price (the probabilities are pooled with it; engine.calibration). A cached answer is that
     stored prediction (same ``id``, version and probabilities, ``cached: true``), not stored
     again; the edge is always computed from the odds of the request. Shadow models do not
     score API requests (they score the book's props in ``slate_predict``)."""

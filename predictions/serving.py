@@ -258,8 +258,8 @@ class ServedModel:
     def score(self, X: np.ndarray, lines: np.ndarray, anchors=None) -> dict[str, np.ndarray]:
         """mean, p_over, p_under, p_push of the ensemble and each member's p_over/p_under
         (``{kind}_p_over``, ``{kind}_p_under``) for every row; one call per member.
-        ``anchors``: each row's book de-vigged P(over | no push) (``book_anchors``; None or NaN
-        where no book priced the line)."""
+        ``anchors``: each row's book de-vigged P(over | no push) (``book_anchor``; None or NaN
+        where no book priced the line: the model's own price)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim == 1:
             X = X.reshape(1, -1)
