@@ -47,6 +47,7 @@ from scipy import special
 from .engine.calibration import _ANCHOR_CLIP, book_logits
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema, feature_schema_current
+from .engine.logs import devig_proportional
 from .engine.metrics import best_side_edges
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,7 @@ def book_anchor(over_decimal_odds, under_decimal_odds) -> float | None:
     for one prop); None when either price is missing."""
     if over_decimal_odds is None or under_decimal_odds is None:
         return None
-    over, under = 1.0 / float(over_decimal_odds), 1.0 / float(under_decimal_odds)
-    return over / (over + under)
+    return float(devig_proportional(over_decimal_odds, under_decimal_odds))
 
 
 def edges(p_over, p_under, over_decimal_odds, under_decimal_odds):
