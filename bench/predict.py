@@ -10,8 +10,8 @@ Metrics (baselines in the same run, on the same feature matrix):
 
 - ``inproc_single_p50_ms``: one prop in process: decode the stored feature row, hash it, score
   it with the ensemble (both members, distributions, calibration against the book's price,
-  mixture) and compute the edge. Baseline ``raw_single_ms``: XGBoost ``inplace_predict`` + the torch network's forward
-  pass on that row. ``inproc_single_vs_raw`` is their ratio.
+  mixture) and compute the edge. Baseline ``raw_single_ms``: XGBoost ``inplace_predict`` +
+  the torch network's forward pass on that row. ``inproc_single_vs_raw`` is their ratio.
 - ``http_single_p50_ms`` / ``p99``: ``POST /api/predictions/`` with a token, each request a
   new (prop, line), so the prediction cache misses (the feature row is in the feature table,
   as ``predict_slate`` leaves it); keep-alive connection; the client's garbage collector is
@@ -19,8 +19,8 @@ Metrics (baselines in the same run, on the same feature matrix):
   request repeated. Every answered request stores its prediction (one INSERT).
 - ``http_batch10k_s``: ``POST /api/predictions/batch/`` with 10,000 new (prop, line) pairs,
   stored. ``batch_vs_raw``: the service's one model call for 10,000 rows (``ServedModel.score``:
-  both members, distributions, calibration against each row's book price, mixture) over the raw XGBoost + torch calls on
-  the same matrix; ``inproc_batch10k_with_results_ms`` adds turning the arrays into the
+  both members, distributions, calibration against each row's book price, mixture) over the
+  raw XGBoost + torch calls on the same matrix; ``inproc_batch10k_with_results_ms`` adds turning the arrays into the
   per-prop results the API answers with.
 - ``server_rss_mb``: resident memory of one uvicorn process after it loaded all 17 models.
 - ``slate_props_per_s``: ``slate_predict`` over the whole league's NBA props (four stats),

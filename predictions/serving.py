@@ -272,9 +272,7 @@ class ServedModel:
         means, dispersions = self._member_params(X)
         mean = np.column_stack(means)
         dispersion = np.column_stack(dispersions)
-        book_logit, has_book = book_logits(
-            np.nan if anchors is None else np.asarray(anchors, np.float64).reshape(-1), lines.shape
-        )
+        book_logit, has_book = book_logits(anchors, lines.shape)
         book_logit, has_book = book_logit[:, None], has_book[:, None]
         p_over, p_under, p_push = _line_prices(self.ensemble.family, mean, dispersion, lines[:, None])
         p_over, p_under = _temper_columns(p_over, p_under, p_push, self._temperatures, book_logit, has_book)
@@ -598,7 +596,7 @@ class InferenceService:
             scores = model.score(
                 rows,
                 np.array([lines[index] for index in todo]),
-                np.array([np.nan if anchors[i] is None else anchors[i] for i in todo], dtype=np.float64),
+                np.array([anchors[index] for index in todo], dtype=np.float64),  # None -> NaN: no book
             )
             fresh = {}
             kinds = model.member_kinds

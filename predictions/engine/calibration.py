@@ -46,9 +46,9 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def book_logits(anchor, shape) -> tuple[np.ndarray, np.ndarray]:
     """(logit B, whether a book priced the row) for each row's ``anchor`` (the book's de-vigged
-    P(over | no push), NaN where no book priced the line), broadcast to ``shape``; the logit is
-    0 where there is no book."""
-    anchor = np.broadcast_to(np.asarray(anchor, float), shape)
+    P(over | no push); None, or NaN in a row, where no book priced the line), broadcast to
+    ``shape``; the logit is 0 where there is no book."""
+    anchor = np.broadcast_to(np.asarray(np.nan if anchor is None else anchor, float), shape)
     has_book = ~np.isnan(anchor)
     logit = _logit(np.clip(np.where(has_book, anchor, 0.5), _ANCHOR_CLIP, 1.0 - _ANCHOR_CLIP))
     return logit, has_book
@@ -56,7 +56,8 @@ def book_logits(anchor, shape) -> tuple[np.ndarray, np.ndarray]:
 
 def temper(p_over, p_under, p_push, temperature: float, anchor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(p_over, p_under, p_push) with P(over | no push) pooled with the book's ``anchor`` by
-    ``temperature`` (module docstring); rows whose anchor is NaN (no book) are left as priced."""
+    ``temperature`` (module docstring); rows without a book (``anchor`` None or NaN) are left as
+    priced."""
     p_over = np.asarray(p_over, float)
     p_under = np.asarray(p_under, float)
     p_push = np.asarray(p_push, float)
@@ -85,7 +86,7 @@ def _log_loss(temperature: float, logit: np.ndarray, book: np.ndarray, went_over
 def fit_line_temperature(p_over, p_under, actual, line, anchor, *, min_props: int = MIN_CALIBRATION_PROPS) -> float:
     """The temperature minimising the log loss of the pooled P(over | no push) on settled
     props with a book price (pushes, which refund the bet, are left out as in engine.metrics;
-    so are rows whose ``anchor`` is NaN); 1.0 below ``min_props``."""
+    so are rows without a book, ``anchor`` None or NaN); 1.0 below ``min_props``."""
     from scipy.optimize import minimize_scalar
 
     actual = np.asarray(actual, float)

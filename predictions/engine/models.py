@@ -165,8 +165,7 @@ class _DistModel:
         de-vigged P(over | no push) at each line (engine.calibration); where it is None or
         NaN (no book priced the line) the model's own price."""
         raw = self.predict_proba_uncalibrated(X, lines)
-        book = _book(anchor)
-        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, book), raw.mean)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, anchor), raw.mean)
 
     def calibrate_lines(self, X, lines, actual, anchor) -> float:
         """Fit and keep the line temperature on validation props (rows ``X`` with their book
@@ -199,11 +198,6 @@ class _DistModel:
             "line_temperature": self.line_temperature,
             "offset_feature": self.offset_feature,
         }
-
-
-def _book(anchor):
-    """The book's price for engine.calibration.temper: NaN (no book) for None."""
-    return np.nan if anchor is None else anchor
 
 
 def _check_kind(metadata: dict, kind: str, expected_schema: FeatureSchema | None) -> FeatureSchema:
@@ -830,8 +824,7 @@ class Ensemble:
 
     def predict_proba(self, X, lines, anchor=None) -> PropProbabilities:
         raw = self.predict_proba_uncalibrated(X, lines, anchor)
-        book = _book(anchor)
-        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, book), raw.mean)
+        return PropProbabilities(*temper(raw.p_over, raw.p_under, raw.p_push, self.line_temperature, anchor), raw.mean)
 
     def predict_median(self, X) -> np.ndarray:
         """The median of the ensemble's own distribution (``predictive_median`` on
