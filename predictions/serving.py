@@ -509,7 +509,8 @@ class InferenceService:
         base = self._ensembles.get(version_id)
         if base is None:
             artifact = model_version_load_artifact(version=version)
-            base = load_model(artifact, expected_schema=schema)
+            # Scored on the CPU (numpy MLP below), so the networks need no GPU memory here.
+            base = load_model(artifact, expected_schema=schema, device="cpu")
             if not isinstance(base, Ensemble):
                 raise ValueError(f"{version} is not an ensemble")
             self._ensembles[version_id] = base
@@ -546,7 +547,7 @@ class InferenceService:
             schema = FeatureSchema.from_dict(version.feature_schema)
             with self._lock:
                 self._ensembles[version_id] = load_model(
-                    model_version_load_artifact(version=version), expected_schema=schema
+                    model_version_load_artifact(version=version), expected_schema=schema, device="cpu"
                 )
         return self._ensembles[version_id]
 

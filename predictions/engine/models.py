@@ -10,6 +10,12 @@ and artifacts built on another schema (``from_bytes(..., expected_schema=...)``)
 
 Threads: training and inference pin XGBoost to ``nthread=1`` and torch to one thread; on
 the shared 2-core machines A1 scales with processes (FACTS.md).
+
+Devices: the PyTorch member trains and predicts on CUDA when it is available
+(``select_device``; ``TorchConfig.device`` and ``load_model(device=...)`` choose), and its
+artifact holds CPU tensors, so a network trained on a GPU loads anywhere. The XGBoost member
+runs on the CPU: its trees are small and scored a row or a slate at a time, where a GPU's
+transfer costs more than the work.
 """
 
 from __future__ import annotations
@@ -345,7 +351,10 @@ class XGBoostDistModel(_DistModel):
         return artifacts.pack(metadata, {"model.ubj": bytes(self.booster.save_raw(raw_format="ubj"))})
 
     @classmethod
-    def from_bytes(cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None) -> XGBoostDistModel:
+    def from_bytes(
+        cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None, device: str | None = None
+    ) -> XGBoostDistModel:
+        """``device`` is accepted for a uniform ``load_model``; the booster runs on the CPU."""
         metadata, files = artifacts.unpack(artifact)
         return cls._from_parts(metadata, files, expected_schema)
 
@@ -380,6 +389,8 @@ class TorchConfig:
     learning_rate: float = 3e-3
     weight_decay: float = 1e-5
     patience: int = 5
+    # None: select_device() (CUDA when available); "cpu" or "cuda" to choose.
+    device: str | None = None
 
 
 def select_device() -> str:
@@ -498,6 +509,9 @@ class TorchDistModel(_DistModel):
         train_offset_adjustment=None,
         validation_offset_adjustment=None,
     ) -> TorchDistModel:
+        """Trains on ``config.device`` (default ``select_device()``: CUDA when available). The batch
+        order and the initial weights come from CPU generators seeded with ``seed``, so a CUDA
+        run starts exactly where a CPU run does and differs only by float rounding."""
         import torch
 
         _check_offset(family, schema, offset_feature)
@@ -509,7 +523,7 @@ class TorchDistModel(_DistModel):
         feature_mean = np.nan_to_num(feature_mean)
         feature_scale = np.nanstd(np.where(np.isfinite(X_train), X_train, np.nan), axis=0)
         feature_scale = np.where(np.nan_to_num(feature_scale) > 1e-9, np.nan_to_num(feature_scale), 1.0)
-        device = select_device()
+        device = config.device or select_device()
         network = _build_network(X_train.shape[1], config.hidden)
         model = cls(
             sport=sport,
@@ -863,20 +877,26 @@ class Ensemble:
         return artifacts.pack(metadata, files)
 
     @classmethod
-    def from_bytes(cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None) -> Ensemble:
+    def from_bytes(
+        cls, artifact: bytes, *, expected_schema: FeatureSchema | None = None, device: str | None = None
+    ) -> Ensemble:
         metadata, files = artifacts.unpack(artifact)
         _check_kind(metadata, cls.kind, expected_schema)
-        members = [load_model(files[name], expected_schema=expected_schema) for name in metadata["members"]]
+        members = [
+            load_model(files[name], expected_schema=expected_schema, device=device) for name in metadata["members"]
+        ]
         return cls(members, metadata["weights"], line_temperature=metadata.get("line_temperature", 1.0))
 
 
 _KINDS = {"xgboost": XGBoostDistModel, "torch": TorchDistModel, "ensemble": Ensemble}
 
 
-def load_model(artifact: bytes, *, expected_schema: FeatureSchema | None = None):
-    """Any A1 model from its artifact bytes, by the kind recorded in its metadata."""
+def load_model(artifact: bytes, *, expected_schema: FeatureSchema | None = None, device: str | None = None):
+    """Any A1 model from its artifact bytes, by the kind recorded in its metadata. ``device``
+    places torch networks (default ``select_device()``: CUDA when available); XGBoost boosters
+    stay on the CPU."""
     metadata, _ = artifacts.unpack(artifact)
     kind = metadata.get("kind")
     if kind not in _KINDS:
         raise ValueError(f"artifact holds an unknown model kind {kind!r} (known: {', '.join(_KINDS)})")
-    return _KINDS[kind].from_bytes(artifact, expected_schema=expected_schema)
+    return _KINDS[kind].from_bytes(artifact, expected_schema=expected_schema, device=device)
