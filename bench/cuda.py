@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import machine  # noqa: E402
+from bench.common import machine, results_path  # noqa: E402
 from predictions.engine import metrics  # noqa: E402
 from predictions.engine.models import TorchConfig  # noqa: E402
 from predictions.engine.simulate import simulate_league  # noqa: E402
@@ -40,7 +40,6 @@ from predictions.engine.training import (  # noqa: E402
     train_stat,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results" / "cuda.json"
 STATS = {"nba": "points", "nfl": "receiving_yards", "nhl": "shots_on_goal"}
 
 
@@ -115,8 +114,7 @@ def main() -> None:
     print(f"{header[0]:<22}" + "".join(f"{title:>13}" for title in header[1:]))
     for name, n, cpu_s, cuda_s, cpu_loss, cuda_loss, difference in rows:
         print(f"{name:<22}{n:>13}{cpu_s:>13.2f}{cuda_s:>13.2f}{cpu_loss:>13.5f}{cuda_loss:>13.5f}{difference:>13.2e}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    results_path("cuda", full=True).write_text(
         json.dumps(
             {
                 "bench": "cuda",

@@ -33,10 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine  # noqa: E402
+from bench.common import machine, results_path  # noqa: E402
 
-TARGET_PER_S = 1_000_000 / 60
-RESULTS = ROOT / "bench" / "results" / "importer.json"
+FULL_ROWS = 1_000_000
+TARGET_PER_S = FULL_ROWS / 60
 
 
 def write_league(directory: Path, n_lines: int) -> dict[str, Path]:
@@ -212,7 +212,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100,000 stat lines instead of 1,000,000")
     parser.add_argument("--rows", type=int, help="number of stat lines (overrides --quick)")
     args = parser.parse_args()
-    n_lines = args.rows or (100_000 if args.quick else 1_000_000)
+    n_lines = args.rows or (100_000 if args.quick else FULL_ROWS)
 
     postgres_url = os.environ.get("DATABASE_URL", "")
     with tempfile.TemporaryDirectory(prefix="a1-bench-importer-") as tmp:
@@ -243,8 +243,8 @@ def main() -> None:
             f"{metric['name']:40} {metric['value']:>12,} {metric['unit']:>7} {metric.get('target', ''):>8} "
             f"{baseline or '':>12}  {ratio}"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    results = results_path("importer", full=not args.quick and args.rows in (None, FULL_ROWS))
+    results.write_text(
         json.dumps(
             {
                 "bench": "importer",
@@ -257,7 +257,7 @@ def main() -> None:
         )
         + "\n"
     )
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    print(f"\nwrote {results.relative_to(ROOT)}")
 
 
 def run_child(flag: list[str], paths, n_lines: int, env_overrides: dict) -> list[dict]:

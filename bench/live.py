@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, percentile  # noqa: E402
+from bench.common import machine, percentile, results_path  # noqa: E402
 
 PY = sys.executable
 SERVER_CORE, CLIENT_CORE = "0", "1"
@@ -1235,7 +1235,7 @@ def main() -> None:
     started = time.monotonic()
     result = asyncio.run(orchestrate(args))
     result["notes"]["wall_s"] = round(time.monotonic() - started, 1)
-    out = ROOT / "bench" / "results" / "live.json"
+    out = results_path("live", full=not args.quick)
     out.write_text(json.dumps(result, indent=1, default=str) + "\n")
     print_table(result)
     print(f"\nwrote {out} in {result['notes']['wall_s']}s")

@@ -42,7 +42,6 @@ import gc
 import http.client
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -51,22 +50,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results" / "predict.json"
+
+from bench.common import machine, results_path  # noqa: E402
+
 # The demo's day (load_demo --as-of): every simulated season of the demo plan has ended by
 # then, so each run loads the same full leagues (114,972 NBA props) whatever today's date.
 BENCH_AS_OF = "2029-09-01"
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def percentile(values, q: float) -> float:
@@ -462,9 +451,9 @@ def main() -> None:
         },
         "metrics": rows,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"\nwritten {RESULTS.relative_to(ROOT)}")
+    results = results_path("predict", full=not args.quick)
+    results.write_text(json.dumps(output, indent=2) + "\n")
+    print(f"\nwritten {results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import machine  # noqa: E402
+from bench.common import machine, results_path  # noqa: E402
 from predictions.engine import metrics  # noqa: E402
 from predictions.engine.training import (  # noqa: E402
     PropTable,
@@ -62,7 +62,6 @@ from predictions.engine.training import (  # noqa: E402
     train_stat,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
 # Rolling-origin backtest seasons for the MLB MAE ratios: each is the test season of a model
 # trained on the seasons before it (the one just before for validation), exactly as the 2024
 # models are. 2020 (60 games) has no 300-PA season, so it is no test season; it still feeds
@@ -450,7 +449,6 @@ def main() -> None:
         f"(a pick between equal members would gain {difference['expected_pick_gain_if_members_equal_nats']:.1f})"
     )
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "bench": "quality",
         "machine": machine(),
@@ -496,8 +494,9 @@ def main() -> None:
             for r in results
         ],
     }
-    RESULTS.write_text(json.dumps(document, indent=2, default=float) + "\n")
-    print(f"\nwrote {RESULTS}")
+    results = results_path("quality", full=not args.quick)
+    results.write_text(json.dumps(document, indent=2, default=float) + "\n")
+    print(f"\nwrote {results}")
 
 
 if __name__ == "__main__":
