@@ -13,9 +13,8 @@ the shared 2-core machines A1 scales with processes (FACTS.md).
 
 Devices: the PyTorch member trains and predicts on CUDA when it is available
 (``select_device``; ``TorchConfig.device`` and ``load_model(device=...)`` choose), and its
-artifact holds CPU tensors, so a network trained on a GPU loads anywhere. The XGBoost member
-runs on the CPU: its trees are small and scored a row or a slate at a time, where a GPU's
-transfer costs more than the work.
+artifact holds CPU tensors, so a network trained on a GPU loads anywhere (bench/cuda.py
+measures both devices). The XGBoost member always runs on the CPU.
 """
 
 from __future__ import annotations
