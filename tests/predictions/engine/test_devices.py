@@ -20,6 +20,7 @@ from predictions.engine.models import (
     load_model,
     select_device,
 )
+from tests.support import negbin_rows
 
 SCHEMA = FeatureSchema.from_names(["skill", "minutes", "noise"])
 COMMON = {"sport": "nba", "stat": "points", "family": "negbin", "schema": SCHEMA, "seed": 3}
@@ -28,12 +29,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(2000, 3))
-    mean = np.exp(1.8 + 0.5 * X[:, 0] + 0.2 * X[:, 1])
-    r = 1 / 0.15
-    y = rng.negative_binomial(r, r / (r + mean)).astype(float)
-    X[::13, 2] = np.nan
+    X, y = negbin_rows(5, 2000, intercept=1.8, dispersion=0.15, nan_every=13)
     return X[:1500], y[:1500], X[1500:], y[1500:]
 
 

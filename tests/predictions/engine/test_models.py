@@ -13,18 +13,14 @@ from predictions.engine.models import (
     stacking_weights,
     update_weights,
 )
+from tests.support import negbin_rows
 
 SCHEMA = FeatureSchema.from_names(["skill", "minutes", "noise"])
 
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(1500, 3))
-    mean = np.exp(1.5 + 0.5 * X[:, 0] + 0.2 * X[:, 1])
-    r = 1 / 0.1
-    y = rng.negative_binomial(r, r / (r + mean)).astype(float)
-    X[::17, 2] = np.nan
+    X, y = negbin_rows(0, 1500, intercept=1.5, dispersion=0.1, nan_every=17)
     return X[:1000], y[:1000], X[1000:], y[1000:]
 
 
