@@ -44,7 +44,7 @@ from django.conf import settings
 from django.core.cache import cache
 from scipy import special
 
-from .engine.calibration import _ANCHOR_CLIP, book_logits
+from .engine.calibration import _ANCHOR_CLIP, temper
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.logs import devig_proportional
@@ -177,22 +177,6 @@ def _scalar_temper(
     return no_push * tempered, no_push * (1.0 - tempered)
 
 
-def _temper_columns(
-    p_over, p_under, p_push, temperatures: np.ndarray, book_logit: np.ndarray, has_book: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """engine.calibration.temper with each column's (member's) own temperature and each
-    row's book logit (column vectors ``book_logit`` and ``has_book``), in one pass."""
-    if np.all(temperatures == 1.0) or not has_book.any():
-        return p_over, p_under
-    settled = np.maximum(p_over + p_under, 1e-12)
-    conditional = np.clip(p_over / settled, 1e-12, 1.0 - 1e-12)
-    logit = np.log(conditional) - np.log1p(-conditional)
-    tempered = 1.0 / (1.0 + np.exp(-(book_logit + temperatures * (logit - book_logit))))
-    no_push = 1.0 - p_push
-    keep = (temperatures == 1.0) | ~has_book
-    return np.where(keep, p_over, no_push * tempered), np.where(keep, p_under, no_push * (1.0 - tempered))
-
-
 class _NumpyMLP:
     """The torch member's network as numpy float32 matrices (Linear → ReLU → ... → Linear)."""
 
@@ -272,18 +256,17 @@ class ServedModel:
         means, dispersions = self._member_params(X)
         mean = np.column_stack(means)
         dispersion = np.column_stack(dispersions)
-        book_logit, has_book = book_logits(anchors, lines.shape)
-        book_logit, has_book = book_logit[:, None], has_book[:, None]
+        # One book price per row, for every member's column and the mixture's.
+        anchors = None if anchors is None else np.asarray(anchors, dtype=np.float64).reshape(-1, 1)
         p_over, p_under, p_push = _line_prices(self.ensemble.family, mean, dispersion, lines[:, None])
-        p_over, p_under = _temper_columns(p_over, p_under, p_push, self._temperatures, book_logit, has_book)
+        p_over, p_under, _ = temper(p_over, p_under, p_push, self._temperatures, anchors)
         weights = self.ensemble.weights
-        mixed = _temper_columns(
+        mixed = temper(
             (p_over @ weights)[:, None],
             (p_under @ weights)[:, None],
             (p_push @ weights)[:, None],
-            np.array([self.ensemble.line_temperature]),
-            book_logit,
-            has_book,
+            self.ensemble.line_temperature,
+            anchors,
         )
         result = {
             "mean": mean @ weights,

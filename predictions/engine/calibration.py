@@ -54,14 +54,17 @@ def book_logits(anchor, shape) -> tuple[np.ndarray, np.ndarray]:
     return logit, has_book
 
 
-def temper(p_over, p_under, p_push, temperature: float, anchor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def temper(p_over, p_under, p_push, temperature, anchor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(p_over, p_under, p_push) with P(over | no push) pooled with the book's ``anchor`` by
-    ``temperature`` (module docstring); rows without a book (``anchor`` None or NaN) are left as
-    priced."""
+    ``temperature`` (module docstring); rows without a book (``anchor`` None or NaN) and columns
+    whose temperature is 1 are left as priced. ``temperature`` is one number or one per column
+    (serving prices every member of a batch in one call), ``anchor`` one per row (a column
+    vector for two-dimensional prices)."""
     p_over = np.asarray(p_over, float)
     p_under = np.asarray(p_under, float)
     p_push = np.asarray(p_push, float)
-    if temperature == 1.0:
+    temperature = np.asarray(temperature, float)
+    if np.all(temperature == 1.0):
         return p_over, p_under, p_push
     settled = np.maximum(p_over + p_under, _EPSILON)
     conditional = np.clip(p_over / settled, _EPSILON, 1.0 - _EPSILON)
@@ -70,9 +73,10 @@ def temper(p_over, p_under, p_push, temperature: float, anchor) -> tuple[np.ndar
         return p_over, p_under, p_push
     tempered = 1.0 / (1.0 + np.exp(-(book + temperature * (_logit(conditional) - book))))
     no_push = 1.0 - p_push
+    keep = (temperature == 1.0) | ~has_book
     return (
-        np.where(has_book, no_push * tempered, p_over),
-        np.where(has_book, no_push * (1.0 - tempered), p_under),
+        np.where(keep, p_over, no_push * tempered),
+        np.where(keep, p_under, no_push * (1.0 - tempered)),
         p_push,
     )
 

@@ -27,6 +27,15 @@ def _check_lengths(instance, skip: tuple[str, ...] = ()) -> None:
         raise ValueError(f"{type(instance).__name__} columns differ in length: {lengths}")
 
 
+def _take(instance, index: np.ndarray, **replaced):
+    """A new instance of ``instance``'s class with every array column cut to the rows at
+    ``index`` (an integer or boolean array); ``replaced`` columns are given as they are."""
+    columns = {
+        field.name: getattr(instance, field.name)[index] for field in fields(instance) if field.name not in replaced
+    }
+    return type(instance)(**columns, **replaced)
+
+
 @dataclass(frozen=True)
 class Games:
     game_id: np.ndarray
@@ -45,7 +54,7 @@ class Games:
         return len(self.game_id)
 
     def take(self, index: np.ndarray) -> Games:
-        return Games(**{field.name: getattr(self, field.name)[index] for field in fields(self)})
+        return _take(self, index)
 
 
 @dataclass(frozen=True)
@@ -75,10 +84,7 @@ class StatLines:
 
     def take(self, index: np.ndarray) -> StatLines:
         """The rows at ``index`` (an integer or boolean array), as a new StatLines."""
-        return StatLines(
-            **{field.name: getattr(self, field.name)[index] for field in fields(self) if field.name != "stats"},
-            stats={code: values[index] for code, values in self.stats.items()},
-        )
+        return _take(self, index, stats={code: values[index] for code, values in self.stats.items()})
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ class Props:
         return len(self.game_id)
 
     def take(self, index: np.ndarray) -> Props:
-        return Props(**{field.name: getattr(self, field.name)[index] for field in fields(self)})
+        return _take(self, index)
 
 
 # The shortest price books post.
