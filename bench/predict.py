@@ -99,7 +99,7 @@ def prepare(quick: bool) -> dict:
     dataset = services.dataset_build(sport="nba", stat="points")
     config = TrainConfig(xgboost=XGBoostConfig(n_estimators=300, early_stopping_rounds=10_000))
     result = train_stat(dataset, seed=0, config=config)
-    services._register_result(result, user=None)
+    services.model_versions_register(result=result, user=None)
     # Every other default model as train_models makes it (each version's features are its own
     # stat's: serving refuses a model whose feature schema is not the stat's).
     cache: dict = {}
@@ -111,7 +111,7 @@ def prepare(quick: bool) -> dict:
             seed=0,
             config=quick_train_config() if quick else TrainConfig(),
         )
-        services._register_result(other, user=None)
+        services.model_versions_register(result=other, user=None)
     print(f"models trained and registered in {time.perf_counter() - started:.1f} s", flush=True)
     return {"result": result}
 
@@ -153,8 +153,9 @@ def bench_inproc(quick: bool) -> dict:
     import numpy as np
     import torch
 
+    from predictions.engine.features import feature_hash
     from predictions.models import PropFeatures
-    from predictions.serving import book_anchor, edges, feature_hash, service
+    from predictions.serving import book_anchor, edges, service
 
     torch.set_num_threads(1)
     model = service().production("nba", "points")

@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from a1site.audit.services import audit_record
 from a1site.core.errors import ApplicationError
+from a1site.jobs.services import ProgressFn
 
 from . import importers, selectors
 from .engine.sports import SPORTS
 from .models import Game, Player, Result, StatLine, Team
-from .services import ProgressFn, no_progress, sports_sync_catalogue
+from .services.catalogue import no_progress, sports_sync_catalogue
 from .writes import write_games, write_players, write_props, write_results, write_stat_lines, write_teams
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ posts for today) played forward by ``engine.odds_feed``, as rows of live's odds 
 
 A use case of its own module because it only reads: the slate's posted quotes in one query,
 then the engine. Replaying the feed (``replay_odds``) is what writes, through live's ingest
-and ``live_wiring``.
+and ``services.odds_ticks``.
 """
 
 from __future__ import annotations

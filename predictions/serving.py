@@ -63,13 +63,6 @@ def generation_bump() -> None:
     cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
 
 
-def feature_hash(row: np.ndarray) -> str:
-    """sha256 (first 32 hex digits) of a feature row as float32 bytes."""
-    import hashlib
-
-    return hashlib.sha256(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()[:32]
-
-
 def book_anchor(over_decimal_odds, under_decimal_odds) -> float | None:
     """The book's de-vigged P(over | no push) from its two prices (engine.logs.devig_proportional
     for one prop); None when either price is missing."""

@@ -6,14 +6,16 @@ writer per importable kind (``WRITERS``), each taking the importer's validated f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from django.db import connection, models, transaction
 
 from . import importers
-from .models import Game, Player, PropLine, Result, StatLine, Team
+from .models import Game, Player, Prediction, PropLine, Result, StatLine, Team
 
 # Rows per executemany call: large enough to amortise the call, small enough to keep the
 # parameter list's memory modest.
@@ -330,3 +332,86 @@ WRITERS: dict[str, tuple[type[models.Model], Callable[[pd.DataFrame], tuple[int,
     "results": (Result, write_results),
 }
 IMPORT_KINDS = tuple(WRITERS)
+
+
+# --- Predictions -----------------------------------------------------------------------------
+
+
+class PredictionRow(NamedTuple):
+    """One Prediction row as the hand-written INSERT writes it: the fields are the columns, in
+    order, so a column is added here once and every writer (API requests, slates) follows."""
+
+    prop_line_id: int | None
+    game_id: int
+    player_id: int
+    stat: str
+    line: float
+    over_decimal_odds: float | None
+    under_decimal_odds: float | None
+    model_version_id: int
+    weights_id: int | None
+    shadow: bool
+    source: str
+    mean: float
+    p_over: float
+    p_under: float
+    p_push: float
+    edge: float | None
+    side: str
+    member_probabilities: str  # JSON text
+    feature_hash: str
+    simulated: bool
+    created_at: object  # the database's form of an aware datetime
+    outcome: str
+
+
+PREDICTION_COLUMNS: tuple[str, ...] = PredictionRow._fields
+
+
+@functools.lru_cache(maxsize=8)
+def _prediction_insert_sql(vendor: str) -> tuple[str, str, str]:
+    """(INSERT head, one row's placeholders, RETURNING clause) for the Prediction table: built
+    once per process, since a single-prop request would otherwise spend longer quoting names
+    (each through Django's per-thread connection proxy) than writing its row."""
+    quote = connection.ops.quote_name
+    by_column = {f.column: f for f in Prediction._meta.concrete_fields}
+    row_sql = "(" + ", ".join(placeholder(by_column[name]) for name in PREDICTION_COLUMNS) + ")"
+    head = f"INSERT INTO {quote(Prediction._meta.db_table)} ({', '.join(quote(n) for n in PREDICTION_COLUMNS)}) VALUES "  # noqa: S608 - quoted names from model metadata; values are parameters
+    return head, row_sql, f" RETURNING {quote('id')}"
+
+
+def predictions_insert(rows: list[PredictionRow], *, returning: bool = True) -> list[int]:
+    """Insert prediction rows in one transaction; with ``returning``, multi-row INSERT …
+    RETURNING id gives the ids in order. Model instances and ``bulk_create`` cost several times
+    the write itself at 10,000 rows. Without ids SQLite takes ``executemany`` of one prepared
+    statement (Django rewrites the placeholders of every statement it runs, which costs more
+    than the insert for a 100,000-value statement)."""
+    if not rows:
+        return []
+    vendor = connection.vendor
+    head, row_sql, returning_sql = _prediction_insert_sql(vendor)
+    if not returning and vendor != "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            for start in range(0, len(rows), WRITE_BATCH_ROWS):
+                cursor.executemany(head + row_sql, rows[start : start + WRITE_BATCH_ROWS])
+        return []
+    # PostgreSQL takes 65,535 parameters per statement; SQLite 32,766 since 3.32.
+    limit = 60_000 if vendor == "postgresql" else 32_000
+    per_statement = max(1, limit // len(PREDICTION_COLUMNS))
+    ids: list[int] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            cursor.execute(
+                head + ", ".join([row_sql] * len(batch)) + (returning_sql if returning else ""),
+                [value for row in batch for value in row],
+            )
+            if returning:
+                ids += [row[0] for row in cursor.fetchall()]
+    return ids
+
+
+def predictions_upsert(rows: list[PredictionRow]) -> tuple[int, int]:
+    """Insert or update slate predictions by (prop line, model version)."""
+    columns = {name: [getattr(row, name) for row in rows] for name in PREDICTION_COLUMNS}
+    return bulk_upsert(Prediction, columns, key=("prop_line_id", "model_version_id"), scope="prop_line_id")

@@ -165,7 +165,7 @@ class PredictionCreateView(APIView):
         prop, errors = serializers.parse_prop(request.data)
         if errors:
             raise exceptions.ValidationError(errors)
-        prediction = services.prediction_create(request=prop, user=request.user)
+        prediction = services.prediction_create(request=prop)
         return Response(prediction, status=201)
 
 
@@ -219,7 +219,7 @@ class PredictionBatchView(APIView):
                 requests.append(prop)
                 positions.append(index)
         for position, answer in zip(
-            positions, services.predictions_create(requests=requests, user=request.user), strict=True
+            positions, services.predictions_create(requests=requests), strict=True
         ):
             answer["index"] = position
             if "error" in answer:

@@ -51,7 +51,7 @@ TEAM_WINDOW = 30
 EWM_HALFLIFE = 8.0
 ROSTER_LOOKBACK_GAMES = 5
 SEASON_LAGS = 3
-_GAMES_PLAYED_CAP = 100.0
+GAMES_PLAYED_CAP = 100.0
 _DAYS_SINCE_CAP = 60.0
 
 
@@ -122,6 +122,12 @@ def game_feature_names(stat: str) -> tuple[str, ...]:
         "teammates_out_minutes",
         "role_index",
     )
+
+
+def feature_hash(row: np.ndarray) -> str:
+    """sha256 (first 32 hex digits) of a feature row as float32 bytes: the row's identity in
+    the feature table, the prediction cache's keys and stored predictions."""
+    return hashlib.sha256(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()[:32]
 
 
 def game_schema(stat: str) -> FeatureSchema:
@@ -204,7 +210,7 @@ def compute_game_features(inputs: GameFeatureInputs) -> np.ndarray:
         minutes_ewm,
         per_minute * minutes_ewm,
         per_minute_window * minutes_ewm,
-        np.minimum(np.asarray(inputs.games_played_prior, float), _GAMES_PLAYED_CAP),
+        np.minimum(np.asarray(inputs.games_played_prior, float), GAMES_PLAYED_CAP),
         np.minimum(np.asarray(inputs.days_since_last_game, float), _DAYS_SINCE_CAP),
         _window_mean(inputs.opponent_allowed_history, TEAM_WINDOW),
         _window_mean(inputs.team_pace_history, TEAM_WINDOW),
@@ -323,7 +329,7 @@ def build_game_features(sport: str, stat: str, stat_lines: StatLines, games: Gam
     previous_date = np.empty(n)
     previous_date[order] = _lag_matrix(date_days[order], player_sorted, 1)[:, 0]
     games_played = np.empty(n)
-    games_played[order] = (~np.isnan(_lag_matrix(np.zeros(n), player_sorted, int(_GAMES_PLAYED_CAP)))).sum(axis=1)
+    games_played[order] = (~np.isnan(_lag_matrix(np.zeros(n), player_sorted, int(GAMES_PLAYED_CAP)))).sum(axis=1)
 
     team_games = _team_games(stat_lines, games, stat)
     team_order = np.lexsort((team_games.game_date, team_games.team_id))
@@ -425,11 +431,15 @@ def game_history_from_logs(
     rest_days: int,
     role: str,
     active_player_ids,
+    season: int | None = None,
 ) -> GameHistory:
-    """Assemble a GameHistory from columnar logs, using only rows strictly before ``game_date``.
+    """Assemble a GameHistory from columnar logs, using only rows strictly before ``game_date``:
+    the one builder of a player's history for serving (and for tests of training's features).
 
     ``games`` must be sorted by ``game_id``. ``active_player_ids`` is the team's lineup for
-    the game (known before it starts)."""
+    the game (known before it starts). ``season`` is the game's season (default: the season of
+    the team's latest game up to ``game_date`` in the logs, which a season opener not yet
+    played would take from the season before)."""
     game_date = np.datetime64(game_date, "D")
     past = stat_lines.game_date < game_date
     mine = np.flatnonzero(past & (stat_lines.player_id == player_id))
@@ -440,7 +450,7 @@ def game_history_from_logs(
     team_rows = np.searchsorted(games.game_id, team_game_ids)
     team_pace = games.pace[team_rows][np.argsort(games.game_date[team_rows], kind="stable")]
 
-    season = _season_of(stat_lines, team_id, game_date)
+    season = _season_of(stat_lines, team_id, game_date) if season is None else season
     own = np.flatnonzero(past & (stat_lines.team_id == team_id) & (stat_lines.season == season))
     recent_games = np.unique(stat_lines.game_date[own])[-ROSTER_LOOKBACK_GAMES:]
     recent_rosters = [set(stat_lines.player_id[own[stat_lines.game_date[own] == day]].tolist()) for day in recent_games]

@@ -113,6 +113,40 @@ class Props:
         return _take(self, index)
 
 
+# Full days off a team's first game of a season counts as (and the cap on any longer break):
+# beyond ten days rest changes nothing the models can learn from the simulated leagues.
+MAX_REST_DAYS = 10
+
+
+def rest_days(game_date, previous_game_date) -> np.ndarray:
+    """Full days off before a team's game since its previous game of the same season: 0 is a
+    back-to-back; no previous game (NaT) is a season opener, counted as ``MAX_REST_DAYS``; longer
+    breaks are capped there. The one rest rule of the simulator, training and serving; takes
+    scalars or arrays of dates (``datetime64``, ``datetime.date``)."""
+    days = (
+        np.asarray(game_date, dtype="datetime64[D]") - np.asarray(previous_game_date, dtype="datetime64[D]")
+    ).astype("timedelta64[D]")
+    missing = np.isnat(days)
+    whole = np.where(missing, MAX_REST_DAYS + 1, days.astype(np.int64, copy=False))
+    return np.minimum(whole - 1, MAX_REST_DAYS).astype(np.int64)
+
+
+def team_rest_days(games: Games) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(game_id, team_id, rest_days) for both teams of every game in ``games``, each from the
+    team's previous game of the same season in ``games`` (``rest_days``)."""
+    game_id = np.concatenate([games.game_id, games.game_id])
+    team_id = np.concatenate([games.home_team_id, games.away_team_id])
+    season = np.concatenate([games.season, games.season])
+    game_date = np.concatenate([games.game_date, games.game_date]).astype("datetime64[D]")
+    order = np.lexsort((game_id, game_date, season, team_id))
+    previous = np.full(len(order), np.datetime64("NaT"), dtype="datetime64[D]")
+    same_run = (team_id[order][1:] == team_id[order][:-1]) & (season[order][1:] == season[order][:-1])
+    previous_sorted = np.full(len(order), np.datetime64("NaT"), dtype="datetime64[D]")
+    previous_sorted[1:] = np.where(same_run, game_date[order][:-1], np.datetime64("NaT"))
+    previous[order] = previous_sorted
+    return game_id, team_id, rest_days(game_date, previous)
+
+
 # The shortest price books post.
 MIN_DECIMAL_ODDS = 1.01
 

@@ -71,7 +71,7 @@ import numpy as np
 from scipy import special
 
 from predictions.engine.distributions import ppf, prob_over_under_push
-from predictions.engine.logs import Games, Props, StatLines, price_two_way
+from predictions.engine.logs import Games, Props, StatLines, price_two_way, rest_days
 from predictions.engine.sports import get_sport
 
 SIMULATED_SPORTS = ("nba", "nfl", "nhl")
@@ -80,7 +80,6 @@ BOOK_ERROR_SD = (0.06, 0.09)
 BOOK_OVERROUND = 0.045
 INTEGER_LINE_SHARE = 0.15
 COPULA_CORRELATION = 0.5
-MAX_REST_DAYS = 10
 
 # The smallest book-expected mean for which a book posts a line.
 PROP_THRESHOLDS = {
@@ -454,13 +453,9 @@ def simulate_league(config: SimConfig) -> SimLeague:
             game_rows.append((game_id, season, game_date, home, away, pace_observed))
             for team, opponent, is_home in ((home, away, True), (away, home, False)):
                 previous = last_played.get(team)
-                rest_days = (
-                    MAX_REST_DAYS
-                    if previous is None
-                    else min(int((game_date - previous).astype(int)) - 1, MAX_REST_DAYS)
-                )
+                rest = int(rest_days(game_date, previous))
                 last_played[team] = game_date
-                playing, minutes, means = league.side(team, opponent, is_home, rest_days)
+                playing, minutes, means = league.side(team, opponent, is_home, rest)
                 n = len(playing)
                 line_parts.append(
                     {
@@ -471,7 +466,7 @@ def simulate_league(config: SimConfig) -> SimLeague:
                         "game_date": np.full(n, game_date),
                         "season": np.full(n, season),
                         "is_home": np.full(n, is_home),
-                        "rest_days": np.full(n, rest_days),
+                        "rest_days": np.full(n, rest),
                         "expected_minutes": minutes,
                         "means": means,
                         "dispersion": league.dispersion[playing],

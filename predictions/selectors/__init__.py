@@ -1,7 +1,116 @@
-"""Reads shared by the API, pages, commands and other apps, one module per subject.
+"""Reads shared by the API, pages, commands and other apps, one module per subject:
+
+- ``catalogue``: sports, teams, players, games, stat lines, props, results, predictions;
+- ``logs``: the stored game logs and season lines as the engine's columnar arrays;
+- ``rows``: hand-written SELECTs of the prediction request path;
+- ``slates``: a day's priced props and the predictions stored for them.
 
 Other apps import from this package (``from predictions import selectors``); each read owns
 its ``select_related``.
 """
 
-from .catalogue import *  # noqa: F403
+from .catalogue import (
+    PROP_SORTS,
+    active_shadows,
+    best_edges,
+    game_ids_by_external_id,
+    game_key_table,
+    game_list,
+    live_metrics_by_version,
+    live_snapshots,
+    open_drift_warnings,
+    player_id_map,
+    player_list,
+    prediction_get,
+    predictions_by_id,
+    priced_prop_list,
+    prop_list,
+    result_list,
+    sport_id_map,
+    sport_list,
+    sport_stats,
+    stat_line_list,
+    team_id_map,
+    team_list,
+    weights_history,
+)
+from .logs import (
+    MLB_VOLUME,
+    GameHistoryLogs,
+    game_history_logs,
+    game_logs,
+    game_seasons,
+    games_columns,
+    player_birth_dates,
+    player_seasons,
+    player_teams_and_roles,
+    priced_pairs,
+    season_lines_for_features,
+    season_prop_table,
+)
+from .rows import (
+    GAME_FIELDS,
+    PLAYER_FIELDS,
+    eq,
+    games_by_keys,
+    in_,
+    players_by_keys,
+    prop_feature_rows,
+    quoted,
+    select_rows,
+)
+from .slates import (
+    SLATE_PROP_FIELDS,
+    slate_prop_rows,
+    slate_stored_predictions,
+)
+
+__all__ = [
+    "GAME_FIELDS",
+    "GameHistoryLogs",
+    "MLB_VOLUME",
+    "PLAYER_FIELDS",
+    "PROP_SORTS",
+    "SLATE_PROP_FIELDS",
+    "active_shadows",
+    "best_edges",
+    "eq",
+    "game_history_logs",
+    "game_ids_by_external_id",
+    "game_key_table",
+    "game_list",
+    "game_logs",
+    "game_seasons",
+    "games_by_keys",
+    "games_columns",
+    "in_",
+    "live_metrics_by_version",
+    "live_snapshots",
+    "open_drift_warnings",
+    "player_birth_dates",
+    "player_id_map",
+    "player_list",
+    "player_seasons",
+    "player_teams_and_roles",
+    "players_by_keys",
+    "prediction_get",
+    "predictions_by_id",
+    "priced_pairs",
+    "priced_prop_list",
+    "prop_feature_rows",
+    "prop_list",
+    "quoted",
+    "result_list",
+    "season_lines_for_features",
+    "season_prop_table",
+    "select_rows",
+    "slate_prop_rows",
+    "slate_stored_predictions",
+    "sport_id_map",
+    "sport_list",
+    "sport_stats",
+    "stat_line_list",
+    "team_id_map",
+    "team_list",
+    "weights_history",
+]

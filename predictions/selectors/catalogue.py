@@ -232,3 +232,7 @@ def active_shadows():
     from ..models import ShadowModel
 
     return ShadowModel.objects.filter(active=True).select_related("model_version")
+
+
+def game_ids_by_external_id(*, sport: str | None, external_id: str | None) -> list[int]:
+    return list(Game.objects.filter(sport__code=sport, external_id=external_id).values_list("pk", flat=True))

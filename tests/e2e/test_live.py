@@ -71,7 +71,7 @@ def test_live_page_shows_a_replayed_odds_move(browser, asgi_live_server, user, p
         expect(ticker.locator("li")).to_have_count(60, timeout=15_000)
         expect(ticker.locator(".move").first).to_be_visible()
 
-        # What predictions.live_wiring publishes when a quote is rescored (twice: P(over) moves).
+        # What predictions.services.odds_ticks publishes when a quote is rescored (twice: P(over) moves).
         from live.services import publish
 
         update = {

@@ -84,7 +84,7 @@ def register_models(nba_points_training):
     from predictions import services
 
     def register() -> ModelVersion:
-        registered = services._register_result(nba_points_training[1], user=None)
+        registered = services.model_versions_register(result=nba_points_training[1], user=None)
         ensemble = next(item for item in registered if item["name"] == "nba.points.ensemble")
         return ModelVersion.objects.get(name="nba.points.ensemble", version=ensemble["version"])
 

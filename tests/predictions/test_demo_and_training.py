@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from a1site.jobs.models import Job
 from a1site.registry.models import ModelVersion
-from predictions import demo, services
+from predictions import demo, selectors, services
 from predictions.models import Game, Player, PropLine, Result, StatLine, Team
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_database_logs_match_what_the_simulator_produced(db):
     from predictions.engine.training import demo_sim_configs
 
     load_demo("--sport", "nba")
-    games, stat_lines, props = services.game_logs(sport="nba")
+    games, stat_lines, props = selectors.game_logs(sport="nba")
     config = next(c for c in demo_sim_configs(seed=0, quick=True) if c.sport == "nba")
     league = league_as_of(config, AS_OF)
     assert len(stat_lines) == len(league.stat_lines) and len(props) == len(league.props)
@@ -155,7 +155,11 @@ def test_the_admin_action_queues_training_for_a_sport(
     db, client, staff_user, password, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr("predictions.tasks.train_models_task.delay", lambda job_id: queued.append(job_id))
+    # Services queue the task by name (celery.signature), which ends in the task's apply_async.
+    monkeypatch.setattr(
+        "predictions.tasks.train_models_task.apply_async",
+        lambda args=(), kwargs=None, **options: queued.append(args[0]),
+    )
     client.login(username=staff_user.username, password=password)
     from predictions.models import Sport
 
@@ -205,7 +209,7 @@ def test_mlb_season_features_from_the_database_equal_the_engines_and_serving(db)
     player_pk = dict(Player.objects.filter(sport__code="mlb").values_list("external_id", "pk"))
     sample = list(range(0, len(from_db.y), max(1, len(from_db.y) // 25)))
     targets = [(game_pk[int(from_db.game_id[i])], player_pk[from_db.player_id[i]]) for i in sample]
-    served = services._feature_rows_seasons(stat="home_runs", targets=targets)
+    served = services.feature_rows_for_seasons(stat="home_runs", targets=targets)
     np.testing.assert_allclose(
         np.vstack([served[key] for key in targets]), from_db.X[sample], rtol=1e-9, equal_nan=True
     )

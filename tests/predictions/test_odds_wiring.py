@@ -1,5 +1,5 @@
 """Odds ticks into predictions: quotes, scoring, predictions.* messages and edge alerts that
-fire once when a prop's best edge crosses a user's threshold (predictions.live_wiring)."""
+fire once when a prop's best edge crosses a user's threshold (predictions.services.odds_ticks)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from live.backends import get_broker
 from live.models import AlertPreference, OddsTick
-from predictions import live_wiring, services
+from predictions import receivers, services
 from predictions.models import Prediction, PropLine
+from predictions.services import odds_ticks
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_broker")]
 
@@ -203,7 +204,7 @@ def test_ticks_of_unknown_players_games_and_stats_are_skipped_and_counted(served
     assert body["ingested"] == 4 and OddsTick.objects.count() == 4
     assert PropLine.objects.count() == quotes and not Prediction.objects.exists()
     assert messages("predictions.nba") == []
-    summary = live_wiring.odds_ticks_apply(tick_ids=list(OddsTick.objects.values_list("pk", flat=True)))
+    summary = odds_ticks.odds_ticks_apply(tick_ids=list(OddsTick.objects.values_list("pk", flat=True)))
     assert summary["quotes"] == 0 and summary["skipped"] == 4
     assert summary["skipped_by"] == {"player_id": 2, "game_id": 1, "stat": 1}
 
@@ -230,7 +231,7 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(served, post_ticks):
             for p in players[:count]
         ]
         with CaptureQueriesContext(connection) as captured:
-            summary = live_wiring.odds_ticks_apply(tick_ids=[t.pk for t in stored])
+            summary = odds_ticks.odds_ticks_apply(tick_ids=[t.pk for t in stored])
         assert summary["published"] == count
         return len(captured)
 
@@ -270,7 +271,7 @@ def test_a_quote_is_simulated_when_its_tick_or_its_game_is(served, post_ticks):
 
 
 def test_a_large_batch_is_split_into_tasks_and_every_tick_is_applied(served, post_ticks, monkeypatch):
-    monkeypatch.setattr(live_wiring, "TASK_TICKS", 2)
+    monkeypatch.setattr(receivers, "TASK_TICKS", 2)
     game = served["upcoming"][0]
     player = starter_of(game, served)
 
@@ -285,7 +286,7 @@ def test_a_failure_in_predictions_is_logged_and_the_ticks_stay_stored(served, po
     def broken(**kwargs):
         raise RuntimeError("scoring is down")
 
-    monkeypatch.setattr(services, "slate_predict", broken)
+    monkeypatch.setattr(odds_ticks, "slate_predict", broken)
     player = starter_of(served["upcoming"][0], served)
 
     body = post_ticks(tick(player))

@@ -198,7 +198,8 @@ def test_props_resolve_by_pk_external_id_and_season_with_errors_per_item():
     import datetime as dt
 
     from predictions.models import Game, Player
-    from predictions.services import PropRequest, _resolve_props, sports_sync_catalogue
+    from predictions.services import sports_sync_catalogue
+    from predictions.services.predicting import PropRequest, prop_requests_resolve
 
     sports = sports_sync_catalogue()
     from predictions.models import Team
@@ -230,7 +231,7 @@ def test_props_resolve_by_pk_external_id_and_season_with_errors_per_item():
         PropRequest(sport="mlb", stat="home_runs", line=20.5, player="B1", season=1850),
         PropRequest(sport="nba", stat="points", line=20.5, player=batter.pk, game=game.pk),
     ]
-    resolved, errors, players, games = _resolve_props(requests)
+    resolved, errors, players, games = prop_requests_resolve(requests)
     assert [(index, game_id, player_id) for index, _, game_id, player_id in resolved] == [
         (0, game.pk, player.pk),
         (1, game.pk, player.pk),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from a1site.registry.services import model_version_activate
-from predictions import services
+from predictions import selectors, services
 from predictions.engine.features import build_game_features
 from predictions.engine.models import load_model
 from predictions.serving import InferenceService, edges, service
@@ -55,13 +55,13 @@ def test_one_row_is_scored_exactly_as_in_a_batch(served, nba_points_training):
 
 
 def test_feature_rows_from_recent_history_equal_the_training_features(served):
-    games, lines, _ = services.game_logs(sport="nba", with_props=False)
+    games, lines, _ = selectors.game_logs(sport="nba", with_props=False)
     X = build_game_features("nba", "points", lines, games)
     last_day = [g for g in served["games"] if g.date == max(x.date for x in served["games"])]
     checked = 0
     for game in last_day:
         for row in np.flatnonzero(lines.game_id == game.pk):
-            built = services._game_history_row(
+            built = services.feature_row_from_history(
                 sport="nba", stat="points", game_id=game.pk, player_id=int(lines.player_id[row])
             )
             np.testing.assert_allclose(built, X[row], rtol=1e-9, atol=1e-9, equal_nan=True)
@@ -72,10 +72,10 @@ def test_feature_rows_from_recent_history_equal_the_training_features(served):
 def test_upcoming_game_features_are_the_same_by_history_and_by_logs(served):
     game = served["upcoming"][0]
     players = [p.pk for p in served["players"] if p.team_id in (game.home_team_id, game.away_team_id)]
-    by_logs = services._feature_rows_game_logs(sport="nba", stat="points", targets=[(game.pk, p) for p in players])
+    by_logs = services.feature_rows_from_logs(sport="nba", stat="points", targets=[(game.pk, p) for p in players])
     assert len(by_logs) == 10
     for player in players:
-        by_history = services._game_history_row(sport="nba", stat="points", game_id=game.pk, player_id=player)
+        by_history = services.feature_row_from_history(sport="nba", stat="points", game_id=game.pk, player_id=player)
         np.testing.assert_allclose(by_history, by_logs[(game.pk, player)], rtol=1e-9, atol=1e-9, equal_nan=True)
 
 

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from a1site.core.errors import ApplicationError
 from predictions import demo, services
+from predictions.engine.sports import SPORTS
 
 from ._dates import parse_date
 from ._progress import progress_bar
@@ -15,7 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--sport", required=True, choices=sorted(services.SPORTS))
+        parser.add_argument("--sport", required=True, choices=sorted(SPORTS))
         parser.add_argument("--date", default="today", help="YYYY-MM-DD or 'today' (UTC)")
         parser.add_argument("--through", help="last date of a range (YYYY-MM-DD)")
         parser.add_argument(

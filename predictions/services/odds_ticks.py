@@ -3,7 +3,7 @@ ensemble, published to ``predictions.*`` and, where a prop's best edge crosses a
 threshold, alerted.
 
 How it runs: live sends ``odds_ticks_received(ticks=[...])`` once per ingest call, after
-commit; ``on_odds_ticks`` queues a ``predictions.apply_odds_ticks`` task with the tick ids (one
+commit; ``predictions.receivers.on_odds_ticks`` queues a ``predictions.apply_odds_ticks`` task with the tick ids (one
 per ``TASK_TICKS``; the embedded mode runs it at once); the task calls ``odds_ticks_apply``,
 which handles its ticks in one pass: one import, one ``slate_predict`` per game day, one read
 of the edges before and after, whatever the number of ticks. Rules:
@@ -41,8 +41,13 @@ from collections import Counter, defaultdict
 
 from django.utils import timezone
 
-from . import selectors, services
-from .models import Game, Player, Prediction, PropLine
+from live.alerts import raise_edge_crossings
+from live.services import odds_ticks_get, publish
+
+from .. import selectors
+from ..models import Game, Player, Prediction, PropLine
+from .imports import data_import
+from .slates import slate_predict
 
 logger = logging.getLogger(__name__)
 
@@ -55,26 +60,9 @@ PropKey = tuple[str, str, str]  # game external id, player external id, stat
 QuoteKey = tuple[str, str, str, str, dt.datetime]  # ... book, seen_at
 
 
-def on_odds_ticks(sender, ticks: list[dict], **kwargs) -> None:
-    """live's ``odds_ticks_received`` (after commit): one task per ``TASK_TICKS`` ticks of the
-    batch, in time order. A failure is logged here: the ticks are stored whatever predictions
-    make of them."""
-    from .tasks import apply_odds_ticks_task
-
-    ids = [tick["id"] for tick in ticks if isinstance(tick, dict) and tick.get("id") is not None]
-    for start in range(0, len(ids), TASK_TICKS):
-        chunk = ids[start : start + TASK_TICKS]
-        try:
-            apply_odds_ticks_task.delay(chunk)
-        except Exception:
-            logger.exception("odds ticks: applying %d tick(s) to predictions failed", len(chunk))
-
-
 def odds_ticks_apply(*, tick_ids: list[int]) -> dict:
     """Quote, score, publish and alert for the stored ticks ``tick_ids`` (idempotent: a second
     run finds the quotes and predictions stored and nothing crossing). Returns a summary."""
-    from live.services import odds_ticks_get
-
     ticks = odds_ticks_get(ids=tick_ids)
     summary = {"ticks": len(ticks), "quotes": 0, "skipped": 0, "skipped_by": {}, "published": 0, "alerts": 0}
     by_sport: dict[str, list[dict]] = defaultdict(list)
@@ -99,9 +87,6 @@ def _skip(summary: dict, reason: str, count: int) -> None:
 
 
 def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
-    from live.alerts import raise_edge_crossings
-    from live.services import publish
-
     games = {
         external_id: (date, simulated)
         for external_id, date, simulated in Game.objects.filter(
@@ -139,7 +124,7 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
     )
     props = {key[:3] for key in quotes}
     before, _ = _best_edges(sport=sport, props=props)
-    report = services.data_import(
+    report = data_import(
         kind="props",
         records=[
             {
@@ -171,7 +156,7 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
         return
     started = timezone.now()
     for day in sorted({games[key[0]][0] for key in quotes}):
-        services.slate_predict(sport=sport, date=day)
+        slate_predict(sport=sport, date=day)
     after, quote_predictions = _best_edges(sport=sport, props=props)
 
     # Each book's latest quote of the batch: an earlier one the batch already superseded is
