@@ -28,6 +28,7 @@ run: install
 # The whole suite: fast tests on the embedded mode, then browser tests, then the service
 # tests against real PostgreSQL, Redis, a Celery worker and an ASGI server.
 test: install
+	.venv/bin/lint-imports
 	./scripts/ensure-chromium
 	$(PY) -m pytest tests --ignore=tests/services -q
 	$(MAKE) test-services

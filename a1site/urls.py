@@ -22,7 +22,7 @@ admin.site.site_header = "A1 administration"
 admin.site.site_title = "A1 admin"
 
 urlpatterns = [
-    path("", include("a1site.core.urls")),
+    path("", include("a1site.pages.urls")),
     path("accounts/", include("a1site.accounts.urls")),
     path("models/", include("a1site.registry.urls")),
     path("admin/", admin.site.urls),

@@ -39,6 +39,8 @@ from django.utils import timezone
 
 from a1site.audit.services import audit_record
 from a1site.core.errors import ApplicationError
+from a1site.registry import selectors as registry_selectors
+from live import publish
 
 from .engine import grading as engine_grading
 from .engine.models import update_weights
@@ -52,6 +54,7 @@ from .models import (
     Result,
     ShadowModel,
 )
+from .serving import generation_bump
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +69,7 @@ WEIGHTS_TOLERANCE = 1e-3
 
 
 def _live_publish(topic: str, type: str, data) -> None:
-    """Push to WebSocket clients through live.publish when the live app is installed."""
-    try:
-        from live import publish
-    except ImportError:
-        return
+    """Push to WebSocket clients through live.publish."""
     try:
         publish(topic, type, data)
     except Exception:  # a stream notification must never undo a grading run
@@ -199,8 +198,6 @@ def props_grade(*, game_ids: list[int] | None = None) -> dict:
         weights_changed = _weights_update(metrics)
         drift = _drift_check(metrics)
         if weights_changed:
-            from .serving import generation_bump
-
             transaction.on_commit(generation_bump)
     summary = {
         "graded": len(updates),
@@ -254,11 +251,9 @@ def _latest_weights(version_id: int) -> EnsembleWeights | None:
 
 
 def _weights_update(metrics: dict[tuple[int, str], ModelLiveMetrics]) -> bool:
-    from a1site.registry.models import ModelVersion
-
     changed = False
     version_ids = {version for version, member in metrics if member}
-    versions = ModelVersion.objects.in_bulk(version_ids)
+    versions = registry_selectors.model_versions_by_id(version_ids=version_ids)
     for version_id in sorted(version_ids):
         version = versions[version_id]
         kinds = sorted(member for vid, member in metrics if vid == version_id and member)
@@ -284,10 +279,8 @@ def _weights_update(metrics: dict[tuple[int, str], ModelLiveMetrics]) -> bool:
 
 
 def _drift_check(metrics: dict[tuple[int, str], ModelLiveMetrics]) -> list[int]:
-    from a1site.registry.models import ModelVersion
-
     version_ids = {version for version, member in metrics if not member}
-    versions = ModelVersion.objects.in_bulk(version_ids)
+    versions = registry_selectors.model_versions_by_id(version_ids=version_ids)
     open_warnings = {w.model_version_id: w for w in DriftWarning.objects.filter(cleared_at__isnull=True)}
     drifting = []
     for version_id in sorted(version_ids):
@@ -339,20 +332,15 @@ def _drift_check(metrics: dict[tuple[int, str], ModelLiveMetrics]) -> list[int]:
 
 def shadow_start(*, version_id: int, user=None) -> ShadowModel:
     """Run a candidate ensemble version in shadow: it scores the same props as production."""
-    from a1site.registry.models import ModelVersion
-
-    from .serving import generation_bump
-
     with transaction.atomic():
-        try:
-            version = ModelVersion.objects.get(pk=version_id)
-        except ModelVersion.DoesNotExist:
+        version = registry_selectors.model_version_get(version_id=version_id)
+        if version is None:
             raise ApplicationError(f"Model version {version_id} does not exist.", code="not_found", status_code=404)
-        if version.kind != ModelVersion.Kind.ENSEMBLE:
+        if version.kind != "ensemble":
             raise ApplicationError(
                 "Only ensemble versions are served, so only they run in shadow.", code="not_ensemble"
             )
-        if version.status == ModelVersion.Status.PRODUCTION:
+        if version.status == "production":
             raise ApplicationError(f"{version} is already in production.", code="already_production", status_code=409)
         shadow, _ = ShadowModel.objects.update_or_create(
             model_version=version, defaults={"active": True, "started_by": user if getattr(user, "pk", None) else None}
@@ -363,14 +351,10 @@ def shadow_start(*, version_id: int, user=None) -> ShadowModel:
 
 
 def shadow_stop(*, version_id: int, user=None) -> None:
-    from a1site.registry.models import ModelVersion
-
-    from .serving import generation_bump
-
     with transaction.atomic():
         updated = ShadowModel.objects.filter(model_version_id=version_id, active=True).update(active=False)
         if updated:
-            version = ModelVersion.objects.get(pk=version_id)
+            version = registry_selectors.model_version_get(version_id=version_id)
             audit_record(actor=user, action="model_version.shadow_stop", obj=version, after={"shadow": False})
             transaction.on_commit(generation_bump)
 
@@ -395,12 +379,10 @@ def challenger_comparison(*, challenger_version_id: int) -> dict | None:
     """The challenger against the production version of its name on the book props both
     scored and that settled over or under: mean log loss and Brier of each, reliability, and
     the paired difference (challenger − champion) with a 95 % interval."""
-    from a1site.registry.models import ModelVersion
-
-    challenger = ModelVersion.objects.filter(pk=challenger_version_id).first()
+    challenger = registry_selectors.model_version_get(version_id=challenger_version_id)
     if challenger is None:
         return None
-    champion = ModelVersion.objects.filter(name=challenger.name, status=ModelVersion.Status.PRODUCTION).first()
+    champion = registry_selectors.production_version(name=challenger.name)
     if champion is None or champion.pk == challenger.pk:
         return None
     graded = Prediction.objects.filter(

@@ -6,16 +6,16 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from a1site.registry import selectors as registry_selectors
+
 from . import charts, grading, selectors
 from .engine.features import feature_schema_current
 from .engine.sports import SPORTS
 
 
 def dashboard_edges(request) -> str:
-    from a1site.registry.selectors import production_versions
-
     today = timezone.now().date()
-    production = list(production_versions().filter(kind="ensemble"))
+    production = list(registry_selectors.production_versions().filter(kind="ensemble"))
     metrics = selectors.live_metrics_by_version(version_ids=[v.pk for v in production])
     health = [
         {
@@ -37,15 +37,13 @@ def dashboard_edges(request) -> str:
     )
 
 
-def _version_card(version, *, live: dict, shadow: bool) -> dict:
+def _version_card(version, *, live: dict, shadow: bool, snapshots: list, history: list) -> dict:
     validation = (version.metrics or {}).get("log_loss")
-    snapshots = selectors.live_snapshots(version_id=version.pk)
     series: dict[str, list] = {}
     for snapshot in snapshots:
         if snapshot.ewm_log_loss is not None:
             label = "ensemble" if not snapshot.member else snapshot.member
             series.setdefault(label, []).append((snapshot.n_graded, snapshot.ewm_log_loss))
-    history = selectors.weights_history(version_id=version.pk)
     weight_series: dict[str, list] = {}
     for step, row in enumerate(history):
         for kind, weight in row.weights.items():
@@ -83,16 +81,23 @@ def _schema_outdated(version) -> bool:
 
 
 def models_live(request) -> str:
-    from a1site.registry.models import ModelVersion
-
     sport = request.GET.get("sport") or None
-    versions = ModelVersion.objects.filter(kind="ensemble").order_by("name", "-version")
-    if sport:
-        versions = versions.filter(sport=sport)
+    versions = registry_selectors.model_version_list(sport=sport, kind="ensemble").order_by("name", "-version")
     shadows = {row.model_version_id for row in selectors.active_shadows()}
     metrics = selectors.live_metrics_by_version(version_ids=versions.values_list("pk", flat=True))
     shown = [v for v in versions if v.status == "production" or v.pk in shadows or v.pk in metrics]
-    cards = [_version_card(v, live=metrics.get(v.pk, {}), shadow=v.pk in shadows) for v in shown]
+    snapshots = selectors.live_snapshots_by_version(version_ids=[v.pk for v in shown])
+    histories = selectors.weights_history_by_version(version_ids=[v.pk for v in shown])
+    cards = [
+        _version_card(
+            v,
+            live=metrics.get(v.pk, {}),
+            shadow=v.pk in shadows,
+            snapshots=snapshots.get(v.pk, []),
+            history=histories.get(v.pk, []),
+        )
+        for v in shown
+    ]
     comparisons = [
         comparison
         for version_id in sorted(shadows)

@@ -44,11 +44,17 @@ from django.conf import settings
 from django.core.cache import cache
 from scipy import special
 
+from a1site.registry import selectors as registry_selectors
+from a1site.registry.services import model_version_load_artifact
+
+from . import selectors
+from .engine import models as engine_models
 from .engine.calibration import _ANCHOR_CLIP, temper
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.logs import devig_proportional
 from .engine.metrics import best_side_edges
+from .engine.models import Ensemble, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +180,8 @@ class _NumpyMLP:
     """The torch member's network as numpy float32 matrices (Linear → ReLU → ... → Linear)."""
 
     def __init__(self, network) -> None:
+        # torch is imported where a network exists (its artifact was loaded with torch), not at
+        # module level: importing it costs 2-3 s, which a process that serves no network skips.
         from torch import nn
 
         self.layers = [
@@ -195,8 +203,6 @@ def _torch_params(member, mlp: _NumpyMLP, X: np.ndarray) -> tuple[np.ndarray, np
     """The torch member's (mean, dispersion), as TorchDistModel.predict_params computes them
     (its standardisation, offset and clipping; np.minimum/maximum are np.clip without its
     per-call overhead on one row)."""
-    from .engine import models as engine_models
-
     scaled = (X - member.feature_mean) / member.feature_scale
     scaled[~np.isfinite(scaled)] = 0.0
     output = mlp(scaled.astype(np.float32)).astype(np.float64)
@@ -372,9 +378,7 @@ class InferenceService:
 
     def warm(self) -> int:
         """Load every production ensemble now (a server's start-up); returns how many."""
-        from a1site.registry.selectors import production_versions
-
-        names = production_versions().filter(kind="ensemble").values_list("sport", "stat")
+        names = registry_selectors.production_versions().filter(kind="ensemble").values_list("sport", "stat")
         loaded = 0
         for sport, stat in names:
             loaded += self.production(sport, stat) is not None
@@ -409,30 +413,12 @@ class InferenceService:
 
     def _states(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
         """Per sport/stat: ((production id, weights id), ((shadow id, weights id), ...)), in
-        two queries whatever the number of sport/stats."""
-        from django.db.models import OuterRef, Subquery
-
-        from a1site.registry.models import ModelVersion
-
-        from .models import EnsembleWeights, ShadowModel
-
+        three queries whatever the number of sport/stats."""
         names = {f"{sport}.{stat}.ensemble": (sport, stat) for sport, stat in keys}
-        latest_weights = EnsembleWeights.objects.filter(model_version=OuterRef("pk")).order_by("-created_at", "-id")
-        rows = (
-            ModelVersion.objects.filter(name__in=names, status=ModelVersion.Status.PRODUCTION)
-            .annotate(weights_id=Subquery(latest_weights.values("id")[:1]))
-            .values_list("name", "id", "weights_id")
-        )
-        production = {name: (version_id, weights_id) for name, version_id, weights_id in rows}
-        shadow_rows = (
-            ShadowModel.objects.filter(active=True, model_version__name__in=names)
-            .exclude(model_version__status=ModelVersion.Status.PRODUCTION)
-            .annotate(
-                weights_id=Subquery(latest_weights.filter(model_version=OuterRef("model_version")).values("id")[:1])
-            )
-            .order_by("model_version_id")
-            .values_list("model_version__name", "model_version_id", "weights_id")
-        )
+        production_ids = registry_selectors.production_version_ids(names=names)
+        weights_of = selectors.latest_weights_ids(version_ids=production_ids.values())
+        production = {name: (version_id, weights_of.get(version_id)) for name, version_id in production_ids.items()}
+        shadow_rows = selectors.active_shadow_states(names=names)
         shadows: dict[str, list] = {}
         for name, version_id, weights_id in shadow_rows:
             shadows.setdefault(name, []).append((version_id, weights_id))
@@ -474,13 +460,9 @@ class InferenceService:
         return f"No production model for {sport} {stat}; train one first."
 
     def _served(self, version_id: int, weights_id: int | None, *, shadow: bool) -> ServedModel | None:
-        from a1site.registry.models import ModelVersion
-        from a1site.registry.services import model_version_load_artifact
-
-        from .engine.models import Ensemble, load_model
-        from .models import EnsembleWeights
-
-        version = ModelVersion.objects.get(pk=version_id)
+        version = registry_selectors.model_version_get(version_id=version_id)
+        if version is None:
+            raise ValueError(f"model version {version_id} does not exist")
         schema = FeatureSchema.from_dict(version.feature_schema)
         base = self._ensembles.get(version_id)
         if base is None:
@@ -493,7 +475,7 @@ class InferenceService:
             self.loads += 1
         ensemble = base
         if weights_id is not None:
-            stored = EnsembleWeights.objects.get(pk=weights_id).weights
+            stored = selectors.ensemble_weights_get(weights_id=weights_id)
             weights = np.array([float(stored.get(kind, 0.0)) for kind in base.member_kinds])
             if weights.sum() > 0:
                 ensemble = base.with_weights(weights / weights.sum())
@@ -512,12 +494,7 @@ class InferenceService:
     def ensemble_for_version(self, version_id: int):
         """The (stored-weights) ensemble of any version, loaded once; None if not loadable."""
         if version_id not in self._ensembles:
-            from a1site.registry.models import ModelVersion
-            from a1site.registry.services import model_version_load_artifact
-
-            from .engine.models import load_model
-
-            version = ModelVersion.objects.filter(pk=version_id, kind="ensemble").first()
+            version = registry_selectors.model_version_get(version_id=version_id, kind="ensemble")
             if version is None:
                 return None
             schema = FeatureSchema.from_dict(version.feature_schema)

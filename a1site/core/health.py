@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -45,8 +46,8 @@ def check_channel_layer() -> str | None:
 
 
 def check_broker() -> str | None:
-    from a1site.celery import app
-
+    # The Celery app A1 configured (a1site.celery, the current app once a1site is imported).
+    app = current_app
     if app.conf.task_always_eager:
         return None
     try:

@@ -15,7 +15,7 @@ class NavEntry:
 _ENTRIES: dict[str, NavEntry] = {
     key: NavEntry(key, label, url_name)
     for key, label, url_name in [
-        ("dashboard", "Dashboard", "core:dashboard"),
+        ("dashboard", "Dashboard", "pages:dashboard"),
         ("predictions", "Predictions", None),
         ("portfolios", "Portfolios", None),
         ("live", "Live", None),

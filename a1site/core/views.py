@@ -1,14 +1,9 @@
-from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from a1site.jobs.selectors import job_list_for_user
-from a1site.registry.selectors import production_versions
-
 from .errors import json_error_response
 from .health import readiness
-from .panels import render_panels
 
 
 @never_cache
@@ -23,19 +18,6 @@ def readyz(request):
     return JsonResponse(
         {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks},
         status=503 if failed else 200,
-    )
-
-
-@login_required
-def dashboard(request):
-    return render(
-        request,
-        "core/dashboard.html",
-        {
-            "production_versions": production_versions(),
-            "recent_jobs": job_list_for_user(user=request.user)[:10],
-            "panels": render_panels(request, page="dashboard"),
-        },
     )
 
 

@@ -2,6 +2,7 @@
 
 - ``catalogue``: sports, teams, players, games, stat lines, props, results, predictions;
 - ``logs``: the stored game logs and season lines as the engine's columnar arrays;
+- ``model_state``: live metrics, ensemble weights, drift warnings and shadows of versions;
 - ``rows``: hand-written SELECTs of the prediction request path;
 - ``slates``: a day's priced props and the predictions stored for them.
 
@@ -11,14 +12,10 @@ its ``select_related``.
 
 from .catalogue import (
     PROP_SORTS,
-    active_shadows,
     best_edges,
     game_ids_by_external_id,
     game_key_table,
     game_list,
-    live_metrics_by_version,
-    live_snapshots,
-    open_drift_warnings,
     player_id_map,
     player_list,
     prediction_get,
@@ -32,7 +29,6 @@ from .catalogue import (
     stat_line_list,
     team_id_map,
     team_list,
-    weights_history,
 )
 from .logs import (
     MLB_VOLUME,
@@ -47,6 +43,16 @@ from .logs import (
     priced_pairs,
     season_lines_for_features,
     season_prop_table,
+)
+from .model_state import (
+    active_shadow_states,
+    active_shadows,
+    ensemble_weights_get,
+    latest_weights_ids,
+    live_metrics_by_version,
+    live_snapshots_by_version,
+    open_drift_warnings,
+    weights_history_by_version,
 )
 from .rows import (
     GAME_FIELDS,
@@ -72,8 +78,10 @@ __all__ = [
     "PLAYER_FIELDS",
     "PROP_SORTS",
     "SLATE_PROP_FIELDS",
+    "active_shadow_states",
     "active_shadows",
     "best_edges",
+    "ensemble_weights_get",
     "eq",
     "game_history_logs",
     "game_ids_by_external_id",
@@ -84,8 +92,9 @@ __all__ = [
     "games_by_keys",
     "games_columns",
     "in_",
+    "latest_weights_ids",
     "live_metrics_by_version",
-    "live_snapshots",
+    "live_snapshots_by_version",
     "open_drift_warnings",
     "player_birth_dates",
     "player_id_map",
@@ -112,5 +121,5 @@ __all__ = [
     "stat_line_list",
     "team_id_map",
     "team_list",
-    "weights_history",
+    "weights_history_by_version",
 ]

@@ -8,7 +8,7 @@ import pandas as pd
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from ..engine.sports import SPORTS
-from ..models import Game, Player, PropLine, Result, Sport, StatLine, Team
+from ..models import Game, Player, Prediction, PropLine, Result, Sport, StatLine, Team
 
 
 def sport_list() -> QuerySet[Sport]:
@@ -149,8 +149,6 @@ def priced_prop_list(
     """Prop lines with the id, edge and P(over) of their latest shown prediction (shadow
     predictions are never shown). Fetch the page's predictions with ``predictions_by_id``:
     list queries stay constant whatever the page size."""
-    from ..models import Prediction
-
     latest = Prediction.objects.filter(prop_line=OuterRef("pk"), shadow=False).order_by("-created_at", "-id")
     queryset = prop_list(sport=sport, date=date, stat=stat).annotate(
         pred_id=Subquery(latest.values("id")[:1]),
@@ -165,8 +163,6 @@ def priced_prop_list(
 
 
 def predictions_by_id(ids) -> dict:
-    from ..models import Prediction
-
     wanted = [pk for pk in ids if pk is not None]
     if not wanted:
         return {}
@@ -174,8 +170,6 @@ def predictions_by_id(ids) -> dict:
 
 
 def prediction_get(*, prediction_id: int, include_shadow: bool = False):
-    from ..models import Prediction
-
     queryset = Prediction.objects.select_related(
         "model_version", "game__sport", "game__home_team", "game__away_team", "player__team", "prop_line", "weights"
     )
@@ -193,45 +187,6 @@ def best_edges(*, date: dt.date, per_sport: int = 5) -> list[dict]:
             predictions = predictions_by_id([prop.pred_id for prop in props])
             out.append({"sport": sport, "props": [(prop, predictions.get(prop.pred_id)) for prop in props]})
     return out
-
-
-def live_metrics_by_version(*, version_ids) -> dict[int, dict[str, object]]:
-    """version id → member ("" for the version) → ModelLiveMetrics."""
-    from ..models import ModelLiveMetrics
-
-    out: dict[int, dict[str, object]] = {}
-    for row in ModelLiveMetrics.objects.filter(model_version_id__in=list(version_ids)):
-        out.setdefault(row.model_version_id, {})[row.member] = row
-    return out
-
-
-def open_drift_warnings(*, version_ids=None):
-    from ..models import DriftWarning
-
-    queryset = DriftWarning.objects.filter(cleared_at__isnull=True).select_related("model_version")
-    if version_ids is not None:
-        queryset = queryset.filter(model_version_id__in=list(version_ids))
-    return queryset
-
-
-def weights_history(*, version_id: int, limit: int = 200):
-    from ..models import EnsembleWeights
-
-    rows = EnsembleWeights.objects.filter(model_version_id=version_id).order_by("-created_at", "-id")[:limit]
-    return list(reversed(rows))
-
-
-def live_snapshots(*, version_id: int, limit: int = 500):
-    from ..models import LiveMetricsSnapshot
-
-    rows = LiveMetricsSnapshot.objects.filter(model_version_id=version_id).order_by("-taken_at", "-id")[:limit]
-    return list(reversed(rows))
-
-
-def active_shadows():
-    from ..models import ShadowModel
-
-    return ShadowModel.objects.filter(active=True).select_related("model_version")
 
 
 def game_ids_by_external_id(*, sport: str | None, external_id: str | None) -> list[int]:

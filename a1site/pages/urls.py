@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "core"
+app_name = "pages"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
 ]
