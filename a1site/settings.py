@@ -135,15 +135,10 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "a1"},
-        }
-    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# No CHANNEL_LAYERS: live fans out through its own hub and broker (live/hub.py, live/backends.py),
+# not Channels' layer, so there is no layer to configure or to check for readiness.
 
 # --- Live (live/: WebSocket streams, odds and game feeds, alerts) ------------------------
 # Messages kept per topic for resume; older positions get an explicit resync.

@@ -1,6 +1,7 @@
 """Web pages of the predictions app: the props list with predictions, a prediction's detail."""
 
 import datetime as dt
+import math
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 from a1site.core.errors import ApplicationError
 
 from . import charts, grading, selectors, services
+from .engine.metrics import side_edges
 
 PAGE_SIZE = 50
 
@@ -96,12 +98,19 @@ def prediction_page(request, prediction_id: int):
                 title=f"{prediction.player.name}: {prediction.stat}, model distribution{label}",
             )
         cache.set(chart_key, chart, CHART_CACHE_S)
-    edge_over = edge_under = None
-    settled = max(prediction.p_over + prediction.p_under, 1e-12)
-    if prediction.over_decimal_odds:
-        edge_over = prediction.p_over / settled * prediction.over_decimal_odds - 1
-    if prediction.under_decimal_odds:
-        edge_under = prediction.p_under / settled * prediction.under_decimal_odds - 1
+    edge_over, edge_under = (
+        None if odds is None or not math.isfinite(edge) else float(edge)
+        for odds, edge in zip(
+            (prediction.over_decimal_odds, prediction.under_decimal_odds),
+            side_edges(
+                prediction.p_over,
+                prediction.p_under,
+                prediction.over_decimal_odds or math.nan,
+                prediction.under_decimal_odds or math.nan,
+            ),
+            strict=True,
+        )
+    )
     return render(
         request,
         "predictions/detail.html",

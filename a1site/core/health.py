@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-import redis
 from celery import current_app
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
@@ -33,18 +31,6 @@ def check_cache() -> str | None:
     return None
 
 
-def check_channel_layer() -> str | None:
-    layer = settings.CHANNEL_LAYERS["default"]
-    hosts = layer.get("CONFIG", {}).get("hosts", [])
-    for host in hosts:
-        url = host if isinstance(host, str) else host.get("address")
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"
-    return None
-
-
 def check_broker() -> str | None:
     # The Celery app A1 configured (a1site.celery, the current app once a1site is imported).
     app = current_app
@@ -61,7 +47,6 @@ def check_broker() -> str | None:
 CHECKS = {
     "database": check_database,
     "cache": check_cache,
-    "channel_layer": check_channel_layer,
     "broker": check_broker,
 }
 

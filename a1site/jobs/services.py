@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from celery import signature
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -124,3 +125,16 @@ def job_run(*, job_id, work: Callable[[ProgressFn], Any]) -> Job | None:
         logger.exception("job failed", extra={"job_id": str(job_id)})
         return job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
     return job_succeed(job_id=job_id, result=result)
+
+
+# The worker self-check task (a1site.jobs.tasks), queued by its stable name.
+WORKER_CHECK_TASK = "jobs.worker_check"
+
+
+def worker_check_start(*, user) -> Job:
+    """Queue a job that checks a worker reaches every dependency (after commit)."""
+    with transaction.atomic():
+        job = job_create(kind="worker_check", owner=user)
+        transaction.on_commit(lambda: signature(WORKER_CHECK_TASK, args=(str(job.id),)).delay())
+    job.refresh_from_db()
+    return job

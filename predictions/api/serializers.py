@@ -2,7 +2,9 @@
 
 import math
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from ..models import Game, Player, PropLine, Result, Sport, StatLine, Team
 from ..services import PropRequest
@@ -165,13 +167,30 @@ class ImportReportSerializer(serializers.Serializer):
 
 
 # --- Predictions -------------------------------------------------------------------------------
+#
+# The prop request is defined once, by ``PropRequestSerializer`` (the API schema documents it).
+# ``parse_prop`` is the fast path of the same rules for batches (a serializer per item costs
+# more than pricing it: 10,000 items); a property test checks that both accept exactly the same
+# items with the same errors (tests/predictions/test_prop_request_contract.py).
 
-_PROP_FIELDS = ("sport", "stat", "line", "player", "game", "season", "over_decimal_odds", "under_decimal_odds")
 MAX_LINE = 100_000.0
 MAX_DECIMAL_ODDS = 1_000.0
+REFERENCE_MAX_LENGTH = 64
+SEASONS = (1800, 3000)  # exclusive bounds of a season year
+
+NOT_AN_OBJECT = "each prop is a JSON object"
+SPORT_REQUIRED = "required: a sport code (mlb, nba, nfl, nhl)"
+STAT_REQUIRED = "required: a stat code, e.g. points"
+LINE_REQUIRED = "required: a finite number"
+PLAYER_REQUIRED = "required: a player id (integer) or external id (string)"
+GAME_OR_SEASON = "give a game (id or external id) or, for season props (MLB), a season"
+GAME_INVALID = "a game id (integer) or external id (string)"
+SEASON_INVALID = "a season year, e.g. 2024"
+ODDS_INVALID = f"decimal odds above 1 (at most {MAX_DECIMAL_ODDS:g})"
 
 
 def _number(value) -> float | None:
+    """A finite JSON number (not a boolean, not a string) as a float, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     value = float(value)
@@ -184,90 +203,200 @@ def _reference(value) -> int | str | None:
         return None
     if isinstance(value, int):
         return value if value > 0 else None
-    if isinstance(value, str) and 0 < len(value.strip()) <= 64:
+    if isinstance(value, str) and 0 < len(value.strip()) <= REFERENCE_MAX_LENGTH:
         return value.strip()
     return None
 
 
-def parse_prop(item) -> tuple[PropRequest | None, dict[str, list[str]]]:
-    """Validate one prop of a request: (PropRequest, {}) or (None, {field: [messages]}).
+def _season(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not SEASONS[0] < value < SEASONS[1]:
+        return None
+    return value
 
-    Plain Python rather than a DRF serializer: a batch holds up to 10,000 of them and a
-    serializer per item costs more than pricing it. ``PropRequestSerializer`` documents the
-    same shape for the API schema."""
+
+def _odds(value) -> float | None:
+    number = _number(value)
+    return number if number is not None and 1.0 < number <= MAX_DECIMAL_ODDS else None
+
+
+def _unknown_fields(item: dict) -> list[str]:
+    unknown = sorted(set(item) - set(PROP_FIELDS))
+    return [f"unknown field(s): {', '.join(unknown)}"] if unknown else []
+
+
+def parse_prop(item) -> tuple[PropRequest | None, dict[str, list[str]]]:
+    """Validate one prop of a request: (PropRequest, {}) or (None, {field: [messages]}); the
+    fast path of ``PropRequestSerializer``'s rules."""
     if not isinstance(item, dict):
-        return None, {"non_field_errors": ["each prop is a JSON object"]}
+        return None, {"non_field_errors": [NOT_AN_OBJECT]}
     errors: dict[str, list[str]] = {}
-    unknown = sorted(set(item) - set(_PROP_FIELDS))
-    if unknown:
-        errors["non_field_errors"] = [f"unknown field(s): {', '.join(unknown)}"]
+    if unknown := _unknown_fields(item):
+        errors["non_field_errors"] = unknown
     sport, stat = item.get("sport"), item.get("stat")
     if not isinstance(sport, str) or not sport:
-        errors["sport"] = ["required: a sport code (mlb, nba, nfl, nhl)"]
+        errors["sport"] = [SPORT_REQUIRED]
     if not isinstance(stat, str) or not stat:
-        errors["stat"] = ["required: a stat code, e.g. points"]
+        errors["stat"] = [STAT_REQUIRED]
     line = _number(item.get("line"))
     if line is None or abs(line) > MAX_LINE:
-        errors["line"] = ["required: a finite number"]
+        errors["line"] = [LINE_REQUIRED]
     player = _reference(item.get("player"))
     if player is None:
-        errors["player"] = ["required: a player id (integer) or external id (string)"]
+        errors["player"] = [PLAYER_REQUIRED]
     game_given, season_given = item.get("game") is not None, item.get("season") is not None
     game = _reference(item.get("game")) if game_given else None
-    season = item.get("season") if season_given else None
+    season = _season(item.get("season")) if season_given else None
     if game_given == season_given:
-        errors["game"] = ["give a game (id or external id) or, for season props (MLB), a season"]
+        errors["game"] = [GAME_OR_SEASON]
     elif game_given and game is None:
-        errors["game"] = ["a game id (integer) or external id (string)"]
-    elif season_given and (isinstance(season, bool) or not isinstance(season, int) or not 1800 < season < 3000):
-        errors["season"] = ["a season year, e.g. 2024"]
+        errors["game"] = [GAME_INVALID]
+    elif season_given and season is None:
+        errors["season"] = [SEASON_INVALID]
     odds = {}
     for name in ("over_decimal_odds", "under_decimal_odds"):
-        if item.get(name) is None:
-            odds[name] = None
-            continue
-        value = _number(item.get(name))
-        if value is None or not 1.0 < value <= MAX_DECIMAL_ODDS:
-            errors[name] = [f"decimal odds above 1 (at most {MAX_DECIMAL_ODDS:g})"]
-        odds[name] = value
+        odds[name] = None if item.get(name) is None else _odds(item.get(name))
+        if item.get(name) is not None and odds[name] is None:
+            errors[name] = [ODDS_INVALID]
     if errors:
         return None, errors
-    return (
-        PropRequest(
-            sport=sport.lower(),
-            stat=stat,
-            line=line,
-            player=player,
-            game=game,
-            season=season,
-            over_decimal_odds=odds["over_decimal_odds"],
-            under_decimal_odds=odds["under_decimal_odds"],
-        ),
-        {},
-    )
+    return PropRequest(sport=sport.lower(), stat=stat, line=line, player=player, game=game, season=season, **odds), {}
+
+
+class _StrictField(serializers.Field):
+    """A field that takes JSON values as they are (no coercion of numbers to strings or back)
+    and checks them with one of the rules above; ``message`` is its one error."""
+
+    def __init__(self, *, check, message: str, schema: dict, **kwargs):
+        self.check, self.message, self.schema = check, message, schema
+        kwargs.setdefault("error_messages", {"required": message, "null": message})
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = self.check(data)
+        if value is None:
+            raise serializers.ValidationError(self.message)
+        return value
+
+    def to_representation(self, value):
+        return value
 
 
 class PropRequestSerializer(serializers.Serializer):
-    """One prop to price (documentation of what ``parse_prop`` accepts)."""
+    """One prop to price: the definition of a prop request (``parse_prop`` is its fast path)."""
 
-    sport = serializers.CharField(help_text="mlb, nba, nfl or nhl.")
-    stat = serializers.CharField(help_text="A stat of the sport, e.g. points.")
-    line = serializers.FloatField()
-    player = serializers.CharField(help_text="Player id (integer) or external id.")
-    game = serializers.CharField(required=False, help_text="Game id (integer) or external id; game sports.")
-    season = serializers.IntegerField(required=False, help_text="Season year; season props (MLB).")
-    over_decimal_odds = serializers.FloatField(
+    default_error_messages = {"invalid": NOT_AN_OBJECT}
+
+    sport = _StrictField(
+        check=lambda v: v.lower() if isinstance(v, str) and v else None,
+        message=SPORT_REQUIRED,
+        schema={"type": "string", "description": "mlb, nba, nfl or nhl."},
+    )
+    stat = _StrictField(
+        check=lambda v: v if isinstance(v, str) and v else None,
+        message=STAT_REQUIRED,
+        schema={"type": "string", "description": "A stat of the sport, e.g. points."},
+    )
+    line = _StrictField(
+        check=lambda v: n if (n := _number(v)) is not None and abs(n) <= MAX_LINE else None,
+        message=LINE_REQUIRED,
+        schema={"type": "number", "minimum": -MAX_LINE, "maximum": MAX_LINE},
+    )
+    player = _StrictField(
+        check=_reference,
+        message=PLAYER_REQUIRED,
+        schema={
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "description": "Player id."},
+                {"type": "string", "minLength": 1, "maxLength": REFERENCE_MAX_LENGTH, "description": "External id."},
+            ]
+        },
+    )
+    game = _StrictField(
+        check=_reference,
+        message=GAME_INVALID,
         required=False,
         allow_null=True,
-        help_text=(
-            "The book's decimal price of the over. With both prices the model's probabilities are "
-            "pooled with the book's de-vigged price at this line (its line calibration); otherwise "
-            "they are the model's own. The edge is computed for each side that has a price."
-        ),
+        schema={
+            "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1, "maxLength": 64}],
+            "description": "Game id or external id (game sports). Give a game or a season, not both.",
+        },
     )
-    under_decimal_odds = serializers.FloatField(
-        required=False, allow_null=True, help_text="The book's decimal price of the under (see over_decimal_odds)."
+    season = _StrictField(
+        check=_season,
+        message=SEASON_INVALID,
+        required=False,
+        allow_null=True,
+        schema={
+            "type": "integer",
+            "exclusiveMinimum": SEASONS[0],
+            "exclusiveMaximum": SEASONS[1],
+            "description": "Season year; season props (MLB).",
+        },
     )
+    over_decimal_odds = _StrictField(
+        check=_odds,
+        message=ODDS_INVALID,
+        required=False,
+        allow_null=True,
+        schema={
+            "type": "number",
+            "exclusiveMinimum": 1,
+            "maximum": MAX_DECIMAL_ODDS,
+            "description": (
+                "The book's decimal price of the over. With both prices the model's probabilities are "
+                "pooled with the book's de-vigged price at this line (its line calibration); otherwise "
+                "they are the model's own. The edge is computed for each side that has a price."
+            ),
+        },
+    )
+    under_decimal_odds = _StrictField(
+        check=_odds,
+        message=ODDS_INVALID,
+        required=False,
+        allow_null=True,
+        schema={
+            "type": "number",
+            "exclusiveMinimum": 1,
+            "maximum": MAX_DECIMAL_ODDS,
+            "description": "The book's decimal price of the under (see over_decimal_odds).",
+        },
+    )
+
+    def run_validation(self, data=empty):
+        # Anything but an object (null included) is one error, before DRF's own handling of
+        # null ("No data provided"), which a batch item would otherwise get.
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": [NOT_AN_OBJECT]})
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        """Every field's rule and the cross-field ones, all reported at once (as parse_prop)."""
+        errors: dict[str, list[str]] = {}
+        if unknown := _unknown_fields(data):
+            errors["non_field_errors"] = unknown
+        values = {}
+        for name, field in self.fields.items():
+            try:
+                values[name] = field.run_validation(data.get(name, empty) if name in data else empty)
+            except serializers.ValidationError as exc:
+                errors[name] = [str(message) for message in exc.detail]
+            except serializers.SkipField:
+                values[name] = None
+        game_given, season_given = data.get("game") is not None, data.get("season") is not None
+        if game_given == season_given:
+            errors.pop("season", None)
+            errors["game"] = [GAME_OR_SEASON]
+        elif game_given:
+            errors.pop("season", None)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+    def create(self, validated_data) -> PropRequest:
+        return PropRequest(**validated_data)
+
+
+PROP_FIELDS = tuple(PropRequestSerializer._declared_fields)
 
 
 class PropBatchSerializer(serializers.Serializer):
@@ -330,3 +459,13 @@ class PricedPropSerializer(PropLineSerializer):
     def get_prediction(self, prop) -> dict | None:
         prediction = self.context.get("predictions", {}).get(getattr(prop, "pred_id", None))
         return PropPredictionSerializer(prediction).data if prediction else None
+
+
+class _StrictFieldSchema(OpenApiSerializerFieldExtension):
+    """drf-spectacular: a ``_StrictField`` documents itself with its own schema."""
+
+    target_class = _StrictField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return dict(self.target.schema)

@@ -13,6 +13,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from a1site.core.errors import error_body
 from a1site.core.memory import gc_paused
 
 from .. import selectors, services
@@ -134,18 +135,15 @@ class PropLineViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        queryset = selectors.priced_prop_list(
+        return selectors.priced_prop_list(
             sport=params.get("sport"),
             date=_date_param(self.request),
             stat=params.get("stat"),
             min_edge=_float_param(self.request, "min_edge"),
             sort=params.get("sort") or "-date",
+            player=params.get("player"),
+            book=params.get("book"),
         )
-        if params.get("player"):
-            queryset = queryset.filter(player__external_id=params["player"])
-        if params.get("book"):
-            queryset = queryset.filter(book=params["book"])
-        return queryset
 
     def get_serializer(self, *args, **kwargs):
         instances = args[0] if args else None
@@ -186,8 +184,6 @@ class PredictionBatchView(APIView):
         request=serializers.PropBatchSerializer, responses={200: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT}
     )
     def post(self, request):
-        from a1site.core.errors import error_body
-
         data = request.data
         items = data.get("props") if isinstance(data, dict) else data
         if not isinstance(items, list):
@@ -201,34 +197,7 @@ class PredictionBatchView(APIView):
             )
             body["error"]["limit"] = limit
             return Response(body, status=413)
-        requests, answers = [], [None] * len(items)
-        positions = []
-        for index, item in enumerate(items):
-            prop, errors = serializers.parse_prop(item)
-            if errors:
-                message = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
-                answers[index] = {
-                    "index": index,
-                    "error": {
-                        "code": "invalid",
-                        "message": message,
-                        "fields": {f"props[{index}].{field}": messages for field, messages in errors.items()},
-                    },
-                }
-            else:
-                requests.append(prop)
-                positions.append(index)
-        for position, answer in zip(
-            positions, services.predictions_create(requests=requests), strict=True
-        ):
-            answer["index"] = position
-            if "error" in answer:
-                answer["error"]["fields"] = {f"props[{position}].{k}": v for k, v in answer["error"]["fields"].items()}
-            answers[position] = answer
-        failed = sum("error" in answer for answer in answers)
-        return Response(
-            {"count": len(items), "answered": len(items) - failed, "errors": failed, "limit": limit, "results": answers}
-        )
+        return Response(services.predictions_batch(parsed=[serializers.parse_prop(item) for item in items]))
 
 
 @extend_schema(parameters=[SPORT, OpenApiParameter("game", str, description="Game external id.")])

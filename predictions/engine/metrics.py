@@ -93,16 +93,23 @@ def prop_metrics(p_over, p_under, point, actual, line) -> dict:
     }
 
 
-def best_side_edges(p_over, p_under, over_decimal_odds, under_decimal_odds) -> tuple[np.ndarray, np.ndarray]:
-    """(edge, bet_over) per prop: the larger of the two sides' edges and whether it is the over
-    (ties go to the over). Edge = P(side | no push) x decimal odds - 1: the expected return per
-    unit staked when a push refunds the stake (for a half line P(side | no push) = P(side)).
-    Serving shows the same number (predictions.serving.edges)."""
+def side_edges(p_over, p_under, over_decimal_odds, under_decimal_odds) -> tuple[np.ndarray, np.ndarray]:
+    """(edge of the over, edge of the under): P(side | no push) x decimal odds - 1 each (NaN
+    where a price is missing, given as NaN)."""
     p_over = np.asarray(p_over, float)
     p_under = np.asarray(p_under, float)
     settled = np.maximum(p_over + p_under, _EPSILON)
     edge_over = p_over / settled * np.asarray(over_decimal_odds, float) - 1.0
     edge_under = p_under / settled * np.asarray(under_decimal_odds, float) - 1.0
+    return edge_over, edge_under
+
+
+def best_side_edges(p_over, p_under, over_decimal_odds, under_decimal_odds) -> tuple[np.ndarray, np.ndarray]:
+    """(edge, bet_over) per prop: the larger of the two sides' edges and whether it is the over
+    (ties go to the over). Edge = P(side | no push) x decimal odds - 1: the expected return per
+    unit staked when a push refunds the stake (for a half line P(side | no push) = P(side)).
+    Serving shows the same number (predictions.serving.edges)."""
+    edge_over, edge_under = side_edges(p_over, p_under, over_decimal_odds, under_decimal_odds)
     bet_over = ~(edge_under > edge_over)
     return np.where(bet_over, edge_over, edge_under), bet_over
 

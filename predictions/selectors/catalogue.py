@@ -145,6 +145,8 @@ def priced_prop_list(
     min_edge: float | None = None,
     sort: str = "-date",
     predicted_only: bool = False,
+    player: str | None = None,
+    book: str | None = None,
 ) -> QuerySet[PropLine]:
     """Prop lines with the id, edge and P(over) of their latest shown prediction (shadow
     predictions are never shown). Fetch the page's predictions with ``predictions_by_id``:
@@ -155,6 +157,10 @@ def priced_prop_list(
         pred_edge=Subquery(latest.values("edge")[:1]),
         pred_p_over=Subquery(latest.values("p_over")[:1]),
     )
+    if player:
+        queryset = queryset.filter(player__external_id=player)
+    if book:
+        queryset = queryset.filter(book=book)
     if min_edge is not None:
         queryset = queryset.filter(pred_edge__gte=min_edge)
     elif predicted_only:

@@ -25,6 +25,7 @@ from .predicting import (
     PropRequest,
     prediction_create,
     prediction_distribution,
+    predictions_batch,
     predictions_create,
     serving_caches_clear,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "models_train_start",
     "prediction_create",
     "prediction_distribution",
+    "predictions_batch",
     "predictions_create",
     "production_model_load",
     "prop_features_get",

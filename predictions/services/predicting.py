@@ -382,6 +382,35 @@ def predictions_create(*, requests: list[PropRequest]) -> list[dict]:
     return out
 
 
+def predictions_batch(*, parsed: list[tuple[PropRequest | None, dict[str, list[str]]]]) -> dict:
+    """A batch request's answer from its parsed items (each a PropRequest, or None and the
+    item's field errors): every item answered in order with its ``index``, ``prediction`` or
+    ``error`` (fields named ``props[i].field``), and the counts."""
+    answers: list[dict | None] = [None] * len(parsed)
+    requests, positions = [], []
+    for index, (prop, errors) in enumerate(parsed):
+        if prop is None:
+            message = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+            fields = {f"props[{index}].{field}": messages for field, messages in errors.items()}
+            answers[index] = {"index": index, "error": {"code": "invalid", "message": message, "fields": fields}}
+        else:
+            requests.append(prop)
+            positions.append(index)
+    for position, answer in zip(positions, predictions_create(requests=requests), strict=True):
+        answer["index"] = position
+        if "error" in answer:
+            answer["error"]["fields"] = {f"props[{position}].{k}": v for k, v in answer["error"]["fields"].items()}
+        answers[position] = answer
+    failed = sum("error" in answer for answer in answers)
+    return {
+        "count": len(parsed),
+        "answered": len(parsed) - failed,
+        "errors": failed,
+        "limit": PREDICTION_BATCH_LIMIT,
+        "results": answers,
+    }
+
+
 def prediction_create(*, request: PropRequest) -> dict:
     """One prop: the prediction dict, or ApplicationError (400/404) naming the bad field."""
     [answer] = predictions_create(requests=[request])

@@ -10,7 +10,7 @@ def test_healthz_and_readyz_in_embedded_mode(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "cache": "ok", "channel_layer": "ok", "broker": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
 
 
 def test_readyz_names_the_failed_dependency(client, monkeypatch):

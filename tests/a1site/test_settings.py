@@ -16,7 +16,7 @@ print(json.dumps({
     "db": settings.DATABASES["default"]["ENGINE"],
     "db_name": str(settings.DATABASES["default"]["NAME"]),
     "cache": settings.CACHES["default"]["BACKEND"],
-    "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "layers": getattr(settings, "CHANNEL_LAYERS", None),
     "broker": app.conf.broker_url,
     "eager": app.conf.task_always_eager,
     "acks_late": app.conf.task_acks_late,
@@ -66,7 +66,7 @@ def test_embedded_mode_by_default(tmp_path):
     assert config["db"] == "django.db.backends.sqlite3"
     assert config["db_name"].startswith(str(tmp_path))
     assert config["cache"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert config["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert config["layers"] is None  # live has its own hub; no Channels layer is configured
     assert config["eager"] is True
     assert config["broker"] == "memory://"
 
@@ -83,7 +83,7 @@ def test_services_mode_by_environment(tmp_path):
     assert config["db"] == "django.db.backends.postgresql"
     assert config["db_name"] == "a1"
     assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
-    assert config["layer"].startswith("channels_redis.")
+    assert config["layers"] is None
     assert config["broker"] == "redis://cache.example.invalid:6379/2"
     assert config["eager"] is False
 

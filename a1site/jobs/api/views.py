@@ -1,4 +1,3 @@
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAdminUser
@@ -6,7 +5,6 @@ from rest_framework.response import Response
 
 from .. import selectors, services
 from ..models import Job
-from ..tasks import worker_check_task
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -43,8 +41,5 @@ class WorkerCheckViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=None, responses={202: JobSerializer}, summary="Start a worker self-check job")
     def create(self, request):
-        with transaction.atomic():
-            job = services.job_create(kind="worker_check", owner=request.user)
-            worker_check_task.delay_on_commit(str(job.id))
-        job.refresh_from_db()
+        job = services.worker_check_start(user=request.user)
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
