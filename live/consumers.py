@@ -1,7 +1,7 @@
 """The /ws/ consumer: authenticate, parse, check topic permission, hand over to the hub.
 
-The protocol (message shapes, close codes) is documented in live/engine/protocol.py and the
-README. Fan-out does not use the channel layer: each process' hub (live/hub.py) holds one
+The protocol (message shapes, close codes) is documented in live/engine/protocol.py and
+docs/live.md. Fan-out does not use the channel layer: each process' hub (live/hub.py) holds one
 broker subscription per topic and writes to its local clients (measured in bench/live.py).
 Where the server offers them in the ASGI scope (a1site.ws_fast, the default of a1site.serve),
 two extensions make the per-client work cheap at 10,000 clients: a synchronous send for frames
