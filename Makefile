@@ -3,7 +3,7 @@ PY := .venv/bin/python
 PIP := .venv/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# One thread per process (FACTS.md): scale with processes, not threads.
+# One thread per process (docs/performance.md): scale with processes, not threads.
 export OMP_NUM_THREADS ?= 1
 
 .PHONY: run test install test-fast test-services test-e2e lint serve worker

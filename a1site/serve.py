@@ -1,263 +1,43 @@
 """Start the ASGI server: ``python -m a1site.serve --host 0.0.0.0 --port 8000 --workers 4``.
 
-uvicorn, started programmatically because two of its WebSocket settings need changing and its
-CLI cannot express one of them (``--ws`` takes a name, not a class):
+uvicorn serving ``a1site.asgi:application``, started here rather than by uvicorn's CLI for two
+WebSocket choices:
 
-- **permessage-deflate state.** uvicorn's websockets-sansio protocol keeps a zlib compressor
-  (window 12 bits, memLevel 5) and a decompressor alive for every connection: about 42 KiB
-  each, more than a whole idle connection costs without it (bench/live.py). Here the server
-  keeps a 2 KiB window (11 bits, memLevel 2; ~16 KiB of zlib state) and asks clients not to
-  keep context (``client_no_context_takeover``), so no decompressor outlives a frame. Messages
-  to one client within ``LIVE_BATCH_WINDOW_MS`` share a frame, so the small window costs little
-  ratio (odds stream: ~5.8 one message per frame, ~7 batched, against 7–9 before).
+- **The fast path** (``A1_WS_FAST_PATH``, default true): uvicorn gets
+  ``ws="a1site.ws_fast:LiveWebSocketProtocol"``, uvicorn's websockets-sansio protocol with a
+  smaller permessage-deflate state, small frames uncompressed, a synchronous send and a
+  heartbeat shortcut for the live consumer, and tuned garbage collection (each measured in
+  bench/live.py; see a1site/ws_fast.py). It relies on uvicorn's and websockets' private
+  internals, so pyproject.toml bounds both to the versions tested. ``A1_WS_FAST_PATH=false``
+  serves with stock uvicorn (its default ``ws="auto"``): the site works the same (the live
+  consumer falls back to the ASGI send), each connection costs more memory and CPU, and
+  ``a1site.ws_fast`` is never imported, so a uvicorn upgrade that moves its internals does not
+  stop this mode. The same holds for ``uvicorn a1site.asgi:application`` itself.
 - **One heartbeat.** The live protocol has its own: clients ping every ``LIVE_HEARTBEAT_S`` and
   one sweep per process closes a connection silent for ``LIVE_IDLE_TIMEOUT_S`` (4408), which
   is how dead peers are found. uvicorn's protocol pings (every 20 s by default, one timer and
   one ping/pong per connection) would be a second mechanism doing the same job, so they are off
   unless ``--ws-ping-interval`` asks for them (e.g. behind a proxy that needs server traffic).
 
-Three more for 10,000 connections in one process (bench/live.py; each measured there):
-
-- **Small frames uncompressed** (``DEFLATE_MIN_BYTES``, 1 KiB, as Node's ``ws``): zlib on a
-  one-message frame cost more than anything else in a delivery; batches still compress.
-- **Two scope extensions** for the live consumer (other ASGI apps ignore them): ``send_now``
-  writes a text message synchronously (the ASGI send is a chain of coroutines, channels' session
-  wrapper and websockets' frame objects), falling back to the ASGI send when the socket is
-  paused or closing; ``shortcut`` lets the consumer answer its bare heartbeat inside
-  ``data_received``, without the ASGI queue and a task wake-up — and, when the heartbeat frame
-  arrives alone in a read (the usual case), before websockets' frame parser too
-  (``answer_bare_frame``).
-- **Garbage collection:** after start-up everything alive is frozen (never walked again) and
-  young collections run every 20,000 allocations (see ``tune_gc_once``).
+``A1_WS_FAST_PATH`` is read from the environment only (not from ``.env``): the server decides
+it before Django's settings load.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import zlib
 
+import environ
 import uvicorn
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
-from websockets.frames import Frame, Opcode
-from websockets.protocol import State
-from websockets.server import ServerProtocol
-
-try:  # websockets' C helper, as websockets.frames imports it
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - pure-Python fallback
-    from websockets.utils import apply_mask
 
 APP = "a1site.asgi:application"
-DEFLATE_WINDOW_BITS = 11
-DEFLATE_MEM_LEVEL = 2
-# Frames shorter than this leave uncompressed (RFC 7692 lets a sender choose per message; Node's
-# `ws` uses the same 1 KiB default). One ~250-byte message saves ~150 bytes compressed but
-# costs ~20 µs of zlib per client per frame, which at 10,000 clients was the largest single
-# cost of a delivery; batches (the odds stream) are larger and still compressed.
-DEFLATE_MIN_BYTES = 1024
+# An import string, so uvicorn imports the private-hooks module only when the fast path is on.
+FAST_WS_PROTOCOL = "a1site.ws_fast:LiveWebSocketProtocol"
+STOCK_WS_PROTOCOL = "auto"
 
 
-class SelectivePerMessageDeflate(PerMessageDeflate):
-    """permessage-deflate that sends small whole messages uncompressed (RSV1 clear)."""
-
-    min_bytes = DEFLATE_MIN_BYTES
-
-    def encode(self, frame: Frame) -> Frame:
-        if frame.fin and frame.opcode in (Opcode.TEXT, Opcode.BINARY) and len(frame.data) < self.min_bytes:
-            return frame
-        return super().encode(frame)
-
-
-class SelectiveDeflateFactory(ServerPerMessageDeflateFactory):
-    def __init__(self, *, min_bytes: int = DEFLATE_MIN_BYTES, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.min_bytes = min_bytes
-
-    def process_request_params(self, params, accepted_extensions):
-        response, negotiated = super().process_request_params(params, accepted_extensions)
-        extension = SelectivePerMessageDeflate(
-            negotiated.remote_no_context_takeover,
-            negotiated.local_no_context_takeover,
-            negotiated.remote_max_window_bits,
-            negotiated.local_max_window_bits,
-            negotiated.compress_settings,
-        )
-        extension.min_bytes = self.min_bytes
-        return response, extension
-
-
-def deflate_factory(min_bytes: int = DEFLATE_MIN_BYTES) -> ServerPerMessageDeflateFactory:
-    return SelectiveDeflateFactory(
-        min_bytes=min_bytes,
-        server_max_window_bits=DEFLATE_WINDOW_BITS,
-        client_no_context_takeover=True,
-        compress_settings={"memLevel": DEFLATE_MEM_LEVEL},
-    )
-
-
-# Young-generation collections every 20,000 net allocations instead of 700: a process holding
-# 10,000 connections allocates fast (each delivery makes a few objects) and most of it dies
-# young, so fewer, larger collections do less work and pause less often (bench/live.py).
-GC_GEN0_THRESHOLD = 20_000
-_gc_tuned = False
-
-
-def tune_gc_once() -> None:
-    """On the first WebSocket connection (the app, Django and every module loaded by then):
-    move what exists to the permanent generation so no full collection walks it again, and
-    collect the young generation less often."""
-    global _gc_tuned
-    if not _gc_tuned:
-        _gc_tuned = True
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
-
-
-# ASGI scope extension: a plain function that writes one text message now (see send_now).
-SEND_NOW_EXTENSION = "a1.websocket.send_now"
-# ASGI scope extension: register(message, callback) answers one exact inbound text message
-# without the ASGI receive (see handle_text).
-SHORTCUT_EXTENSION = "a1.websocket.shortcut"
-
-
-def text_frame_header(length: int) -> bytes:
-    """RFC 6455 header of one unmasked, final text frame (a server never masks)."""
-    if length < 126:
-        return bytes((0x81, length))
-    if length < 65536:
-        return bytes((0x81, 126)) + length.to_bytes(2, "big")
-    return bytes((0x81, 127)) + length.to_bytes(8, "big")
-
-
-def parser_waits_for_a_frame(conn: ServerProtocol) -> bool:
-    """True when websockets' parser (a chain of generators: the handshake, frames, the reader)
-    is suspended in ``StreamReader.at_eof``, i.e. before the first byte of a frame, and not
-    inside one whose first bytes it has already consumed."""
-    generator = conn.parser
-    while (inner := getattr(generator, "gi_yieldfrom", None)) is not None:
-        generator = inner
-    return getattr(generator, "__name__", None) == "at_eof"
-
-
-class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websockets-sansio protocol with the smaller permessage-deflate state above and
-    a synchronous send for the live fan-out."""
-
-    def __init__(self, config, server_state, app_state, _loop=None) -> None:
-        tune_gc_once()
-        super().__init__(config, server_state, app_state, _loop)
-        self.shortcut_message: bytes | None = None
-        self.shortcut = None
-        self.deflate_min_bytes = 0
-        if config.ws_per_message_deflate:
-            self.deflate_min_bytes = DEFLATE_MIN_BYTES
-            self.conn = ServerProtocol(
-                extensions=[deflate_factory()], max_size=config.ws_max_size, logger=self.conn.logger
-            )
-
-    def handle_connect(self, event) -> None:
-        self.shortcut_message: bytes | None = None
-        self.shortcut = None
-        super().handle_connect(event)
-        scope = getattr(self, "scope", None)
-        if scope is not None:
-            scope["extensions"][SEND_NOW_EXTENSION] = self.send_now
-            scope["extensions"][SHORTCUT_EXTENSION] = self.register_shortcut
-
-    def register_shortcut(self, message: bytes, callback) -> None:
-        """``callback()`` handles inbound text frames equal to ``message`` (the heartbeat) right
-        here, or returns False to let that one go through the ASGI receive as usual."""
-        self.shortcut_message, self.shortcut = message, callback
-
-    def data_received(self, data: bytes) -> None:
-        if self.shortcut is not None and self.answer_bare_frame(data):
-            return
-        super().data_received(data)
-
-    def answer_bare_frame(self, data: bytes) -> bool:
-        """The shortcut before websockets' parser, for the common case: ``data`` is exactly one
-        whole, small, masked, final text frame that arrives while the parser waits for the start
-        of a frame, and it is the shortcut's message. Anything else returns False untouched, and
-        websockets parses it (and answers every protocol error) as usual.
-
-        With 10,000 clients each heartbeat went through websockets' generator-based frame parser
-        (reader buffer, three ``read_exact`` steps, the ``Frame`` object, the opcode enum, the
-        permessage-deflate decoder), about 40 % of the Python time of the idle phase
-        (bench/live.py idle_cpu_pct). Reading these 6-byte-header frames is RFC 6455 section 5.2;
-        the payload of a compressed one is inflated per message as RFC 7692 section 7.2.2 says,
-        which is only valid because this server requires ``client_no_context_takeover``.
-        """
-        conn = self.conn
-        size = len(data)
-        if (
-            size < 6
-            or size > 131  # header 2 + mask 4 + payload < 126
-            or conn.state is not State.OPEN
-            or conn.current_size is not None  # inside a fragmented message
-            or conn.reader.buffer  # part of a frame is waiting
-            or not parser_waits_for_a_frame(conn)
-            or self.close_sent
-            or not self.queue.empty()
-        ):
-            return False
-        first, second = data[0], data[1]
-        # FIN + text opcode, RSV2/RSV3 clear (RSV1 = compressed), masked, 7-bit length that fits.
-        if first & 0xBF != 0x81 or second & 0x80 == 0 or (second & 0x7F) != size - 6:
-            return False
-        payload = apply_mask(data[6:], data[2:6])
-        if first & 0x40:
-            deflate = conn.extensions[0] if len(conn.extensions) == 1 else None
-            if not isinstance(deflate, PerMessageDeflate) or not deflate.remote_no_context_takeover:
-                return False
-            try:
-                inflater = zlib.decompressobj(wbits=-deflate.remote_max_window_bits)
-                payload = inflater.decompress(payload + b"\x00\x00\xff\xff", len(self.shortcut_message) + 1)
-            except zlib.error:
-                return False
-        return payload == self.shortcut_message and self.shortcut()
-
-    def handle_text(self, event) -> None:
-        # A heartbeat from every client every LIVE_HEARTBEAT_S was most of the idle CPU at 10,000
-        # clients: the ASGI queue, pausing and resuming the socket, a task wake-up and the
-        # consumer's dispatch, all to answer {"type":"ping"} (bench/live.py idle_cpu_pct).
-        if (
-            self.shortcut is not None
-            and event.fin
-            and event.data == self.shortcut_message
-            and self.queue.empty()
-            and not self.close_sent
-            and self.shortcut()
-        ):
-            return
-        super().handle_text(event)
-
-    def send_now(self, payload: bytes) -> bool:
-        """Write one text message (its UTF-8 payload) now; False when it cannot go right away
-        (socket paused by flow control, closing), and the caller then uses the ASGI send.
-
-        The ASGI send is a coroutine under channels' session wrapper, uvicorn's checks and
-        websockets' frame objects: at 10,000 clients that was most of a delivery's Python cost
-        (bench/live.py). A message below ``DEFLATE_MIN_BYTES`` is not compressed anyway, so
-        its frame is just a header and the payload; a larger one still goes through
-        websockets (permessage-deflate, this connection's compression context)."""
-        if (
-            not self.writable.is_set()
-            or not self.handshake_complete
-            or self.close_sent
-            or self.disconnected
-            or self.conn.state is not State.OPEN
-            or self.transport.is_closing()
-        ):
-            return False
-        if len(payload) < self.deflate_min_bytes or not self.conn.extensions:
-            self.transport.write(text_frame_header(len(payload)) + payload)
-        else:
-            self.conn.send_text(payload)
-            self.transport.write(b"".join(self.conn.data_to_send()))
-        return True
+def ws_protocol(*, fast_path: bool) -> str:
+    return FAST_WS_PROTOCOL if fast_path else STOCK_WS_PROTOCOL
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -281,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         access_log=args.access_log,
         backlog=args.backlog,
-        ws=LiveWebSocketProtocol,
+        ws=ws_protocol(fast_path=environ.Env().bool("A1_WS_FAST_PATH", default=True)),
         ws_per_message_deflate=args.deflate,
         ws_ping_interval=args.ws_ping_interval,
         ws_ping_timeout=args.ws_ping_interval,

@@ -77,7 +77,7 @@ WSGI_APPLICATION = "a1site.wsgi.application"
 ASGI_APPLICATION = "a1site.asgi.application"
 # The WebSocket routes live in the live app; named by string so a1site imports no domain app.
 # Requests one server process runs at once (a1site/asgi.py): Django's sync views in this many
-# threads. One, as Django's own ASGI handler does; scale with processes (FACTS.md: threads
+# threads. One, as Django's own ASGI handler does; scale with processes (docs/performance.md: threads
 # fight over the two cores).
 A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=1)
 A1_WEBSOCKET_ROUTES = env.str("A1_WEBSOCKET_ROUTES", default="live.routing.websocket_urlpatterns")

@@ -1,4 +1,4 @@
-"""What every bench script shares: the machine line and percentiles (see ../shared/BENCH.md)."""
+"""What every bench script shares: the machine line and percentiles (format: docs/benchmarks.md)."""
 
 from __future__ import annotations
 

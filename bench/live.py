@@ -5,7 +5,7 @@
 Everything runs on loopback with its own Redis (a private redis-server, so restarting it
 disturbs nobody) and its own SQLite database. Servers (uvicorn + Redis) are pinned to core 0,
 the load generator and publisher to core 1 (taskset / sched_setaffinity). Every loop is
-bounded in count and in time. Writes bench/results/live.json (format: BENCH.md).
+bounded in count and in time. Writes bench/results/live.json (format: docs/benchmarks.md).
 
 `--quick` (a smoke run, under a minute): 500 clients over 50 topics, 2 s delivery windows, one
 recovery run of each kind.
@@ -51,7 +51,7 @@ from bench.common import machine, percentile, results_path  # noqa: E402
 
 PY = sys.executable
 SERVER_CORE, CLIENT_CORE = "0", "1"
-PAD = "x" * 120  # ~200-byte messages, as in FACTS.md
+PAD = "x" * 120  # ~200-byte messages, as in docs/performance.md
 PUBLISH_TICK_S = 0.005
 
 

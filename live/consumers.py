@@ -1,10 +1,12 @@
 """The /ws/ consumer: authenticate, parse, check topic permission, hand over to the hub.
 
-The protocol (message shapes, close codes) is documented in live/engine/protocol.py and the
-README. Fan-out does not use the channel layer: each process' hub (live/hub.py) holds one
+The protocol (message shapes, close codes) is documented in live/engine/protocol.py and
+docs/live.md. Fan-out does not use the channel layer: each process' hub (live/hub.py) holds one
 broker subscription per topic and writes to its local clients (measured in bench/live.py).
-Under a1site.serve two scope extensions make the per-client work cheap at 10,000 clients:
-a synchronous send for frames and a shortcut for the bare heartbeat (see a1site/serve.py).
+Where the server offers them in the ASGI scope (a1site.ws_fast, the default of a1site.serve),
+two extensions make the per-client work cheap at 10,000 clients: a synchronous send for frames
+and a shortcut for the bare heartbeat (a1site/ws_extensions.py). Without them (stock uvicorn,
+channels' test communicator) the consumer uses the ASGI send and receive.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from a1site.serve import SEND_NOW_EXTENSION, SHORTCUT_EXTENSION
+from a1site.ws_extensions import SEND_NOW_EXTENSION, SHORTCUT_EXTENSION
 
 from . import services
 from .engine.outbox import Outbox, batch_frame
@@ -93,7 +95,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.connected_at = self.last_inbound = time.monotonic()
         self._sending = False
         self._send_task: asyncio.Task | None = None
-        # a1site.serve's synchronous send (uvicorn); absent elsewhere (tests, other servers).
+        # The fast path's synchronous send (a1site.ws_fast); absent elsewhere (stock uvicorn, tests).
         extensions = self.scope.get("extensions") or {}
         self._send_now = extensions.get(SEND_NOW_EXTENSION)
         self._handling = False  # inside receive(): a heartbeat then takes the ordinary path
@@ -142,7 +144,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- inbound ---------------------------------------------------------------------------
 
     def _heartbeat(self) -> bool:
-        """A bare ping, read by the server protocol (a1site.serve) without the ASGI receive:
+        """A bare ping, read by the server protocol (a1site.ws_fast) without the ASGI receive:
         the same answer, rate limit and idle clock as receive(). False: not now (not yet
         authenticated, busy with an earlier message, over the rate limit), so the frame goes the
         ordinary way and gets the ordinary treatment."""

@@ -284,7 +284,7 @@ class EnsembleWeights(models.Model):
 
 
 class Prediction(models.Model):
-    """A model's distribution for one prop at one line: the contract of DESIGN.md.
+    """A model's distribution for one prop at one line: the contract of docs/architecture.md.
 
     ``prop_line`` is set for book props scored by ``predict_slate`` (those are graded into the
     live metrics, one per prop and version); API predictions of arbitrary lines keep it null.

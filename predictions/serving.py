@@ -16,7 +16,7 @@ versions it serves against the database in two queries and swaps in what changed
 
 Scoring runs a whole batch as one call per member: XGBoost's ``inplace_predict`` on the
 matrix, the MLP as a numpy forward pass of its weights (equal to torch within 1e-5 and 2-4x
-cheaper for one row, FACTS.md), then one vectorised distribution call for all members. The
+cheaper for one row, docs/performance.md), then one vectorised distribution call for all members. The
 result equals ``Ensemble.predict_proba`` (tests check it) and keeps each member's P(over) and
 P(under) for grading.
 

@@ -48,7 +48,7 @@ MESSAGE_TYPES = ("auth", "subscribe", "unsubscribe", "resume", "ping")
 
 
 class ProtocolError(ValueError):
-    """A client mistake. ``code`` is stable (documented in the README); ``topic`` when one is at fault."""
+    """A client mistake. ``code`` is stable (documented in docs/live.md); ``topic`` when one is at fault."""
 
     def __init__(self, code: str, message: str, *, topic: str | None = None):
         super().__init__(message)

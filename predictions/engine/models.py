@@ -9,7 +9,7 @@ carry the FeatureSchema they were trained with and refuse feature matrices of an
 and artifacts built on another schema (``from_bytes(..., expected_schema=...)``).
 
 Threads: training and inference pin XGBoost to ``nthread=1`` and torch to one thread; on
-the shared 2-core machines A1 scales with processes (FACTS.md).
+the shared 2-core machines A1 scales with processes (docs/performance.md).
 
 Devices: the PyTorch member trains and predicts on CUDA when it is available
 (``select_device``; ``TorchConfig.device`` and ``load_model(device=...)`` choose), and its

@@ -1,4 +1,4 @@
-"""a1site.serve answers the bare heartbeat before websockets' frame parser when one whole frame
+"""a1site.ws_fast answers the bare heartbeat before websockets' frame parser when one whole frame
 arrives alone, and hands everything else to websockets untouched: a real uvicorn server on
 loopback, a tiny ASGI app that registers the shortcut like the live consumer, and a client that
 controls how its frames are cut into TCP writes."""
@@ -17,7 +17,8 @@ from websockets.frames import Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-from a1site.serve import SEND_NOW_EXTENSION, SHORTCUT_EXTENSION, LiveWebSocketProtocol
+from a1site.ws_extensions import SEND_NOW_EXTENSION, SHORTCUT_EXTENSION
+from a1site.ws_fast import LiveWebSocketProtocol
 
 PING = b'{"type":"ping"}'
 PONG = b'{"type":"pong"}'

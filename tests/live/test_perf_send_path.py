@@ -14,7 +14,7 @@ from websockets.http11 import Request
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from a1site.serve import DEFLATE_MIN_BYTES, SelectivePerMessageDeflate, deflate_factory
+from a1site.ws_fast import DEFLATE_MIN_BYTES, SelectivePerMessageDeflate, deflate_factory
 from live import publish
 from live.hub import start_eagerly
 

@@ -216,7 +216,7 @@ def test_mlb_season_features_from_the_database_equal_the_engines_and_serving(db)
 
 
 def test_load_demo_again_adds_the_component_stats_to_seasons_stored_without_them(db):
-    """The README's upgrade step: a database loaded before the component rates gets them."""
+    """docs/predictions.md's upgrade step: a database loaded before the component rates gets them."""
     load_demo("--sport", "mlb")
     lines = StatLine.objects.filter(game__sport__code="mlb", stats__has_key="plate_appearances")
     complete = {line.pk: line.stats for line in lines}

@@ -125,22 +125,15 @@ def _start(name: str, args: list[str], env: dict, log_dir: Path, port: int | Non
 
 @pytest.fixture
 def asgi_server(services_env, tmp_path):
-    """Factory: start a real uvicorn process serving a1site.asgi on a loopback port."""
+    """Factory: start a real uvicorn process serving a1site.asgi on a loopback port, through
+    ``a1site.serve`` or (``command="uvicorn"``) uvicorn's own command line."""
     started: list[Process] = []
 
-    def start(extra_env: dict | None = None, port: int | None = None) -> Process:
+    def start(extra_env: dict | None = None, port: int | None = None, *, command: str = "a1site.serve") -> Process:
         port = port or free_port()
         env = {**services_env, **(extra_env or {})}
-        args = [
-            sys.executable,
-            "-m",
-            "a1site.serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ]
+        target = ["uvicorn", "a1site.asgi:application"] if command == "uvicorn" else ["a1site.serve"]
+        args = [sys.executable, "-m", *target, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
         server = _start("asgi", args, env, tmp_path, port)
         started.append(server)
 

@@ -167,7 +167,7 @@ async def test_the_server_keeps_deflate_state_small_and_compressed_frames_still_
         original_feed(data)
 
     reader.feed_data = feed
-    # Short messages leave uncompressed (a1site.serve.DEFLATE_MIN_BYTES), long ones compressed.
+    # Short messages leave uncompressed (a1site.ws_fast.DEFLATE_MIN_BYTES), long ones compressed.
     for n, note in enumerate(["x" * 300, "x" * 3000, "x" * 300]):
         await asyncio.to_thread(publish, "games.g7", "game.score", {"n": n, "note": note})
         message = await client.receive_type("game.score")
