@@ -2,9 +2,10 @@
 
 from django.contrib import admin, messages
 
+from a1site.core.admin import ReadOnlyModelAdmin
 from a1site.core.errors import ApplicationError
 
-from . import services
+from . import grading, services
 from .models import (
     DriftWarning,
     EnsembleWeights,
@@ -115,7 +116,7 @@ class ResultAdmin(admin.ModelAdmin):
 
 
 @admin.register(DriftWarning)
-class DriftWarningAdmin(admin.ModelAdmin):
+class DriftWarningAdmin(ReadOnlyModelAdmin):
     """Raised by grading when live log loss exceeds the held-out value by the margin."""
 
     list_display = (
@@ -130,41 +131,37 @@ class DriftWarningAdmin(admin.ModelAdmin):
     list_filter = ("cleared_at",)
     readonly_fields = [f.name for f in DriftWarning._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(ModelLiveMetrics)
-class ModelLiveMetricsAdmin(admin.ModelAdmin):
+class ModelLiveMetricsAdmin(ReadOnlyModelAdmin):
     list_display = ("model_version", "member", "n_graded", "log_loss", "ewm_log_loss", "brier", "hit_rate", "clv")
     readonly_fields = [f.name for f in ModelLiveMetrics._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(EnsembleWeights)
-class EnsembleWeightsAdmin(admin.ModelAdmin):
+class EnsembleWeightsAdmin(ReadOnlyModelAdmin):
     list_display = ("model_version", "weights", "member_log_loss", "n_graded", "reason", "created_at")
     readonly_fields = [f.name for f in EnsembleWeights._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(ShadowModel)
-class ShadowModelAdmin(admin.ModelAdmin):
-    """Start and stop shadows from the Models page (audited); this list shows them."""
+class ShadowModelAdmin(ReadOnlyModelAdmin):
+    """Start shadows from the Models page; stop them there or with this list's action (both
+    through grading.shadow_stop: audited, and every server process stops scoring them)."""
 
     list_display = ("model_version", "active", "started_at", "started_by")
     readonly_fields = [f.name for f in ShadowModel._meta.fields]
+    actions = ["stop_shadows"]
 
-    def has_add_permission(self, request):
-        return False
+    @admin.action(description="Stop the selected shadows (audited)")
+    def stop_shadows(self, request, queryset):
+        for shadow in queryset.filter(active=True):
+            grading.shadow_stop(version_id=shadow.model_version_id, user=request.user)
+        self.message_user(request, "Stopped.", messages.SUCCESS)
 
 
 @admin.register(Prediction)
-class PredictionAdmin(admin.ModelAdmin):
+class PredictionAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "player",
@@ -181,9 +178,3 @@ class PredictionAdmin(admin.ModelAdmin):
     list_filter = ("shadow", "source", "outcome", "stat")
     list_select_related = ("player", "model_version")
     raw_id_fields = ("prop_line", "game", "player", "model_version", "weights")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -375,25 +375,43 @@ def _reliability(p_over: np.ndarray, went_over: np.ndarray, bins: int = 10) -> d
     return {"bins": rows, "ece": ece}
 
 
-def challenger_comparison(*, challenger_version_id: int) -> dict | None:
-    """The challenger against the production version of its name on the book props both
-    scored and that settled over or under: mean log loss and Brier of each, reliability, and
-    the paired difference (challenger − champion) with a 95 % interval."""
-    challenger = registry_selectors.model_version_get(version_id=challenger_version_id)
-    if challenger is None:
-        return None
-    champion = registry_selectors.production_version(name=challenger.name)
-    if champion is None or champion.pk == challenger.pk:
-        return None
+def challenger_comparisons(*, challenger_version_ids) -> list[dict]:
+    """Each challenger against the production version of its name (``challenger_comparison``)
+    in three queries whatever their number; challengers without a champion are left out."""
+    challengers = registry_selectors.model_versions_by_id(version_ids=challenger_version_ids)
+    champion_ids = registry_selectors.production_version_ids(names={v.name for v in challengers.values()})
+    champions = registry_selectors.model_versions_by_id(version_ids=champion_ids.values()) if champion_ids else {}
+    pairs = []
+    for version_id in sorted(challengers):
+        challenger = challengers[version_id]
+        champion = champions.get(champion_ids.get(challenger.name))
+        if champion is not None and champion.pk != challenger.pk:
+            pairs.append((challenger, champion))
     graded = Prediction.objects.filter(
-        model_version_id__in=(challenger.pk, champion.pk),
+        model_version_id__in={version.pk for pair in pairs for version in pair},
         prop_line__isnull=False,
         outcome__in=(Prediction.Outcome.OVER, Prediction.Outcome.UNDER),
     ).values_list("prop_line_id", "model_version_id", "log_loss", "brier", "p_over", "p_under", "outcome")
     by_prop: dict[int, dict] = {}
     for prop, version, log_loss, brier, p_over, p_under, outcome in graded:
         by_prop.setdefault(prop, {})[version] = (log_loss, brier, p_over / max(p_over + p_under, 1e-12), outcome)
-    paired = [(sides[challenger.pk], sides[champion.pk]) for sides in by_prop.values() if len(sides) == 2]
+    return [_comparison(challenger, champion, by_prop) for challenger, champion in pairs]
+
+
+def challenger_comparison(*, challenger_version_id: int) -> dict | None:
+    """The challenger against the production version of its name on the book props both
+    scored and that settled over or under: mean log loss and Brier of each, reliability, and
+    the paired difference (challenger − champion) with a 95 % interval."""
+    found = challenger_comparisons(challenger_version_ids=[challenger_version_id])
+    return found[0] if found else None
+
+
+def _comparison(challenger, champion, by_prop: dict[int, dict]) -> dict:
+    paired = [
+        (sides[challenger.pk], sides[champion.pk])
+        for sides in by_prop.values()
+        if challenger.pk in sides and champion.pk in sides
+    ]
     n = len(paired)
     result = {"challenger": challenger, "champion": champion, "n": n}
     if not n:

@@ -98,11 +98,7 @@ def models_live(request) -> str:
         )
         for v in shown
     ]
-    comparisons = [
-        comparison
-        for version_id in sorted(shadows)
-        if (comparison := grading.challenger_comparison(challenger_version_id=version_id)) is not None
-    ]
+    comparisons = grading.challenger_comparisons(challenger_version_ids=sorted(shadows))
     candidates = [v for v in versions if v.status == "candidate" and v.pk not in shadows]
     # Versions trained on features this code no longer computes: serving leaves them unserved.
     outdated = [v for v in shown if _schema_outdated(v)]
