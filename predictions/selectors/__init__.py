@@ -3,6 +3,7 @@
 - ``catalogue``: sports, teams, players, games, stat lines, props, results, predictions;
 - ``logs``: the stored game logs and season lines as the engine's columnar arrays;
 - ``model_state``: live metrics, ensemble weights, drift warnings and shadows of versions;
+- ``quotes``: what the live odds feed's quotes read;
 - ``rows``: hand-written SELECTs of the prediction request path;
 - ``slates``: a day's priced props and the predictions stored for them.
 
@@ -54,6 +55,13 @@ from .model_state import (
     open_drift_warnings,
     weights_history_by_version,
 )
+from .quotes import (
+    book_names_on_days,
+    game_days_by_external_id,
+    latest_quote_rows,
+    predictions_for_messages,
+    simulated_player_external_ids,
+)
 from .rows import (
     GAME_FIELDS,
     PLAYER_FIELDS,
@@ -81,8 +89,10 @@ __all__ = [
     "active_shadow_states",
     "active_shadows",
     "best_edges",
+    "book_names_on_days",
     "ensemble_weights_get",
     "eq",
+    "game_days_by_external_id",
     "game_history_logs",
     "game_ids_by_external_id",
     "game_key_table",
@@ -92,6 +102,7 @@ __all__ = [
     "games_by_keys",
     "games_columns",
     "in_",
+    "latest_quote_rows",
     "latest_weights_ids",
     "live_metrics_by_version",
     "live_snapshots_by_version",
@@ -104,6 +115,7 @@ __all__ = [
     "players_by_keys",
     "prediction_get",
     "predictions_by_id",
+    "predictions_for_messages",
     "priced_pairs",
     "priced_prop_list",
     "prop_feature_rows",
@@ -113,6 +125,7 @@ __all__ = [
     "season_lines_for_features",
     "season_prop_table",
     "select_rows",
+    "simulated_player_external_ids",
     "slate_prop_rows",
     "slate_stored_predictions",
     "sport_id_map",

@@ -163,6 +163,35 @@ def game_history_logs(*, sport: str, game_id: int, player_id: int) -> GameHistor
     if team not in (game["home_team_id"], game["away_team_id"]):
         return None
     opponent = game["away_team_id"] if team == game["home_team_id"] else game["home_team_id"]
+    rows, active = _history_rows(game_id=game_id, player_id=player_id, team=team, opponent=opponent, game=game)
+    rows = list({(line[0], line[1]): line for line in rows}.values())
+    games = games_columns(
+        Game.objects.filter(pk__in={line[0] for line in rows} | {game_id}).order_by("id").values_list(*_game_fields())
+    )
+    own_row = np.flatnonzero(games.game_id == game_id)
+    rest = team_rest_days(games)
+    # The game's own rest comes from the team's previous game of the season, which the season
+    # games above hold (or none: a season opener).
+    rest_of_game = int(rest[2][(rest[0] == game_id) & (rest[1] == team)][0])
+    return GameHistoryLogs(
+        games=games,
+        stat_lines=_stat_lines(rows, games, [stat.code for stat in SPORTS[sport].stats]),
+        team_id=team,
+        opponent_id=opponent,
+        game_date=games.game_date[own_row[0]],
+        season=int(game["season"]),
+        is_home=team == game["home_team_id"],
+        rest_days=rest_of_game,
+        role=(own_line or {}).get("role") or player["role"],
+        active_player_ids=frozenset(active),
+    )
+
+
+def _history_rows(*, game_id: int, player_id: int, team: int, opponent: int, game: dict) -> tuple[list, set]:
+    """(stat line rows, the team's active players) for one prop: the player's last games, the
+    lines facing the opponent and the team in their last ``TEAM_WINDOW`` games, the team's
+    last ``ROSTER_LOOKBACK_GAMES`` of the season, the game's own lineup, and the recent
+    minutes of rotation players who are not active now."""
     date = game["date"]
 
     def team_games(team_id: int) -> list[int]:
@@ -209,27 +238,7 @@ def game_history_logs(*, sport: str, game_id: int, player_id: int) -> GameHistor
             seen[line[1]] = seen.get(line[1], 0) + 1
             if seen[line[1]] <= HISTORY_WINDOW:
                 rows.append(line)
-    rows = list({(line[0], line[1]): line for line in rows}.values())
-    games = games_columns(
-        Game.objects.filter(pk__in={line[0] for line in rows} | {game_id}).order_by("id").values_list(*_game_fields())
-    )
-    own_row = np.flatnonzero(games.game_id == game_id)
-    rest = team_rest_days(games)
-    # The game's own rest comes from the team's previous game of the season, which the season
-    # games above hold (or none: a season opener).
-    rest_of_game = int(rest[2][(rest[0] == game_id) & (rest[1] == team)][0])
-    return GameHistoryLogs(
-        games=games,
-        stat_lines=_stat_lines(rows, games, [stat.code for stat in SPORTS[sport].stats]),
-        team_id=team,
-        opponent_id=opponent,
-        game_date=games.game_date[own_row[0]],
-        season=int(game["season"]),
-        is_home=team == game["home_team_id"],
-        rest_days=rest_of_game,
-        role=(own_line or {}).get("role") or player["role"],
-        active_player_ids=frozenset(active),
-    )
+    return rows, active
 
 
 def player_seasons(*, role: str):

@@ -130,47 +130,22 @@ def data_import(
     log = ErrorLog()
     try:
         with transaction.atomic():
-            lookups = _DbLookups()
-            tracker = importers.DuplicateTracker()
             if csv_file is not None:
                 chunks = importers.csv_chunks(csv_file, spec, total_bytes=total_bytes)
             else:
                 chunks = importers.record_chunks(records, spec)
-            for raw in chunks:
-                for error in raw.errors:
-                    log.add(error)
-                unreadable = len({error.row for error in raw.errors})
-                parsed = importers.parse_chunk(spec, raw, log)
-                importers.resolve_chunk(spec, parsed, lookups, log)
-                tracker.check(spec, parsed, log)
-                bad = int(parsed.bad.sum()) + unreadable
-                report.rows += len(parsed.frame) + unreadable
-                report.skipped += bad
-                if skip_bad or report.skipped == 0:
-                    good = parsed.frame.loc[~parsed.bad]
-                    created, updated = write(good)
-                    report.created += created
-                    report.updated += updated
-                    report.imported += len(good)
-                progress(raw.progress, f"{report.rows:,} rows read, {report.skipped:,} bad")
+            _write_chunks(chunks, spec=spec, write=write, log=log, report=report, progress=progress)
             report.error_count = log.count
             report.errors = sorted(log.errors)
             if report.skipped and not skip_bad:
                 raise _Rollback
             report.unchanged = report.imported - report.created - report.updated
-            audit_record(
-                actor=user,
-                action="predictions.import",
-                object_type="predictions.import",
-                object_id=kind,
-                after={key: value for key, value in report.as_dict().items() if key != "errors"},
-                details={"errors": [e.field_key + ": " + e.message for e in report.errors[:50]]},
-            )
+            _audit(user=user, report=report, action="predictions.import")
             if kind == "results" and report.imported:
                 _grade_after_commit()
     except FileRejected as exc:
         report.errors, report.error_count = exc.errors, len(exc.errors)
-        _audit_rejected(user=user, report=report)
+        _audit(user=user, report=report, action="predictions.import_rejected")
         raise ImportRejected(
             f"The {kind} file cannot be imported: {_summary(exc.errors, len(exc.errors))}",
             code="invalid_file",
@@ -178,7 +153,7 @@ def data_import(
             report=report,
         )
     except _Rollback:
-        _audit_rejected(user=user, report=report)
+        _audit(user=user, report=report, action="predictions.import_rejected")
         raise ImportRejected(
             f"{report.skipped:,} of {report.rows:,} rows are invalid; nothing was imported "
             f"(use skip_bad to import the good rows). {_summary(report.errors, report.error_count)}",
@@ -191,16 +166,41 @@ def data_import(
     return report
 
 
+def _write_chunks(chunks, *, spec, write, log: ErrorLog, report: ImportReport, progress: ProgressFn) -> None:
+    """Validate each chunk (rows, natural keys, duplicates across chunks) and write its good
+    rows while the file is clean (or ``skip_bad``); counts go into ``report``."""
+    lookups = _DbLookups()
+    tracker = importers.DuplicateTracker()
+    for raw in chunks:
+        for error in raw.errors:
+            log.add(error)
+        unreadable = len({error.row for error in raw.errors})
+        parsed = importers.parse_chunk(spec, raw, log)
+        importers.resolve_chunk(spec, parsed, lookups, log)
+        tracker.check(spec, parsed, log)
+        report.rows += len(parsed.frame) + unreadable
+        report.skipped += int(parsed.bad.sum()) + unreadable
+        if report.skip_bad or report.skipped == 0:
+            good = parsed.frame.loc[~parsed.bad]
+            created, updated = write(good)
+            report.created += created
+            report.updated += updated
+            report.imported += len(good)
+        progress(raw.progress, f"{report.rows:,} rows read, {report.skipped:,} bad")
+
+
 def _grade_after_commit() -> None:
     """New results: grade the settled props once the import is committed (the Celery task
     ``predictions.grade_props``, queued by name: services do not import tasks)."""
     transaction.on_commit(lambda: signature(GRADE_PROPS_TASK).delay())
 
 
-def _audit_rejected(*, user, report: ImportReport) -> None:
+def _audit(*, user, report: ImportReport, action: str) -> None:
+    """An import (``predictions.import``) or a rejected one (``predictions.import_rejected``),
+    with its counts and the first 50 errors."""
     audit_record(
         actor=user,
-        action="predictions.import_rejected",
+        action=action,
         object_type="predictions.import",
         object_id=report.kind,
         after={key: value for key, value in report.as_dict().items() if key != "errors"},

@@ -45,7 +45,7 @@ from live.alerts import raise_edge_crossings
 from live.services import odds_ticks_get, publish
 
 from .. import selectors
-from ..models import Game, Player, Prediction, PropLine
+from ..models import Prediction
 from .imports import data_import
 from .slates import slate_predict
 
@@ -87,43 +87,56 @@ def _skip(summary: dict, reason: str, count: int) -> None:
 
 
 def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
-    games = {
-        external_id: (date, simulated)
-        for external_id, date, simulated in Game.objects.filter(
-            sport__code=sport, external_id__in={tick["game"] for tick in ticks}
-        ).values_list("external_id", "date", "simulated")
-    }
+    """Quote, score, publish and alert for one sport's ticks of a batch."""
+    games = selectors.game_days_by_external_id(sport=sport, external_ids={tick["game"] for tick in ticks})
     # A feed mostly carries games we do not track: skip those before the importer reads the
     # sport's key maps.
     known = [tick for tick in ticks if tick["game"] in games]
     _skip(summary, "game_id", len(ticks) - len(known))
     if not known:
         return
+    quotes = _quotes(sport=sport, ticks=known, games=games)
+    props = {key[:3] for key in quotes}
+    before, _ = _best_edges(sport=sport, props=props)
+    if not _import_quotes(sport=sport, quotes=quotes, games=games, summary=summary):
+        return
+    started = timezone.now()
+    for day in sorted({games[key[0]][0] for key in quotes}):
+        slate_predict(sport=sport, date=day)
+    after, quote_predictions = _best_edges(sport=sport, props=props)
+    _publish_and_alert(
+        sport=sport,
+        quotes=quotes,
+        before=before,
+        after=after,
+        quote_predictions=quote_predictions,
+        started=started,
+        summary=summary,
+    )
+
+
+def _quotes(*, sport: str, ticks: list[dict], games: dict) -> dict[QuoteKey, dict]:
+    """One quote per key: a batch repeating a key keeps its last tick (the importer would
+    reject the repeat as a duplicate row)."""
     # Live's feed parser lowercases book names; the props importer keeps them as written. A
     # tick from a book that already quotes the sport on these days is that book ("simbook
     # today" is the demo slate's "SimBook Today"), not a second book beside its stale quote.
     # Where two spellings exist, the first in sort order wins (capitals first: the imported one).
     book_names: dict[str, str] = {}
-    for book in sorted(
-        PropLine.objects.filter(game__sport__code=sport, game__date__in={games[t["game"]][0] for t in known})
-        .values_list("book", flat=True)
-        .distinct()
-    ):
+    for book in selectors.book_names_on_days(sport=sport, days={games[t["game"]][0] for t in ticks}):
         book_names.setdefault(book.lower(), book)
-    # One quote per key: a batch repeating a key keeps its last tick (the importer would
-    # reject the repeat as a duplicate row).
     quotes: dict[QuoteKey, dict] = {}
-    for tick in known:
+    for tick in ticks:
         seen_at = dt.datetime.fromisoformat(tick["ts"])
         book = book_names.get(tick["book"].lower(), tick["book"])
         quotes[(tick["game"], tick["player_id"], tick["stat"], book, seen_at)] = tick
-    simulated_players = set(
-        Player.objects.filter(
-            sport__code=sport, external_id__in={key[1] for key in quotes}, simulated=True
-        ).values_list("external_id", flat=True)
-    )
-    props = {key[:3] for key in quotes}
-    before, _ = _best_edges(sport=sport, props=props)
+    return quotes
+
+
+def _import_quotes(*, sport: str, quotes: dict[QuoteKey, dict], games: dict, summary: dict) -> int:
+    """Write the quotes through the props importer (good rows; bad ones counted); returns how
+    many were imported. A quote is simulated if its tick, game or player is."""
+    simulated_players = selectors.simulated_player_external_ids(sport=sport, external_ids={key[1] for key in quotes})
     report = data_import(
         kind="props",
         records=[
@@ -148,31 +161,22 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
     )
     summary["quotes"] += report.imported
     if report.skipped:
-        by_column = Counter(error.column for error in report.errors)
-        for column, count in by_column.items():
+        for column, count in Counter(error.column for error in report.errors).items():
             summary["skipped_by"][column] = summary["skipped_by"].get(column, 0) + count
         summary["skipped"] += report.skipped
-    if not report.imported:
-        return
-    started = timezone.now()
-    for day in sorted({games[key[0]][0] for key in quotes}):
-        slate_predict(sport=sport, date=day)
-    after, quote_predictions = _best_edges(sport=sport, props=props)
+    return report.imported
 
-    # Each book's latest quote of the batch: an earlier one the batch already superseded is
-    # stored and scored, but not worth a message.
+
+def _publish_and_alert(*, sport, quotes, before, after, quote_predictions, started, summary) -> None:
+    """``prediction.updated`` for each book's latest quote of the batch that was freshly scored
+    (an earlier one the batch already superseded is stored and scored, but not worth a
+    message), then edge alerts for the props whose best edge crossed a user's threshold."""
     newest: dict[tuple, QuoteKey] = {}
     for key in quotes:
         if key[:4] not in newest or key[4] > newest[key[:4]][4]:
             newest[key[:4]] = key
     batch_ids = {quote_predictions[key] for key in newest.values() if quote_predictions.get(key)}
-    best_ids = {best[1] for best in after.values()}
-    loaded = {
-        prediction.pk: prediction
-        for prediction in Prediction.objects.filter(pk__in=batch_ids | best_ids).select_related(
-            "model_version", "player", "game", "prop_line"
-        )
-    }
+    loaded = selectors.predictions_for_messages(ids=batch_ids | {best[1] for best in after.values()})
     messages = {pk: _message(sport, prediction) for pk, prediction in loaded.items()}
     for pk in sorted(batch_ids):
         prediction = loaded.get(pk)
@@ -181,7 +185,6 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
         publish(f"predictions.{sport}", "prediction.updated", messages[pk])
         publish(f"predictions.player.{prediction.player_id}", "prediction.updated", messages[pk])
         summary["published"] += 1
-
     moves = [
         {
             "prop": f"{sport}:{':'.join(prop)}",
@@ -197,20 +200,11 @@ def _apply_sport(*, sport: str, ticks: list[dict], summary: dict) -> None:
 def _best_edges(*, sport: str, props: set[PropKey]) -> tuple[dict[PropKey, tuple[float, int]], dict[QuoteKey, int]]:
     """(prop → (best edge, its prediction id) over each book's latest quote, for props with a
     scored latest quote; quote → its latest shown prediction id), in one query."""
-    rows = (
-        selectors.priced_prop_list(sport=sport)
-        .filter(
-            game__external_id__in={prop[0] for prop in props},
-            player__external_id__in={prop[1] for prop in props},
-            stat__in={prop[2] for prop in props},
-        )
-        .values_list(
-            "pk", "game__external_id", "player__external_id", "stat", "book", "seen_at", "pred_id", "pred_edge"
-        )
-    )
     latest: dict[tuple, tuple] = {}
     quote_predictions: dict[QuoteKey, int] = {}
-    for pk, game, player, stat, book, seen_at, prediction_id, edge in rows:
+    for pk, game, player, stat, book, seen_at, prediction_id, edge in selectors.latest_quote_rows(
+        sport=sport, props=props
+    ):
         if (game, player, stat) not in props:
             continue
         quote_predictions[(game, player, stat, book, seen_at)] = prediction_id
