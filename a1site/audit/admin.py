@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from a1site.core.admin import ReadOnlyModelAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     """Read-only: the audit log is never edited or deleted through the admin."""
 
     list_display = ("created_at", "actor_username", "action", "object_type", "object_id", "request_id")
@@ -12,12 +14,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ("actor_username", "object_id", "request_id", "action")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

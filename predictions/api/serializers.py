@@ -281,6 +281,11 @@ class _StrictField(serializers.Field):
         return value
 
 
+def _odds_field(description: str) -> _StrictField:
+    schema = {"type": "number", "exclusiveMinimum": 1, "maximum": MAX_DECIMAL_ODDS, "description": description}
+    return _StrictField(check=_odds, message=ODDS_INVALID, required=False, allow_null=True, schema=schema)
+
+
 class PropRequestSerializer(serializers.Serializer):
     """One prop to price: the definition of a prop request (``parse_prop`` is its fast path)."""
 
@@ -333,34 +338,12 @@ class PropRequestSerializer(serializers.Serializer):
             "description": "Season year; season props (MLB).",
         },
     )
-    over_decimal_odds = _StrictField(
-        check=_odds,
-        message=ODDS_INVALID,
-        required=False,
-        allow_null=True,
-        schema={
-            "type": "number",
-            "exclusiveMinimum": 1,
-            "maximum": MAX_DECIMAL_ODDS,
-            "description": (
-                "The book's decimal price of the over. With both prices the model's probabilities are "
-                "pooled with the book's de-vigged price at this line (its line calibration); otherwise "
-                "they are the model's own. The edge is computed for each side that has a price."
-            ),
-        },
+    over_decimal_odds = _odds_field(
+        "The book's decimal price of the over. With both prices the model's probabilities are pooled "
+        "with the book's de-vigged price at this line (its line calibration); otherwise they are the "
+        "model's own. The edge is computed for each side that has a price."
     )
-    under_decimal_odds = _StrictField(
-        check=_odds,
-        message=ODDS_INVALID,
-        required=False,
-        allow_null=True,
-        schema={
-            "type": "number",
-            "exclusiveMinimum": 1,
-            "maximum": MAX_DECIMAL_ODDS,
-            "description": "The book's decimal price of the under (see over_decimal_odds).",
-        },
-    )
+    under_decimal_odds = _odds_field("The book's decimal price of the under (see over_decimal_odds).")
 
     def run_validation(self, data=empty):
         # Anything but an object (null included) is one error, before DRF's own handling of
