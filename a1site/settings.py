@@ -252,7 +252,7 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="6000/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
     },
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "a1site.core.pagination.CachedCountPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "a1site.core.errors.api_exception_handler",

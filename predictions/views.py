@@ -7,12 +7,12 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from a1site.core.errors import ApplicationError
+from a1site.core.pagination import CachedCountPaginator
 
 from . import charts, grading, selectors, services
 from .engine.metrics import side_edges
@@ -46,7 +46,7 @@ def props_page(request):
         min_edge=None if min_edge_percent is None else min_edge_percent / 100.0,
         sort=sort,
     )
-    page = Paginator(props, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(props, PAGE_SIZE).get_page(request.GET.get("page"))
     predictions = selectors.predictions_by_id([prop.pred_id for prop in page.object_list])
     rows = [(prop, predictions.get(prop.pred_id)) for prop in page.object_list]
     sports = list(selectors.sport_list())
