@@ -1,7 +1,7 @@
 """A seeded odds feed for an upcoming slate: how the simulator's books move their prop lines
 between the morning post and game time. Simulated, and every tick says so.
 
-The demo's slate (``demo.demo_slate_create``) has one posted quote per prop, from the
+The demo's slate (``demo_slate.demo_slate_create``) has one posted quote per prop, from the
 slate's book. This module plays the market forward from there with the book model of
 ``engine.simulate``, so that replaying the feed moves the demo's own props:
 
@@ -61,7 +61,7 @@ REESTIMATE_PER_HOUR = 2.0
 # An AR(1) step keeps this share of a book's error (and adds fresh error so its spread stays
 # the book's): a re-estimate is a partial second look, not a new book.
 REESTIMATE_KEEP = 0.8
-# The slate's book is as sharp as the simulator's sharper book (demo.DEMO_SLATE_BOOK_ERROR_SD).
+# The slate's book is as sharp as the simulator's sharper book (demo_slate.DEMO_SLATE_BOOK_ERROR_SD).
 SLATE_BOOK_ERROR_SD = BOOK_ERROR_SD[0]
 
 
