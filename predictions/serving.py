@@ -28,6 +28,10 @@ Results are cached in the Django cache (Redis in services mode, local memory emb
 the ensemble version, its weights row, the feature row's hash, the line and the book's
 de-vigged price (``book_anchor``), so a new version, new weights or a moved price can never be
 answered from the cache.
+
+One module past ~500 lines on purpose: the process's model cache, its generation check and
+the fast scalar and batch pricing it scores with are one hot path, measured together by
+bench/predict.py; split, the fast paths would sit away from the only caller they are tuned for.
 """
 
 from __future__ import annotations

@@ -446,6 +446,74 @@ def _torch_nll(family: str, output, y):
     return 0.5 * torch.log(2 * math.pi * variance) + (y - mean) ** 2 / (2 * variance)
 
 
+def _standardisation(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's mean and standard deviation over its finite training values (mean 0
+    for a feature never seen, scale 1 for one that does not vary)."""
+    finite = np.where(np.isfinite(X_train), X_train, np.nan)
+    feature_mean = np.nan_to_num(np.nanmean(finite, axis=0))
+    feature_scale = np.nan_to_num(np.nanstd(finite, axis=0))
+    return feature_mean, np.where(feature_scale > 1e-9, feature_scale, 1.0)
+
+
+def _start_from_marginal(network, family: str, y_train: np.ndarray, train_offset: np.ndarray | None) -> None:
+    """Start the network's output at the marginal distribution so early epochs refine it
+    rather than find it."""
+    import torch
+
+    mean_y = max(float(np.mean(y_train)), 0.1)
+    # With an offset the network starts from the offset's overall ratio to the outcome.
+    start_log_mean = math.log(mean_y) if train_offset is None else math.log(mean_y / np.mean(np.exp(train_offset)))
+    variance_y = float(np.var(y_train))
+    if family == "negbin":
+        start_dispersion = max((variance_y - mean_y) / mean_y**2, 0.01)
+    else:
+        start_dispersion = max(variance_y / max(mean_y, 1.0), 0.1)
+    with torch.no_grad():
+        network[-1].bias.copy_(torch.tensor([start_log_mean, math.log(start_dispersion)]))
+        network[-1].weight.mul_(0.1)
+
+
+def _with_offset(output, log_offset):
+    import torch
+
+    return torch.stack([output[:, 0] + log_offset, output[:, 1]], dim=1)
+
+
+def _train_network(network, *, family: str, config: TorchConfig, seed: int, train, validation) -> None:
+    """Adam on the distribution's negative log-likelihood in mini-batches (order drawn from a
+    CPU generator seeded with ``seed``), stopping after ``config.patience`` epochs without a
+    validation gain; leaves the network at its best validation epoch, in eval mode."""
+    import torch
+
+    train_x, train_y, train_offset = train
+    val_x, val_y, val_offset = validation
+    device = train_x.device
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(network.state_dict()), 0
+    for _epoch in range(config.epochs):
+        network.train()
+        order = torch.randperm(len(train_y), generator=generator).to(device)
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            output = _with_offset(network(train_x[batch]), train_offset[batch])
+            loss = _torch_nll(family, output, train_y[batch]).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        network.eval()
+        with torch.inference_mode():
+            val_loss = float(_torch_nll(family, _with_offset(network(val_x), val_offset), val_y).mean())
+        if val_loss < best_loss - 1e-5:
+            best_loss, best_state, epochs_without_gain = val_loss, copy.deepcopy(network.state_dict()), 0
+        else:
+            epochs_without_gain += 1
+            if epochs_without_gain >= config.patience:
+                break
+    network.load_state_dict(best_state)
+    network.eval()
+
+
 class TorchDistModel(_DistModel):
     """An MLP (features -> 64 -> 32 -> 2) that outputs log mean and log dispersion, trained by
     the distribution's negative log-likelihood; feature standardisation lives in the artifact
@@ -518,10 +586,7 @@ class TorchDistModel(_DistModel):
         torch.manual_seed(seed)
         X_train, X_val = _as_matrix(X_train, schema), _as_matrix(X_val, schema)
         y_train, y_val = np.asarray(y_train, np.float64), np.asarray(y_val, np.float64)
-        feature_mean = np.nanmean(np.where(np.isfinite(X_train), X_train, np.nan), axis=0)
-        feature_mean = np.nan_to_num(feature_mean)
-        feature_scale = np.nanstd(np.where(np.isfinite(X_train), X_train, np.nan), axis=0)
-        feature_scale = np.where(np.nan_to_num(feature_scale) > 1e-9, np.nan_to_num(feature_scale), 1.0)
+        feature_mean, feature_scale = _standardisation(X_train)
         device = config.device or select_device()
         network = _build_network(X_train.shape[1], config.hidden)
         model = cls(
@@ -536,61 +601,31 @@ class TorchDistModel(_DistModel):
             device=device,
             offset_feature=offset_feature,
         )
-        # Start from the marginal distribution so early epochs refine it rather than find it.
-        mean_y = max(float(np.mean(y_train)), 0.1)
         train_offset = _adjusted_log_offset(X_train, schema, offset_feature, train_offset_adjustment)
-        # With an offset the network starts from the offset's overall ratio to the outcome.
-        start_log_mean = math.log(mean_y) if train_offset is None else math.log(mean_y / np.mean(np.exp(train_offset)))
-        variance_y = float(np.var(y_train))
-        if family == "negbin":
-            start_dispersion = max((variance_y - mean_y) / mean_y**2, 0.01)
-        else:
-            start_dispersion = max(variance_y / max(mean_y, 1.0), 0.1)
-        with torch.no_grad():
-            network[-1].bias.copy_(torch.tensor([start_log_mean, math.log(start_dispersion)]))
-            network[-1].weight.mul_(0.1)
-
-        def tensors(X, y, adjustment):
-            log_offset = _adjusted_log_offset(X, schema, offset_feature, adjustment)
-            log_offset = np.zeros(len(X)) if log_offset is None else log_offset
-            return (
-                torch.from_numpy(model._standardise(X)).to(device),
-                torch.from_numpy(y.astype(np.float32)).to(device),
-                torch.from_numpy(log_offset.astype(np.float32)).to(device),
-            )
-
-        def with_offset(output, log_offset):
-            return torch.stack([output[:, 0] + log_offset, output[:, 1]], dim=1)
-
-        train_x, train_y, train_offset_t = tensors(X_train, y_train, train_offset_adjustment)
-        val_x, val_y, val_offset_t = tensors(X_val, y_val, validation_offset_adjustment)
-        optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-        generator = torch.Generator().manual_seed(seed)
-        best_loss, best_state, epochs_without_gain = float("inf"), copy.deepcopy(network.state_dict()), 0
-        for _epoch in range(config.epochs):
-            network.train()
-            order = torch.randperm(len(train_y), generator=generator).to(device)
-            for start in range(0, len(order), config.batch_size):
-                batch = order[start : start + config.batch_size]
-                output = with_offset(network(train_x[batch]), train_offset_t[batch])
-                loss = _torch_nll(family, output, train_y[batch]).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            network.eval()
-            with torch.inference_mode():
-                val_loss = float(_torch_nll(family, with_offset(network(val_x), val_offset_t), val_y).mean())
-            if val_loss < best_loss - 1e-5:
-                best_loss, best_state, epochs_without_gain = val_loss, copy.deepcopy(network.state_dict()), 0
-            else:
-                epochs_without_gain += 1
-                if epochs_without_gain >= config.patience:
-                    break
-        network.load_state_dict(best_state)
-        network.eval()
+        _start_from_marginal(network, family, y_train, train_offset)
+        val_offset = _adjusted_log_offset(X_val, schema, offset_feature, validation_offset_adjustment)
+        _train_network(
+            network,
+            family=family,
+            config=config,
+            seed=seed,
+            train=model._tensors(X_train, y_train, train_offset),
+            validation=model._tensors(X_val, y_val, val_offset),
+        )
         params = model.predict_params(X_val)
         model.dispersion_scale = fit_dispersion_scale(family, params.mean, params.dispersion, y_val)
         return model
+
+    def _tensors(self, X: np.ndarray, y: np.ndarray, log_offset: np.ndarray | None):
+        """Standardised features, outcomes and log offsets (0 without one) on the model's device."""
+        import torch
+
+        log_offset = np.zeros(len(X)) if log_offset is None else log_offset
+        return (
+            torch.from_numpy(self._standardise(X)).to(self.device),
+            torch.from_numpy(y.astype(np.float32)).to(self.device),
+            torch.from_numpy(log_offset.astype(np.float32)).to(self.device),
+        )
 
     def predict_params(self, X) -> DistParams:
         import torch
