@@ -52,13 +52,13 @@ from a1site.registry import selectors as registry_selectors
 from a1site.registry.services import model_version_load_artifact
 
 from . import selectors
-from .engine import models as engine_models
 from .engine.calibration import _ANCHOR_CLIP, temper
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.logs import devig_proportional
 from .engine.metrics import best_side_edges
 from .engine.models import Ensemble, load_model
+from .engine.models import base as model_base
 
 logger = logging.getLogger(__name__)
 
@@ -210,11 +210,11 @@ def _torch_params(member, mlp: _NumpyMLP, X: np.ndarray) -> tuple[np.ndarray, np
     scaled = (X - member.feature_mean) / member.feature_scale
     scaled[~np.isfinite(scaled)] = 0.0
     output = mlp(scaled.astype(np.float32)).astype(np.float64)
-    log_offset = engine_models._log_offset(X, member.schema, member.offset_feature)
+    log_offset = model_base._log_offset(X, member.schema, member.offset_feature)
     log_mean = output[:, 0] if log_offset is None else output[:, 0] + log_offset
-    low, high = engine_models._LOG_MEAN_RANGE
+    low, high = model_base._LOG_MEAN_RANGE
     mean = np.exp(np.minimum(np.maximum(log_mean, low), high))
-    low, high = engine_models._LOG_DISPERSION_RANGE
+    low, high = model_base._LOG_DISPERSION_RANGE
     dispersion = np.exp(np.minimum(np.maximum(output[:, 1], low), high)) * member.dispersion_scale
     return mean, dispersion
 
