@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -89,10 +90,109 @@ def _closing_quotes(game_ids: set[int]) -> dict[tuple, tuple]:
     return closing
 
 
+class _GradeRow(NamedTuple):
+    """A prediction to grade with its prop's quote and the known result (``_gradable_rows``)."""
+
+    pk: int
+    version_id: int
+    game: int
+    player: int
+    stat: str
+    line: float
+    p_over: float
+    p_under: float
+    over_odds: float
+    under_odds: float
+    members: dict | None
+    book: str
+    seen_at: object
+    value: float | None
+    status: str
+
+
+def _gradable_rows(locked: list[int]) -> list[_GradeRow]:
+    """The locked predictions whose result is known, with it, in game-date order."""
+    result = Result.objects.filter(game=OuterRef("game"), player=OuterRef("player"), stat=OuterRef("stat"))
+    rows = (
+        Prediction.objects.filter(pk__in=locked)
+        .annotate(
+            result_value=Subquery(result.values("value")[:1]),
+            result_status=Subquery(result.values("status")[:1]),
+        )
+        .filter(result_status__isnull=False)
+        .order_by("game__date", "game_id", "prop_line_id", "model_version_id")
+        .values_list(
+            "pk",
+            "model_version_id",
+            "game_id",
+            "player_id",
+            "stat",
+            "line",
+            "p_over",
+            "p_under",
+            "over_decimal_odds",
+            "under_decimal_odds",
+            "member_probabilities",
+            "prop_line__book",
+            "prop_line__seen_at",
+            "result_value",
+            "result_status",
+        )
+    )
+    return [_GradeRow._make(row) for row in rows]
+
+
+def _grade(row: _GradeRow, *, p_over: float, p_under: float, clv_args: dict) -> engine_grading.GradedProp:
+    return engine_grading.grade(
+        p_over=p_over,
+        p_under=p_under,
+        value=row.value,
+        line=row.line,
+        taken_over_odds=row.over_odds,
+        taken_under_odds=row.under_odds,
+        **clv_args,
+    )
+
+
+def _grade_rows(
+    rows: list[_GradeRow], *, closing: dict[tuple, tuple], now
+) -> tuple[list[Prediction], dict[tuple[int, str], list]]:
+    """Each row's graded prediction (unsaved, for ``bulk_update``), and the grades by (version,
+    member) series: the ensemble's under member "" and each member's from its stored
+    probabilities. A void result grades the prediction void and counts in no series."""
+    graded_by_series: dict[tuple[int, str], list] = {}
+    updates = []
+    for row in rows:
+        prediction = Prediction(pk=row.pk, graded_at=now)
+        if row.status == Result.Status.VOID:
+            prediction.outcome = Prediction.Outcome.VOID
+            updates.append(prediction)
+            continue
+        close = closing.get((row.game, row.player, row.stat, row.book))
+        later = close if close is not None and close[0] > row.seen_at else None
+        clv_args = (
+            {"closing_line": later[1], "closing_over_odds": later[2], "closing_under_odds": later[3]} if later else {}
+        )
+        graded = _grade(row, p_over=row.p_over, p_under=row.p_under, clv_args=clv_args)
+        prediction.outcome = graded.outcome
+        prediction.log_loss, prediction.brier, prediction.hit, prediction.clv = (
+            graded.log_loss,
+            graded.brier,
+            graded.hit,
+            graded.clv,
+        )
+        updates.append(prediction)
+        graded_by_series.setdefault((row.version_id, ""), []).append(graded)
+        for kind, (member_over, member_under) in (row.members or {}).items():
+            graded_by_series.setdefault((row.version_id, kind), []).append(
+                _grade(row, p_over=member_over, p_under=member_under, clv_args=clv_args)
+            )
+    return updates, graded_by_series
+
+
 def props_grade(*, game_ids: list[int] | None = None) -> dict:
     """Grade every ungraded book-prop prediction whose result is known (all games, or these);
     update live metrics, snapshots, ensemble weights and drift warnings. Idempotent."""
-    result = Result.objects.filter(game=OuterRef("game"), player=OuterRef("player"), stat=OuterRef("stat"))
     with transaction.atomic():
         pending = Prediction.objects.filter(graded_at__isnull=True, prop_line__isnull=False)
         if game_ids is not None:
@@ -100,97 +200,11 @@ def props_grade(*, game_ids: list[int] | None = None) -> dict:
         locked = list(pending.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
         if not locked:
             return {"graded": 0, "versions": 0}
-        rows = list(
-            Prediction.objects.filter(pk__in=locked)
-            .annotate(
-                result_value=Subquery(result.values("value")[:1]),
-                result_status=Subquery(result.values("status")[:1]),
-            )
-            .filter(result_status__isnull=False)
-            .order_by("game__date", "game_id", "prop_line_id", "model_version_id")
-            .values_list(
-                "pk",
-                "model_version_id",
-                "game_id",
-                "player_id",
-                "stat",
-                "line",
-                "p_over",
-                "p_under",
-                "over_decimal_odds",
-                "under_decimal_odds",
-                "member_probabilities",
-                "prop_line__book",
-                "prop_line__seen_at",
-                "result_value",
-                "result_status",
-            )
-        )
+        rows = _gradable_rows(locked)
         if not rows:
             return {"graded": 0, "versions": 0}
-        closing = _closing_quotes({row[2] for row in rows})
-        now = timezone.now()
-        graded_by_series: dict[tuple[int, str], list] = {}
-        updates = []
-        for (
-            pk,
-            version_id,
-            game,
-            player,
-            stat,
-            line,
-            p_over,
-            p_under,
-            over_odds,
-            under_odds,
-            members,
-            book,
-            seen_at,
-            value,
-            status,
-        ) in rows:
-            prediction = Prediction(pk=pk, graded_at=now)
-            if status == Result.Status.VOID:
-                prediction.outcome = Prediction.Outcome.VOID
-                updates.append(prediction)
-                continue
-            close = closing.get((game, player, stat, book))
-            later = close if close is not None and close[0] > seen_at else None
-            clv_args = (
-                {"closing_line": later[1], "closing_over_odds": later[2], "closing_under_odds": later[3]}
-                if later
-                else {}
-            )
-            graded = engine_grading.grade(
-                p_over=p_over,
-                p_under=p_under,
-                value=value,
-                line=line,
-                taken_over_odds=over_odds,
-                taken_under_odds=under_odds,
-                **clv_args,
-            )
-            prediction.outcome = graded.outcome
-            prediction.log_loss, prediction.brier, prediction.hit, prediction.clv = (
-                graded.log_loss,
-                graded.brier,
-                graded.hit,
-                graded.clv,
-            )
-            updates.append(prediction)
-            graded_by_series.setdefault((version_id, ""), []).append(graded)
-            for kind, (member_over, member_under) in (members or {}).items():
-                graded_by_series.setdefault((version_id, kind), []).append(
-                    engine_grading.grade(
-                        p_over=member_over,
-                        p_under=member_under,
-                        value=value,
-                        line=line,
-                        taken_over_odds=over_odds,
-                        taken_under_odds=under_odds,
-                        **clv_args,
-                    )
-                )
+        closing = _closing_quotes({row.game for row in rows})
+        updates, graded_by_series = _grade_rows(rows, closing=closing, now=timezone.now())
         Prediction.objects.bulk_update(
             updates, ["outcome", "log_loss", "brier", "hit", "clv", "graded_at"], batch_size=500
         )

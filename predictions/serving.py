@@ -28,6 +28,10 @@ Results are cached in the Django cache (Redis in services mode, local memory emb
 the ensemble version, its weights row, the feature row's hash, the line and the book's
 de-vigged price (``book_anchor``), so a new version, new weights or a moved price can never be
 answered from the cache.
+
+One module past ~500 lines on purpose: the process's model cache, its generation check and
+the fast scalar and batch pricing it scores with are one hot path, measured together by
+bench/predict.py; split, the fast paths would sit away from the only caller they are tuned for.
 """
 
 from __future__ import annotations
@@ -48,13 +52,13 @@ from a1site.registry import selectors as registry_selectors
 from a1site.registry.services import model_version_load_artifact
 
 from . import selectors
-from .engine import models as engine_models
 from .engine.calibration import _ANCHOR_CLIP, temper
 from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.logs import devig_proportional
 from .engine.metrics import best_side_edges
 from .engine.models import Ensemble, load_model
+from .engine.models import base as model_base
 
 logger = logging.getLogger(__name__)
 
@@ -206,11 +210,11 @@ def _torch_params(member, mlp: _NumpyMLP, X: np.ndarray) -> tuple[np.ndarray, np
     scaled = (X - member.feature_mean) / member.feature_scale
     scaled[~np.isfinite(scaled)] = 0.0
     output = mlp(scaled.astype(np.float32)).astype(np.float64)
-    log_offset = engine_models._log_offset(X, member.schema, member.offset_feature)
+    log_offset = model_base._log_offset(X, member.schema, member.offset_feature)
     log_mean = output[:, 0] if log_offset is None else output[:, 0] + log_offset
-    low, high = engine_models._LOG_MEAN_RANGE
+    low, high = model_base._LOG_MEAN_RANGE
     mean = np.exp(np.minimum(np.maximum(log_mean, low), high))
-    low, high = engine_models._LOG_DISPERSION_RANGE
+    low, high = model_base._LOG_DISPERSION_RANGE
     dispersion = np.exp(np.minimum(np.maximum(output[:, 1], low), high)) * member.dispersion_scale
     return mean, dispersion
 

@@ -2,7 +2,7 @@
 first, then plain ``INSERT``s of the new rows and ``UPDATE``s of the changed ones: ``executemany``
 on SQLite, a ``COPY`` into a staging table and set-based statements on PostgreSQL) and one
 writer per importable kind (``WRITERS``), each taking the importer's validated frame. Used by
-``services.data_import`` and by the demo data (predictions.demo)."""
+``services.data_import`` and by the demo data (predictions.services.demo)."""
 
 from __future__ import annotations
 

@@ -30,6 +30,10 @@ correction to it.
 
 Every model stores the ``FeatureSchema`` (ordered names + version hash) it was trained with and
 checks it when loaded or asked to predict.
+
+One module past ~500 lines on purpose: it is the one definition of what a model sees (the
+schema, its version hash and, per horizon, the one function training and serving both call),
+and the version hash covers it all, so a reader checks "training equals serving" in one place.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A seeded odds feed for an upcoming slate: how the simulator's books move their prop lines
 between the morning post and game time. Simulated, and every tick says so.
 
-The demo's slate (``demo.demo_slate_create``) has one posted quote per prop, from the
+The demo's slate (``demo_slate.demo_slate_create``) has one posted quote per prop, from the
 slate's book. This module plays the market forward from there with the book model of
 ``engine.simulate``, so that replaying the feed moves the demo's own props:
 
@@ -61,7 +61,7 @@ REESTIMATE_PER_HOUR = 2.0
 # An AR(1) step keeps this share of a book's error (and adds fresh error so its spread stays
 # the book's): a re-estimate is a partial second look, not a new book.
 REESTIMATE_KEEP = 0.8
-# The slate's book is as sharp as the simulator's sharper book (demo.DEMO_SLATE_BOOK_ERROR_SD).
+# The slate's book is as sharp as the simulator's sharper book (demo_slate.DEMO_SLATE_BOOK_ERROR_SD).
 SLATE_BOOK_ERROR_SD = BOOK_ERROR_SD[0]
 
 
@@ -132,6 +132,117 @@ def _sample_per_sport(quotes: list[SlateQuote], per_sport: int, seed: int) -> li
     return [quotes[i] for i in sorted(kept)]
 
 
+def _quote_distributions(quotes: list[SlateQuote]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each prop's distribution family, its role's dispersion and its posted line."""
+    families, dispersions = [], []
+    for quote in quotes:
+        sport = get_sport(quote.sport)
+        stat_index = next(i for i, stat in enumerate(sport.stats) if stat.code == quote.stat)
+        families.append(sport.stats[stat_index].family)
+        dispersions.append(float(role_dispersion(quote.sport, quote.role)[stat_index]))
+    return np.array(families), np.array(dispersions), np.array([q.line for q in quotes], float)
+
+
+def _consensus_means(quotes: list[SlateQuote], families, dispersions, lines) -> np.ndarray:
+    """The mean each posted quote implies once its margin is taken out (``implied_mean``)."""
+    consensus = np.empty(len(quotes))
+    for family in np.unique(families):
+        rows = families == family
+        fair = devig_proportional(
+            np.array([q.over_odds for q in quotes])[rows], np.array([q.under_odds for q in quotes])[rows]
+        )
+        p_over = np.clip(fair, 0.01, 0.99)  # a usable target for implied_mean
+        consensus[rows] = implied_mean(str(family), lines[rows], p_over, dispersions[rows])
+    return consensus
+
+
+@dataclass(frozen=True)
+class _StepChances:
+    """The chance, within one step, of news on a prop, of a book taking in the market, and of
+    a book re-estimating its error."""
+
+    news: float
+    react: float
+    reestimate: float
+
+    @classmethod
+    def every(cls, step_seconds: int) -> _StepChances:
+        step_hours = step_seconds / 3600.0
+        return cls(
+            news=1.0 - np.exp(-NEWS_PER_HOUR * step_hours),
+            react=1.0 - np.exp(-step_seconds / 60.0 / REACTION_MINUTES),
+            reestimate=1.0 - np.exp(-REESTIMATE_PER_HOUR * step_hours),
+        )
+
+
+def _advance(rng, market, seen, error, *, error_sd, chances: _StepChances):
+    """One step of the market: news moves the consensus (``market``, log), books take it in
+    (``seen``) and re-estimate their private errors (AR(1)). Returns the new three."""
+    n_props, n_books = seen.shape
+    fresh = np.sqrt(1.0 - REESTIMATE_KEEP**2)
+    news = rng.random(n_props) < chances.news
+    market = market + np.where(news, NEWS_SD * rng.standard_normal(n_props), 0.0)
+    react = rng.random((n_props, n_books)) < chances.react
+    seen = np.where(react, market[:, None], seen)
+    reestimate = rng.random((n_props, n_books)) < chances.reestimate
+    error = np.where(
+        reestimate,
+        REESTIMATE_KEEP * error + fresh * error_sd * rng.standard_normal((n_props, n_books)),
+        error,
+    )
+    return market, seen, error
+
+
+def _step_ticks(
+    quotes: list[SlateQuote],
+    books: list[str | None],
+    *,
+    step: int,
+    ts: dt.datetime,
+    book_mean: np.ndarray,
+    families: np.ndarray,
+    dispersions: np.ndarray,
+    integer_line: np.ndarray,
+    last: dict[tuple[int, int], tuple[float, float, float]],
+) -> list[FeedTick]:
+    """The ticks of one step: each book's quote of each prop that changed since its last
+    (``last`` is updated)."""
+    n_props = len(quotes)
+    ticks = []
+    for book in range(len(books)):
+        line, over, under = np.empty(n_props), np.empty(n_props), np.empty(n_props)
+        for family in np.unique(families):
+            rows = families == family
+            line[rows], over[rows], under[rows] = book_quote(
+                str(family), book_mean[rows, book], dispersions[rows], integer_line[rows, book]
+            )
+        for prop, quote in enumerate(quotes):
+            if step == 0 and book == 0:
+                # The slate's book opens with exactly what it posted (the round trip through
+                # the implied mean may differ from it by a cent of rounding).
+                posted = (float(quote.line), float(quote.over_odds), float(quote.under_odds))
+            else:
+                posted = (float(line[prop]), float(over[prop]), float(under[prop]))
+            if last.get((prop, book)) == posted:
+                continue
+            last[(prop, book)] = posted
+            ticks.append(
+                FeedTick(
+                    ts=ts,
+                    sport=quote.sport,
+                    game=quote.game,
+                    player=quote.player,
+                    player_id=quote.player_id,
+                    stat=quote.stat,
+                    book=books[book] or quote.book,
+                    line=posted[0],
+                    over_odds=posted[1],
+                    under_odds=posted[2],
+                )
+            )
+    return ticks
+
+
 def generate_feed(
     quotes: list[SlateQuote],
     *,
@@ -162,24 +273,8 @@ def generate_feed(
     books = [None, *BOOKS]  # None: each prop's own slate book
     error_sd = np.array([SLATE_BOOK_ERROR_SD, *BOOK_ERROR_SD])
     n_books = len(books)
-
-    families, dispersions = [], []
-    for quote in quotes:
-        sport = get_sport(quote.sport)
-        stat_index = next(i for i, stat in enumerate(sport.stats) if stat.code == quote.stat)
-        families.append(sport.stats[stat_index].family)
-        dispersions.append(float(role_dispersion(quote.sport, quote.role)[stat_index]))
-    families = np.array(families)
-    dispersions = np.array(dispersions)
-    lines = np.array([q.line for q in quotes], float)
-    consensus = np.empty(n_props)
-    for family in np.unique(families):
-        rows = families == family
-        fair = devig_proportional(
-            np.array([q.over_odds for q in quotes])[rows], np.array([q.under_odds for q in quotes])[rows]
-        )
-        p_over = np.clip(fair, 0.01, 0.99)  # a usable target for implied_mean
-        consensus[rows] = implied_mean(str(family), lines[rows], p_over, dispersions[rows])
+    families, dispersions, lines = _quote_distributions(quotes)
+    consensus = _consensus_means(quotes, families, dispersions, lines)
 
     rng = np.random.default_rng([seed, int(start.timestamp()), n_props])
     # Books' private log errors; the slate's book starts exactly at its posted quote.
@@ -192,59 +287,23 @@ def generate_feed(
     seen = np.repeat(market[:, None], n_books, axis=1)
 
     n_steps = int(minutes * 60 // step_seconds) + 1
-    step_hours = step_seconds / 3600.0
-    p_news = 1.0 - np.exp(-NEWS_PER_HOUR * step_hours)
-    p_react = 1.0 - np.exp(-step_seconds / 60.0 / REACTION_MINUTES)
-    p_reestimate = 1.0 - np.exp(-REESTIMATE_PER_HOUR * step_hours)
-    fresh = np.sqrt(1.0 - REESTIMATE_KEEP**2)
-
+    chances = _StepChances.every(step_seconds)
     last: dict[tuple[int, int], tuple[float, float, float]] = {}
     ticks: list[FeedTick] = []
     for step in range(n_steps):
-        ts = start + dt.timedelta(seconds=step * step_seconds)
         if step:
-            news = rng.random(n_props) < p_news
-            market = market + np.where(news, NEWS_SD * rng.standard_normal(n_props), 0.0)
-            react = rng.random((n_props, n_books)) < p_react
-            seen = np.where(react, market[:, None], seen)
-            reestimate = rng.random((n_props, n_books)) < p_reestimate
-            error = np.where(
-                reestimate,
-                REESTIMATE_KEEP * error + fresh * error_sd * rng.standard_normal((n_props, n_books)),
-                error,
-            )
-        book_mean = np.exp(seen + error)
-        for book in range(n_books):
-            line, over, under = np.empty(n_props), np.empty(n_props), np.empty(n_props)
-            for family in np.unique(families):
-                rows = families == family
-                line[rows], over[rows], under[rows] = book_quote(
-                    str(family), book_mean[rows, book], dispersions[rows], integer_line[rows, book]
-                )
-            for prop, quote in enumerate(quotes):
-                if step == 0 and book == 0:
-                    # The slate's book opens with exactly what it posted (the round trip through
-                    # the implied mean may differ from it by a cent of rounding).
-                    posted = (float(quote.line), float(quote.over_odds), float(quote.under_odds))
-                else:
-                    posted = (float(line[prop]), float(over[prop]), float(under[prop]))
-                if last.get((prop, book)) == posted:
-                    continue
-                last[(prop, book)] = posted
-                ticks.append(
-                    FeedTick(
-                        ts=ts,
-                        sport=quote.sport,
-                        game=quote.game,
-                        player=quote.player,
-                        player_id=quote.player_id,
-                        stat=quote.stat,
-                        book=books[book] or quote.book,
-                        line=posted[0],
-                        over_odds=posted[1],
-                        under_odds=posted[2],
-                    )
-                )
+            market, seen, error = _advance(rng, market, seen, error, error_sd=error_sd, chances=chances)
+        ticks += _step_ticks(
+            quotes,
+            books,
+            step=step,
+            ts=start + dt.timedelta(seconds=step * step_seconds),
+            book_mean=np.exp(seen + error),
+            families=families,
+            dispersions=dispersions,
+            integer_line=integer_line,
+            last=last,
+        )
     return ticks
 
 

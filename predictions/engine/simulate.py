@@ -61,6 +61,10 @@ Calendar
     after 7 September). ``league_as_of(config, day)`` lays the seasons out so the last one is
     the season under way on ``day`` and keeps only what was played before it: the league as
     it stands on that morning, with no game from the future. The demo stores that league.
+
+One module past ~500 lines on purpose: it is one generative model drawn from one seeded
+stream, so the order of its draws is the data (the demo's rows depend on it); schedule,
+players, stat lines and book lines stay together, read top to bottom in the order they draw.
 """
 
 from __future__ import annotations

@@ -29,6 +29,10 @@ the unadjusted predictions, as serving does.
 Splits: game datasets split on unique dates (the last ``test_fraction`` of dates is the test,
 the ``validation_fraction`` before it validation); season datasets hold out the last season
 as the test and the one before as validation.
+
+One module past ~500 lines on purpose: it is one training run (datasets, time split, fit,
+calibrate, evaluate against the baselines) in the order it runs, and the demo plan that runs
+it, all on the dataset types defined here.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ from django.core.management import call_command
 
 from a1site.jobs.models import Job
 from a1site.registry.models import ModelVersion
-from predictions import demo, selectors, services
+from predictions import selectors, services
 from predictions.models import Game, Player, PropLine, Result, StatLine, Team
+from predictions.services import demo
 
 pytestmark = pytest.mark.django_db
 

@@ -15,15 +15,16 @@ from django.utils import timezone
 from live.backends import get_broker
 from live.models import AlertPreference, OddsTick
 from live.services import odds_feed_parse
-from predictions import demo, services
+from predictions import services
 from predictions.engine.simulate import BOOKS
 from predictions.models import Player, Prediction, PropLine
+from predictions.services import demo_slate
 
 from .conftest import MINI_UPCOMING
 
 pytestmark = pytest.mark.django_db
 
-FEED_BOOKS = {demo.DEMO_SLATE_BOOK, *BOOKS}
+FEED_BOOKS = {demo_slate.DEMO_SLATE_BOOK, *BOOKS}
 
 
 def write_feed(path, *args) -> str:
@@ -38,7 +39,7 @@ def messages(topic: str) -> list[dict]:
 def test_the_feed_names_only_the_demo_slates_games_players_stats_and_books_and_repeats_for_a_seed(tmp_path):
     call_command("load_demo", "--small", "--no-progress", "--sport", "nba", stdout=io.StringIO(), stderr=io.StringIO())
     today = timezone.now().date()
-    demo.demo_slate_create(sport="nba", date=today)
+    demo_slate.demo_slate_create(sport="nba", date=today)
 
     first = write_feed(tmp_path / "a.csv", "--sport", "nba", "--seed", "2", "--minutes", "10", "--props", "15")
     again = write_feed(tmp_path / "b.csv", "--sport", "nba", "--seed", "2", "--minutes", "10", "--props", "15")
@@ -50,7 +51,7 @@ def test_the_feed_names_only_the_demo_slates_games_players_stats_and_books_and_r
     slate = {
         (game, player_id, stat): name
         for game, player_id, stat, name in PropLine.objects.filter(
-            game__date=today, book=demo.DEMO_SLATE_BOOK
+            game__date=today, book=demo_slate.DEMO_SLATE_BOOK
         ).values_list("game__external_id", "player__external_id", "stat", "player__name")
     }
     assert len({(t.game, t.player_id, t.stat) for t in ticks}) == 15
@@ -71,7 +72,7 @@ def test_a_day_without_a_demo_slate_is_a_command_error_that_says_how_to_post_one
 @pytest.fixture
 def demo_like_slate(served):
     """The mini league's upcoming props as the demo's slate: posted by the demo slate's book."""
-    PropLine.objects.update(book=demo.DEMO_SLATE_BOOK)
+    PropLine.objects.update(book=demo_slate.DEMO_SLATE_BOOK)
     return served
 
 
@@ -101,7 +102,7 @@ def test_replaying_the_feed_stores_scored_quotes_publishes_prediction_updates_an
     assert quotes.count() == len(rows), "every tick is a quote of a slate prop"
     # The slate's book stays one book: live lowercases feed books, the quote keeps the slate's name.
     books = set(quotes.values_list("book", flat=True))
-    assert demo.DEMO_SLATE_BOOK in books and demo.DEMO_SLATE_BOOK.lower() not in books
+    assert demo_slate.DEMO_SLATE_BOOK in books and demo_slate.DEMO_SLATE_BOOK.lower() not in books
     assert not quotes.filter(simulated=False).exists()
     version = demo_like_slate["version"]
     assert Prediction.objects.filter(prop_line__in=quotes, model_version=version).count() == len(rows)

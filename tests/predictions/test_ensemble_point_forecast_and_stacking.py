@@ -15,12 +15,12 @@ from predictions.engine.models import (
     STACKING_PRIOR,
     DistParams,
     Ensemble,
-    _DistModel,
     median_bracket,
     mixture_log_score,
     predictive_median,
     stacking_weights,
 )
+from predictions.engine.models.base import _DistModel
 from predictions.engine.simulate import SimConfig, simulate_league
 from predictions.engine.training import build_game_dataset, quick_train_config, time_split, train_stat
 

@@ -78,8 +78,8 @@ def test_the_demo_slate_is_today_unsettled_simulated_and_repeatable(db, register
 
 
 def test_the_demo_book_prices_only_players_who_played_their_teams_latest_game(db):
-    from predictions import demo
     from predictions.models import StatLine
+    from predictions.services import demo_slate
 
     today = dt.date(2026, 11, 26)
     call_command("load_demo", "--small", "--no-progress", "--sport", "nba", "--as-of", f"{today}", stdout=io.StringIO())
@@ -98,7 +98,7 @@ def test_the_demo_book_prices_only_players_who_played_their_teams_latest_game(db
     )
     assert out, "the small league should have a priced player who missed his team's latest game"
 
-    demo.demo_slate_create(sport="nba", date=today)
+    demo_slate.demo_slate_create(sport="nba", date=today)
 
     priced = set(PropLine.objects.filter(game__date=today).values_list("player_id", flat=True))
     assert priced and priced <= played and not priced & out

@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from a1site.core.errors import ApplicationError
-from predictions import demo_odds
 from predictions.engine.odds_feed import feed_csv
+from predictions.services import demo_odds
 
 from ._dates import parse_date
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from a1site.core.errors import ApplicationError
-from predictions import demo
+from predictions.services import demo
 
 from ._dates import parse_date
 from ._progress import progress_bar

@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from a1site.core.errors import ApplicationError
-from predictions import demo, services
+from predictions import services
 from predictions.engine.sports import SPORTS
+from predictions.services import demo_slate
 
 from ._dates import parse_date
 from ._progress import progress_bar
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         through = parse_date(options["through"], option="--through") if options["through"] else None
         try:
             if options["demo_slate"]:
-                created = demo.demo_slate_create(sport=options["sport"], date=date, seed=options["seed"])
+                created = demo_slate.demo_slate_create(sport=options["sport"], date=date, seed=options["seed"])
                 self.stdout.write(
                     f"{options['sport']} demo slate {date}: {created['games']} games and {created['props']} props "
                     f"created ({created['priced']} priced, simulated)"

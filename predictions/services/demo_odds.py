@@ -1,4 +1,4 @@
-"""The demo's odds feed: a day's demo slate (``demo.demo_slate_create``, which ``make run``
+"""The demo's odds feed: a day's demo slate (``demo_slate.demo_slate_create``, which ``make run``
 posts for today) played forward by ``engine.odds_feed``, as rows of live's odds feed format.
 
 A use case of its own module because it only reads: the slate's posted quotes in one query,
@@ -12,10 +12,10 @@ import datetime as dt
 
 from a1site.core.errors import ApplicationError
 
-from . import demo
-from .engine.odds_feed import FeedTick, SlateQuote, generate_feed
-from .engine.sports import SPORTS
-from .models import PropLine
+from ..engine.odds_feed import FeedTick, SlateQuote, generate_feed
+from ..engine.sports import SPORTS
+from ..models import PropLine
+from . import demo_slate
 
 # The feed starts this long after the slate's book posted (the demo slate posts at 12:00 UTC).
 FEED_START_AFTER_POST = dt.timedelta(minutes=1)
@@ -26,7 +26,7 @@ def demo_slate_quotes(*, date: dt.date, sport: str) -> tuple[list[SlateQuote], d
     """The slate book's first (posted) quote of each prop of ``sport``'s demo slate on ``date``,
     and when it was posted; quotes a replayed feed added later do not change the answer."""
     rows = (
-        PropLine.objects.filter(game__sport__code=sport, game__date=date, book=demo.DEMO_SLATE_BOOK)
+        PropLine.objects.filter(game__sport__code=sport, game__date=date, book=demo_slate.DEMO_SLATE_BOOK)
         .order_by("game__external_id", "player__external_id", "stat", "seen_at", "pk")
         .values_list(
             "game__external_id",

