@@ -3,15 +3,20 @@
 Trains every default model (each catalogue sport/stat: XGBoost + PyTorch + ensemble) on the
 demo data, times it, and scores the held-out test periods:
 
-- mlb_hr_mae_vs_marcel, mlb_h_mae_vs_marcel: ensemble MAE / Marcel MAE for home runs and
-  hits in the held-out 2024 season, players with >= 300 PA (target <= 0.95), the same
-  player-seasons (the settled 2024 props) for both. The ensemble is a predictive
-  distribution, so its point forecast for MAE is its median, the MAE-optimal point
-  (engine.models.predictive_median); Marcel is a point projection and is scored as it is.
-  ``notes.mlb_backtests`` repeats the ratio on rolling-origin backtests (each season
-  2015-2023 as the test season of models trained only on the seasons before it), so 2024 is
-  read beside them rather than alone; ``ensemble_mean`` there is the ratio the mixture's
-  mean would give.
+- mlb_{hr,h,tb,k}_mae_vs_fair_marcel: ensemble MAE / fair Marcel MAE for home runs, hits,
+  total bases and pitcher strikeouts, the mean over the rolling-origin test seasons
+  2015-2024 (each season predicted by models trained only on the seasons before it, the one
+  just before for validation; 2020's 60 games are no test season) with its standard error
+  (seasons as units) and the 2024 season beside it. Targets: home runs and hits <= 0.96.
+  Rows are qualified seasons (300 PA / 250 BF; props on the others are void), so the fair
+  Marcel is told the player qualifies: Marcel's rate x a qualified player's playing time known
+  before the season, max(Marcel's, 0.9 x last season's, 450 PA / 400 BF), the season book's
+  rule without its noise (engine.marcel.fair_marcel_count). The baseline column is the same
+  ratio against plain Marcel (its unconditional playing time). Only players who played in
+  each of the three seasons before count (Marcel's full case); the others are scored apart
+  (``notes.mlb_fair_marcel``, short_history). The ensemble is a predictive distribution, so
+  its point forecast for MAE is its median (engine.models.predictive_median); Marcel is a
+  point projection and is scored as it is.
 - sim_logloss_vs_oracle: ensemble log loss / oracle log loss at the book line, pooled over
   every simulated test prop (target <= 1.02).
 - ece_pct: expected calibration error of the ensemble's P(over), pooled over all test props,
@@ -19,9 +24,12 @@ demo data, times it, and scores the held-out test periods:
 - ece_sim_pct, ece_mlb_pct: the same ECE on simulated props only and on MLB season props only
   (about 1,100 props, so its 10-bin ECE carries several points of sampling noise).
 - ensemble_vs_best_member_logloss: ensemble log loss / the log loss of the better member of
-  each sport/stat, pooled over all test props (target <= 1.0). The better member is picked
-  on the test period itself, an oracle choice; ``notes.ensemble_vs_best_member`` gives the
-  standard error of the pooled difference, the scale of noise to read the ratio against.
+  each sport/stat, pooled over all test props. The better member is picked on the test period
+  itself, an oracle choice that profits from the test's noise; when the members agree the
+  ensemble cannot beat it by much, so the target is 1 + one standard error of the paired
+  per-prop difference (over the better member's loss), computed in the run and printed beside
+  the value. ensemble_vs_members_mean_logloss: ensemble log loss / the mean of its two
+  members' (target < 1). Both per sport in ``notes.ensemble_against_members``.
 - train_all_s: wall time to train all default models (target 600 s).
 - Betting on the edges the product shows (no targets): every test prop is a candidate bet on
   the predictor's better side at the book's over/under prices, edge = P(side | no push) x
@@ -64,10 +72,17 @@ from predictions.engine.training import (  # noqa: E402
 
 # Rolling-origin backtest seasons for the MLB MAE ratios: each is the test season of a model
 # trained on the seasons before it (the one just before for validation), exactly as the 2024
-# models are. 2020 (60 games) has no 300-PA season, so it is no test season; it still feeds
-# 2021-2023 as a lag season.
+# models are (2024 itself comes from the main run). 2020 (60 games) is no test season: no
+# batter reached 300 PA; it still feeds 2021-2023 as a lag season.
 BACKTEST_SEASONS = (2015, 2016, 2017, 2018, 2019, 2021, 2022, 2023)
-BACKTEST_STATS = ("home_runs", "hits")
+BACKTEST_STATS = ("home_runs", "hits", "total_bases", "strikeouts")
+# Short names of the MLB stats in metric names.
+STAT_TAGS = {"home_runs": "hr", "hits": "h", "total_bases": "tb", "strikeouts": "k"}
+# Targets of ensemble MAE / fair Marcel MAE, means over the 2015-2024 seasons.
+FAIR_MARCEL_TARGETS = {"home_runs": 0.96, "hits": 0.96}
+# A player with this many seasons of play among the three before is Marcel's full case; the
+# others (Marcel regresses them to the league from little or no history) are scored apart.
+FULL_HISTORY_SEASONS = 3
 # Edge thresholds (fractions) for the betting table; 0.05 is the product's alert level.
 EDGE_THRESHOLDS = (0.0, 0.02, 0.05, 0.10)
 
@@ -101,34 +116,92 @@ def truncate_seasons(dataset: StatDataset, last_season: int) -> StatDataset:
     )
 
 
-def mae_ratios(result) -> dict:
-    """Ensemble (and member) MAE / Marcel MAE on a result's test season; ``ensemble_mean`` is
-    the ratio the ensemble's mean would give, for comparison with the median it is scored on."""
+def mae_ratios(result, dataset: StatDataset) -> dict:
+    """MAE ratios on a result's test season, players with three seasons of history
+    (FULL_HISTORY_SEASONS) apart from the others: the ensemble's (its median; ``ensemble_mean``
+    its mean) and each member's MAE over the fair Marcel's (``fair``) and over plain Marcel's
+    (``plain``); for the short-history players the summed absolute errors, pooled later."""
     evaluation = result.evaluation
-    marcel = result.metrics["marcel"]["mae"]
+    history = dataset.X[evaluation.row_index, dataset.schema.names.index("seasons_with_history")]
+    full = history >= FULL_HISTORY_SEASONS
+    actual, points = evaluation.actual, evaluation.point_forecasts
+
+    def error(name, rows, point=None):
+        forecast = points[name] if point is None else point
+        return float(np.abs(forecast[rows] - actual[rows]).sum())
+
+    fair, plain = error("fair_marcel", full), error("marcel", full)
+    ensemble = error("ensemble", full)
     return {
         "season": int(result.test_first_date.astype(object).year),
-        "n": int(len(evaluation.actual)),
-        "ensemble": result.metrics["ensemble"]["mae"] / marcel,
-        "ensemble_mean": metrics.mae(evaluation.predictions["ensemble"].mean, evaluation.actual) / marcel,
-        "xgboost": result.metrics["xgboost"]["mae"] / marcel,
-        "torch": result.metrics["torch"]["mae"] / marcel,
-        "marcel_mae": marcel,
+        "n": int(full.sum()),
+        "fair": ensemble / fair,
+        "plain": ensemble / plain,
+        "ensemble_mean_fair": error("ensemble", full, evaluation.predictions["ensemble"].mean) / fair,
+        "xgboost_fair": error("xgboost", full) / fair,
+        "torch_fair": error("torch", full) / fair,
+        "fair_marcel_mae": fair / max(int(full.sum()), 1),
+        "plain_marcel_mae": plain / max(int(full.sum()), 1),
+        "short_history_n": int((~full).sum()),
+        "short_history_ensemble_abs_error": error("ensemble", ~full),
+        "short_history_fair_marcel_abs_error": error("fair_marcel", ~full),
+        "short_history_plain_marcel_abs_error": error("marcel", ~full),
     }
 
 
-def mlb_backtests(datasets, *, seed: int, config: TrainConfig) -> dict[str, list[dict]]:
+def mlb_backtests(datasets, *, seed: int, config: TrainConfig, seasons=BACKTEST_SEASONS) -> dict[str, list[dict]]:
     """MAE ratios per backtest season for each stat of BACKTEST_STATS (the 2024 row comes
     from the main run)."""
     by_stat = {(d.sport, d.stat): d for d in datasets}
     backtests = {}
     for stat in BACKTEST_STATS:
         dataset = by_stat[("mlb", stat)]
-        seasons = [season for season in BACKTEST_SEASONS if np.any(dataset.game_id == season)]
-        backtests[stat] = [
-            mae_ratios(train_stat(truncate_seasons(dataset, season), seed=seed, config=config)) for season in seasons
-        ]
+        rows = []
+        for season in seasons:
+            if not np.any(dataset.game_id == season):
+                continue
+            truncated = truncate_seasons(dataset, season)
+            rows.append(mae_ratios(train_stat(truncated, seed=seed, config=config), truncated))
+            print(f"  backtest {stat} {season}: ensemble / fair Marcel {rows[-1]['fair']:.3f}", flush=True)
+        backtests[stat] = rows
     return backtests
+
+
+def mean_and_standard_error(values) -> tuple[float, float]:
+    values = np.asarray(values, float)
+    if len(values) < 2:
+        return float(values.mean()), float("nan")
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def backtest_summary(rows: list[dict]) -> dict:
+    """Per stat: the mean over the seasons (2015-2024 in a full run) of the fair and plain
+    ratios with their standard errors (seasons as the units), 2024 beside them, and the
+    short-history players' ratios pooled over every season."""
+    fair, fair_se = mean_and_standard_error([row["fair"] for row in rows])
+    plain, plain_se = mean_and_standard_error([row["plain"] for row in rows])
+    last = rows[-1]
+    short_errors = {
+        name: sum(row[f"short_history_{name}_abs_error"] for row in rows)
+        for name in ("ensemble", "fair_marcel", "plain_marcel")
+    }
+    return {
+        "seasons": [row["season"] for row in rows],
+        "fair_mean": fair,
+        "fair_standard_error": fair_se,
+        "fair_last": last["fair"],
+        "plain_mean": plain,
+        "plain_standard_error": plain_se,
+        "plain_last": last["plain"],
+        "last_season": last["season"],
+        "short_history_n": sum(row["short_history_n"] for row in rows),
+        "short_history_fair": short_errors["ensemble"] / short_errors["fair_marcel"]
+        if short_errors["fair_marcel"]
+        else float("nan"),
+        "short_history_plain": short_errors["ensemble"] / short_errors["plain_marcel"]
+        if short_errors["plain_marcel"]
+        else float("nan"),
+    }
 
 
 def pooled_log_loss(results, name: str, only_simulated: bool = False) -> tuple[float, int]:
@@ -145,18 +218,51 @@ def pooled_log_loss(results, name: str, only_simulated: bool = False) -> tuple[f
     return float(pooled.mean()), len(pooled)
 
 
-def pooled_best_member_log_loss(results) -> float:
-    terms = []
+def member_log_loss_terms(result) -> dict[str, np.ndarray]:
+    """Log loss per settled test prop of the XGBoost and torch members and the ensemble."""
+    evaluation = result.evaluation
+    went_over, settled = metrics.outcomes(evaluation.actual, evaluation.line)
+    terms = {}
+    for name in ("xgboost", "torch", "ensemble"):
+        prediction = evaluation.predictions[name]
+        p = metrics.conditional_p_over(prediction.p_over, prediction.p_under)
+        terms[name] = metrics.log_loss_terms(p[settled], went_over[settled])
+    return terms
+
+
+def ensemble_against_members(results) -> dict[str, dict]:
+    """Per sport and over all ("all"): the ensemble's log loss over the better member's (the
+    member picked per sport/stat on the test itself, an oracle choice) with its bound, 1 + one
+    standard error of the paired per-prop difference over the better member's loss, and the
+    ensemble's log loss over the mean of its two members' (``members_mean_ratio`` < 1: it beats
+    the members' mean), with that difference's standard error."""
+    groups: dict[str, dict[str, list]] = {}
     for result in results:
-        evaluation = result.evaluation
-        went_over, settled = metrics.outcomes(evaluation.actual, evaluation.line)
-        member_terms = []
-        for name in ("xgboost", "torch"):
-            prediction = evaluation.predictions[name]
-            p = metrics.conditional_p_over(prediction.p_over, prediction.p_under)
-            member_terms.append(metrics.log_loss_terms(p[settled], went_over[settled]))
-        terms.append(min(member_terms, key=np.mean))
-    return float(np.concatenate(terms).mean())
+        terms = member_log_loss_terms(result)
+        best = min((terms["xgboost"], terms["torch"]), key=np.mean)
+        members_mean = 0.5 * (terms["xgboost"] + terms["torch"])
+        for group in ("all", result.sport):
+            pooled = groups.setdefault(group, {"ensemble": [], "best": [], "members_mean": []})
+            pooled["ensemble"].append(terms["ensemble"])
+            pooled["best"].append(best)
+            pooled["members_mean"].append(members_mean)
+    report = {}
+    for group, pooled in groups.items():
+        ensemble, best, members_mean = (np.concatenate(pooled[key]) for key in ("ensemble", "best", "members_mean"))
+        root_n = np.sqrt(len(ensemble))
+        best_se = float((ensemble - best).std(ddof=1) / root_n)
+        mean_se = float((ensemble - members_mean).std(ddof=1) / root_n)
+        report[group] = {
+            "n_props": len(ensemble),
+            "best_member_ratio": float(ensemble.mean() / best.mean()),
+            "best_member_bound": 1.0 + best_se / float(best.mean()),
+            "best_member_difference_nats": float((ensemble - best).mean()),
+            "best_member_difference_standard_error_nats": best_se,
+            "members_mean_ratio": float(ensemble.mean() / members_mean.mean()),
+            "members_mean_difference_nats": float((ensemble - members_mean).mean()),
+            "members_mean_difference_standard_error_nats": mean_se,
+        }
+    return report
 
 
 def best_member_difference(results) -> dict:
@@ -174,15 +280,8 @@ def best_member_difference(results) -> dict:
     differences = []
     ensemble_gain = pick_gain = expected_pick_gain = 0.0
     for result in results:
-        evaluation = result.evaluation
-        went_over, settled = metrics.outcomes(evaluation.actual, evaluation.line)
-
-        def terms(name, evaluation=evaluation, went_over=went_over, settled=settled):
-            prediction = evaluation.predictions[name]
-            p = metrics.conditional_p_over(prediction.p_over, prediction.p_under)
-            return metrics.log_loss_terms(p[settled], went_over[settled])
-
-        xgboost, torch, ensemble = terms("xgboost"), terms("torch"), terms("ensemble")
+        terms = member_log_loss_terms(result)
+        xgboost, torch, ensemble = terms["xgboost"], terms["torch"], terms["ensemble"]
         best = min((xgboost, torch), key=np.mean)
         differences.append(ensemble - best)
         members_mean = 0.5 * (xgboost.sum() + torch.sum())
@@ -290,14 +389,14 @@ def betting_metrics(table: dict, prefix: str, thresholds: tuple[float, ...]) -> 
     return report
 
 
-def metric(name, value, unit, better, target, baseline_name, baseline_value) -> dict:
+def metric(name, value, unit, better, target, baseline_name, baseline_value, *, digits: int = 4) -> dict:
     return {
         "name": name,
-        "value": round(float(value), 4),
+        "value": round(float(value), digits),
         "unit": unit,
         "better": better,
         "target": target,
-        "baseline": {"name": baseline_name, "value": round(float(baseline_value), 4)},
+        "baseline": {"name": baseline_name, "value": round(float(baseline_value), digits)},
     }
 
 
@@ -320,31 +419,36 @@ def main() -> None:
     backtest_seconds = time.perf_counter() - started
 
     by_stat = {(r.sport, r.stat): r for r in results}
-    hr, hits = by_stat[("mlb", "home_runs")], by_stat[("mlb", "hits")]
+    datasets_by_stat = {(d.sport, d.stat): d for d in datasets}
+    for stat, rows in backtests.items():
+        rows.append(mae_ratios(by_stat[("mlb", stat)], datasets_by_stat[("mlb", stat)]))
+    summaries = {stat: backtest_summary(rows) for stat, rows in backtests.items()}
     ensemble_sim, n_sim = pooled_log_loss(results, "ensemble", only_simulated=True)
     oracle_sim, _ = pooled_log_loss(results, "oracle", only_simulated=True)
     book_sim, _ = pooled_log_loss(results, "book", only_simulated=True)
-    ensemble_all, n_all = pooled_log_loss(results, "ensemble")
-    best_member = pooled_best_member_log_loss(results)
+    _, n_all = pooled_log_loss(results, "ensemble")
+    against_members = ensemble_against_members(results)
+    overall = against_members["all"]
     report = [
-        metric(
-            "mlb_hr_mae_vs_marcel",
-            hr.metrics["ensemble"]["mae"] / hr.metrics["marcel"]["mae"],
-            "ratio",
-            "lower",
-            0.95,
-            "marcel_hr_mae",
-            hr.metrics["marcel"]["mae"],
-        ),
-        metric(
-            "mlb_h_mae_vs_marcel",
-            hits.metrics["ensemble"]["mae"] / hits.metrics["marcel"]["mae"],
-            "ratio",
-            "lower",
-            0.95,
-            "marcel_h_mae",
-            hits.metrics["marcel"]["mae"],
-        ),
+        {
+            **metric(
+                f"mlb_{STAT_TAGS[stat]}_mae_vs_fair_marcel",
+                summary["fair_mean"],
+                "ratio",
+                "lower",
+                FAIR_MARCEL_TARGETS.get(stat),
+                f"mlb_{STAT_TAGS[stat]}_mae_vs_plain_marcel",
+                summary["plain_mean"],
+            ),
+            "standard_error": round(summary["fair_standard_error"], 4),
+            "seasons": summary["seasons"],
+            f"season_{summary['last_season']}": round(summary["fair_last"], 4),
+            "baseline_standard_error": round(summary["plain_standard_error"], 4),
+            f"baseline_season_{summary['last_season']}": round(summary["plain_last"], 4),
+        }
+        for stat, summary in summaries.items()
+    ]
+    report += [
         metric(
             "sim_logloss_vs_oracle", ensemble_sim / oracle_sim, "ratio", "lower", 1.02, "oracle_logloss", oracle_sim
         ),
@@ -371,12 +475,23 @@ def main() -> None:
         ),
         metric(
             "ensemble_vs_best_member_logloss",
-            ensemble_all / best_member,
+            overall["best_member_ratio"],
+            "ratio",
+            "lower",
+            round(overall["best_member_bound"], 6),
+            "ensemble_vs_members_mean_logloss",
+            overall["members_mean_ratio"],
+            digits=6,
+        ),
+        metric(
+            "ensemble_vs_members_mean_logloss",
+            overall["members_mean_ratio"],
             "ratio",
             "lower",
             1.0,
-            "best_member_logloss",
-            best_member,
+            "members_mean_difference_standard_error_nats",
+            overall["members_mean_difference_standard_error_nats"],
+            digits=6,
         ),
         metric("train_all_s", train_seconds, "s", "lower", 600, "dataset_build_s", build_seconds),
     ]
@@ -405,7 +520,7 @@ def main() -> None:
         f"{'ens ECE':>7} {'ens MAE':>8} {'base MAE':>8} {'w_xgb':>5} {'secs':>5}"
     )
     for r in results:
-        base = "oracle" if r.simulated else "marcel"
+        base = "oracle" if r.simulated else "fair_marcel"
         m = r.metrics
         print(
             f"{r.sport:5} {r.stat:16} {m['ensemble']['log_loss']:7.4f} {m['xgboost']['log_loss']:7.4f} "
@@ -414,12 +529,35 @@ def main() -> None:
             f"{r.ensemble_weights['xgboost']:5.2f} {r.train_seconds:5.1f}"
         )
 
+    print(
+        f"\nMLB ensemble MAE / Marcel MAE, players with three seasons of history; mean over the rolling-origin "
+        f"seasons {summaries['home_runs']['seasons'][0]}-{summaries['home_runs']['last_season']} "
+        f"(each predicted by models trained only on earlier seasons; {backtest_seconds:.0f} s) +- standard error"
+    )
+    print(
+        f"{'stat':12} {'vs fair Marcel':>16} {'last':>6} {'vs plain Marcel':>16} {'last':>6}  "
+        "short history (n): vs fair / plain"
+    )
+    for stat, summary in summaries.items():
+        print(
+            f"{stat:12} {summary['fair_mean']:>8.3f} +- {summary['fair_standard_error']:.3f} "
+            f"{summary['fair_last']:>6.3f} {summary['plain_mean']:>8.3f} +- {summary['plain_standard_error']:.3f} "
+            f"{summary['plain_last']:>6.3f}  ({summary['short_history_n']}) "
+            f"{summary['short_history_fair']:.3f} / {summary['short_history_plain']:.3f}"
+        )
     for stat, rows in backtests.items():
-        rows.append(mae_ratios(by_stat[("mlb", stat)]))
-    print(f"\nMLB rolling-origin backtests ({backtest_seconds:.0f} s): ensemble MAE / Marcel MAE (median; mean)")
-    for stat, rows in backtests.items():
-        cells = " ".join(f"{row['season']}:{row['ensemble']:.3f}({row['ensemble_mean']:.3f})" for row in rows)
-        print(f"{stat:10} {cells}")
+        cells = " ".join(f"{row['season']}:{row['fair']:.3f}({row['plain']:.3f})" for row in rows)
+        print(f"  {stat:12} fair(plain) {cells}")
+    print(
+        f"\n{'ensemble log loss':17} {'props':>6} {'/ better member':>15} {'bound':>8} {'met':>4} "
+        f"{'/ members mean':>15} {'beats':>5}"
+    )
+    for group, row in against_members.items():
+        print(
+            f"{group:17} {row['n_props']:>6} {row['best_member_ratio']:>15.6f} {row['best_member_bound']:>8.6f} "
+            f"{'yes' if row['best_member_ratio'] <= row['best_member_bound'] else 'no':>4} "
+            f"{row['members_mean_ratio']:>15.6f} {'yes' if row['members_mean_ratio'] < 1 else 'no':>5}"
+        )
     print("\nflat 1-unit bets on the better side at the book's prices (ROI: mean profit per bet, 95 % interval)")
     print(
         f"{'predictor':9} {'props':9} {'edge >=':>7} {'bets':>6} {'share':>7} {'mean edge':>9} {'ROI':>8}"
@@ -460,6 +598,18 @@ def main() -> None:
                 "models and ensemble: the predictive median (the MAE-optimal point of a distribution); "
                 "Marcel and the recent average: their point projection; the book: its line"
             ),
+            "mlb_fair_marcel": {
+                stat: {key: round(value, 4) if isinstance(value, float) else value for key, value in summary.items()}
+                for stat, summary in summaries.items()
+            },
+            "mlb_fair_marcel_note": (
+                "ensemble (its predictive median) MAE over Marcel's on qualified seasons (300 PA / 250 BF) of players "
+                "who played in each of the three seasons before; fair Marcel = Marcel's rate x a qualified player's "
+                "playing time, max(Marcel's, 0.9 x last season's, 450 PA / 400 BF) (engine.marcel.fair_marcel_count), "
+                "plain Marcel = Marcel as published; means and standard errors over the test seasons; short_history: "
+                "the other qualified players, pooled over the seasons"
+            ),
+            "ensemble_against_members": against_members,
             "mlb_backtests": {
                 stat: [
                     {key: round(value, 4) if isinstance(value, float) else value for key, value in row.items()}

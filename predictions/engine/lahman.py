@@ -20,8 +20,9 @@ Season-long props (``season_props``) follow a documented book rule, since Lahman
 betting lines: the book's projection is the Marcel rate (engine.marcel) times the book's
 playing time, times a private log-normal error of 5 % (seeded: its own view of the player).
 Because a prop is void unless the player qualifies (below), the book projects the playing
-time of a qualified player: the largest of Marcel's playing time, 90 % of last season's and
-the qualifying volume plus 150 (450 PA, 400 BF). The line is that projection
+time of a qualified player (engine.marcel.qualified_playing_time): the largest of Marcel's
+playing time, 90 % of last season's and the qualifying volume plus 150 (450 PA, 400 BF); the
+book's mean without its noise is the fair Marcel the quality bench compares with. The line is that projection
 rounded to the nearest x.5 (floor + 0.5, so season props never push); prices are the book's
 negative-binomial P(over) at that line with a proportional 4.5 % overround. A season prop
 is settled only when the player reaches the qualifying volume (300 PA or 250 BF) and is
@@ -38,11 +39,20 @@ import numpy as np
 from predictions.engine.distributions import prob_over_under_push
 from predictions.engine.features import SeasonFeatureInputs, season_components
 from predictions.engine.logs import Props, price_two_way
-from predictions.engine.marcel import BATTING_MARCEL, PITCHING_MARCEL, MarcelConfig, marcel_project
+from predictions.engine.marcel import (
+    BATTING_MARCEL,
+    PITCHING_MARCEL,
+    MarcelConfig,
+    marcel_project,
+    qualified_playing_time,
+)
 
 BATTING_STATS = ("home_runs", "hits", "total_bases")
 PITCHING_STATS = ("strikeouts",)
 QUALIFYING_OPPORTUNITIES = {"batter": 300.0, "pitcher": 250.0}
+# The floor of a qualified player's projected playing time (engine.marcel.qualified_playing_time):
+# the qualifying volume + 150, 450 PA / 400 BF.
+QUALIFIED_PLAYING_TIME_FLOOR = {role: volume + 150.0 for role, volume in QUALIFYING_OPPORTUNITIES.items()}
 BOOK_PROJECTION_ERROR_SD = 0.05
 BOOK_OVERROUND = 0.045
 # The book's negative-binomial alpha when it prices its own projection: season totals are
@@ -255,13 +265,10 @@ def season_props(seasons: PlayerSeasons, stat: str, target_index, *, seed: int) 
         counts, opportunities, league_rate_lags(rates, target.season), target.age, marcel_config(seasons.role)
     )
     rng = np.random.default_rng(seed)
-    qualifying = QUALIFYING_OPPORTUNITIES[seasons.role]
-    qualified_playing_time = np.maximum(
-        np.maximum(projection.opportunities, 0.9 * opportunities[:, 0]), qualifying + 150.0
+    playing_time = qualified_playing_time(
+        projection.opportunities, opportunities[:, 0], QUALIFIED_PLAYING_TIME_FLOOR[seasons.role]
     )
-    book_mean = (
-        projection.rate * qualified_playing_time * np.exp(BOOK_PROJECTION_ERROR_SD * rng.standard_normal(len(target)))
-    )
+    book_mean = projection.rate * playing_time * np.exp(BOOK_PROJECTION_ERROR_SD * rng.standard_normal(len(target)))
     line = np.floor(book_mean) + 0.5
     book_view = prob_over_under_push("negbin", book_mean, BOOK_ALPHA[stat], line)
     over_odds, under_odds = price_two_way(book_view.p_over, BOOK_OVERROUND)

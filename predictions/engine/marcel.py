@@ -16,6 +16,14 @@ Tango's Marcel, as described at tangotiger.net/archives/stud0346.shtml and in "T
 4. Playing time: projected opportunities = 0.5 x opp(y-1) + 0.1 x opp(y-2) + 200.
 5. Projected count = rate x projected opportunities.
 
+Step 4 is unconditional: it is the playing time of any player who played, and runs about
+10 % low for one who then reaches a qualifying volume (300 PA). A comparison with models
+scored only on qualified seasons must tell Marcel that he qualified: the **fair Marcel**
+(``fair_marcel_count``) is Marcel's rate x ``qualified_playing_time``, the largest of
+Marcel's playing time, 90 % of last season's and a floor (the qualifying volume + 150, so
+450 PA / 400 BF) -- the season book's rule (engine.lahman) without its private noise, every
+part of it known before the season.
+
 A1 applies the same steps to pitcher strikeouts with batters faced as the opportunity,
 Tango's pitcher weights 3/2/1, a regression of 570 BF (his 134 IP at about 4.25 batters per
 inning) and a playing-time constant of 250 BF (his 60 IP for starters). Tango also ages and
@@ -89,3 +97,24 @@ def marcel_project(counts, opportunities, league_rates, age, config: MarcelConfi
     return MarcelProjection(
         rate=rate, opportunities=projected_opportunities, count=rate * projected_opportunities, league_rate=league_rate
     )
+
+
+# A qualified player's playing time: at least 90 % of last season's (a regular keeps his job).
+QUALIFIED_LAST_SEASON_SHARE = 0.9
+
+
+def qualified_playing_time(marcel_opportunities, last_season_opportunities, floor: float) -> np.ndarray:
+    """The playing time of a player known to reach the qualifying volume: the largest of
+    Marcel's projection, ``QUALIFIED_LAST_SEASON_SHARE`` of last season's and ``floor``."""
+    return np.maximum(
+        np.maximum(
+            np.asarray(marcel_opportunities, float),
+            QUALIFIED_LAST_SEASON_SHARE * np.asarray(last_season_opportunities, float),
+        ),
+        floor,
+    )
+
+
+def fair_marcel_count(projection: MarcelProjection, last_season_opportunities, floor: float) -> np.ndarray:
+    """Marcel's rate x ``qualified_playing_time``: Marcel told that the player qualifies."""
+    return projection.rate * qualified_playing_time(projection.opportunities, last_season_opportunities, floor)

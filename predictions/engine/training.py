@@ -14,6 +14,9 @@ prop's de-vigged book price, as serving prices them):
 - ``recent_average``: the player's mean over his last 10 games (last three seasons for MLB)
   as the distribution's mean, with the model family's dispersion fitted on train+validation.
 - ``marcel`` (MLB): the Marcel projection as the mean, dispersion fitted likewise.
+- ``fair_marcel`` (MLB): Marcel told that the player qualifies (engine.marcel.fair_marcel_count:
+  Marcel's rate x a qualified player's playing time, the season book's rule without its
+  noise), since the rows and props are qualified seasons only; the like-for-like baseline.
 - ``oracle`` (simulated sports): the exact distribution the stat was drawn from.
 
 MAE scores each predictor's point forecast (engine.metrics): the predictive median for the
@@ -48,6 +51,7 @@ from predictions.engine import metrics
 from predictions.engine.distributions import fit_dispersion, prob_over_under_push
 from predictions.engine.features import FeatureSchema
 from predictions.engine.lahman import (
+    QUALIFIED_PLAYING_TIME_FLOOR,
     QUALIFYING_OPPORTUNITIES,
     PlayerSeasons,
     league_rates,
@@ -56,7 +60,7 @@ from predictions.engine.lahman import (
     season_props,
 )
 from predictions.engine.logs import Games, Props, StatLines, devig_proportional
-from predictions.engine.marcel import marcel_project
+from predictions.engine.marcel import fair_marcel_count, marcel_project
 from predictions.engine.models import (
     Ensemble,
     PropProbabilities,
@@ -172,7 +176,8 @@ def build_season_dataset(
     rates = league_rates(seasons, stat)
     X = feature_module.compute_season_features(inputs)
     names = feature_module.season_feature_names(stat)
-    marcel_league_rate = marcel_project(counts, opportunities, inputs.league_rates, rows.age, inputs.marcel).league_rate
+    projection = marcel_project(counts, opportunities, inputs.league_rates, rows.age, inputs.marcel)
+    marcel_league_rate = projection.league_rate
     season_league_rate = np.array([rates.get(int(season), np.nan) for season in rows.season])
     history_opportunities = opportunities.sum(axis=1)
     recent_average = np.where(
@@ -193,7 +198,13 @@ def build_season_dataset(
         dates=season_date(rows.season),
         player_id=rows.player_id,
         game_id=rows.season,
-        baselines={"recent_average": recent_average, "marcel": X[:, names.index(f"marcel_{stat}")]},
+        baselines={
+            "recent_average": recent_average,
+            "marcel": X[:, names.index(f"marcel_{stat}")],
+            "fair_marcel": fair_marcel_count(
+                projection, opportunities[:, 0], QUALIFIED_PLAYING_TIME_FLOOR[seasons.role]
+            ),
+        },
         props=_join_props(props, stat, rows.season, rows.player_id),
         offset_feature=f"marcel_{stat}",
         training_offset_adjustment=np.nan_to_num(np.log(season_league_rate / marcel_league_rate)),
@@ -253,6 +264,8 @@ class TestEvaluation:
     predictions: dict[str, PropProbabilities]
     # The point forecast each predictor is scored on for MAE (module docstring).
     point_forecasts: dict[str, np.ndarray] = field(default_factory=dict)
+    # The dataset row of each test prop (to score groups of players apart).
+    row_index: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -445,6 +458,7 @@ def train_stat(
             under_decimal_odds=under_odds,
             predictions=predictions,
             point_forecasts=point_forecasts,
+            row_index=rows,
         ),
         line_temperatures={
             "xgboost": xgboost_model.line_temperature,

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from predictions.engine import lahman
 from predictions.engine.lahman import league_rates, load_batting_seasons
 from predictions.engine.models import load_model
 from predictions.engine.simulate import SimConfig, simulate_league
@@ -91,6 +92,17 @@ def test_mlb_season_dataset_uses_qualified_seasons_and_marcel():
     assert len(dataset.props.row_index) == len(dataset.y)
     assert np.isfinite(dataset.baselines["marcel"]).all()
     assert set(np.unique(dataset.props.line % 1)) == {0.5}
+
+
+def test_mlb_fair_marcel_baseline_is_the_season_books_projection_without_its_noise(monkeypatch):
+    monkeypatch.setattr(lahman, "BOOK_PROJECTION_ERROR_SD", 0.0)
+    seasons = load_batting_seasons(2018, 2024)
+    dataset = build_season_dataset(seasons, "hits", first_target_season=2023, last_target_season=2024)
+    fair = dataset.baselines["fair_marcel"][dataset.props.row_index]
+    plain = dataset.baselines["marcel"][dataset.props.row_index]
+    np.testing.assert_array_equal(dataset.props.line, np.floor(fair) + 0.5)
+    # Told that the player qualifies, Marcel never projects less playing time than he does.
+    assert (fair >= plain - 1e-9).all() and (fair > plain).mean() > 0.5
 
 
 def test_mlb_season_dataset_adjusts_training_offsets_to_each_seasons_league_level():
