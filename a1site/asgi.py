@@ -9,6 +9,10 @@ between the event loop and the sync thread per request, plus the view's (``GET /
 6.6 ms of server CPU there, 1.3 ms here; bench/predict.py ``asgi_healthz_p50_ms``).
 ``A1_HTTP_THREADS`` (default 1, as Django's one sync thread under ASGI) is how many requests
 one process runs at once: scale with processes.
+
+The ``lifespan`` scope runs the start-up hooks domain apps register (``a1site.core.lifespan``;
+e.g. the embedded demo's simulated odds feed), so uvicorn no longer reports lifespan as
+unsupported.
 """
 
 import os
@@ -25,6 +29,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from a1site.core.lifespan import LifespanApp  # noqa: E402
 from a1site.core.wsgi_bridge import WSGIBridge  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -33,5 +38,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(import_string(settings.A1_WEBSOCKET_ROUTES)))
         ),
+        "lifespan": LifespanApp(),
     }
 )

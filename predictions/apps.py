@@ -15,6 +15,7 @@ class PredictionsConfig(AppConfig):
         # that Django is still filling when it imports this module. Importing ``receivers``
         # also registers the app's Celery tasks (services queue them by name).
         from a1site.celery import app
+        from a1site.core.lifespan import register_startup
         from a1site.core.nav import register_nav
         from a1site.core.panels import register_panel
         from a1site.registry.services import model_version_activated
@@ -41,3 +42,5 @@ class PredictionsConfig(AppConfig):
             "schedule": crontab(hour=NIGHTLY_SLATE["schedule_hour"], minute=0),
         }
         app.conf.beat_schedule = schedule
+        # The embedded demo's simulated odds feed plays in each server process (A1_DEMO_ODDS_FEED).
+        register_startup(key="predictions.demo_odds_feed", start=receivers.start_demo_odds_feed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from . import selectors, services
+from .services import demo_odds
 from .services.odds_ticks import TASK_TICKS
 from .tasks import apply_odds_ticks_task, grade_props_task
 
@@ -35,3 +36,9 @@ def on_odds_ticks(sender, ticks: list[dict], **kwargs) -> None:
             apply_odds_ticks_task.delay(chunk)
         except Exception:
             logger.exception("odds ticks: applying %d tick(s) to predictions failed", len(chunk))
+
+
+def start_demo_odds_feed():
+    """ASGI lifespan start-up (a1site.core.lifespan): the demo's simulated odds feed in a thread
+    of this server process when ``A1_DEMO_ODDS_FEED`` is on; returns what stops it."""
+    return demo_odds.demo_odds_feed_start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from decimal import Decimal
 
 import pytest
@@ -18,7 +19,7 @@ from live.services import odds_feed_parse
 from predictions import services
 from predictions.engine.simulate import BOOKS
 from predictions.models import Player, Prediction, PropLine
-from predictions.services import demo_slate
+from predictions.services import demo_odds, demo_slate
 
 from .conftest import MINI_UPCOMING
 
@@ -120,3 +121,48 @@ def test_replaying_the_feed_stores_scored_quotes_publishes_prediction_updates_an
     assert edge_alerts, "a book's move took some prop's best edge across the user's threshold"
     assert all(m["data"]["edge"] >= threshold and m["data"]["simulated"] for m in edge_alerts)
     assert len({(m["data"]["game"], m["data"]["player_id"]) for m in edge_alerts}) == len(edge_alerts)
+
+
+@pytest.mark.usefixtures("fresh_broker")
+def test_the_in_process_player_ingests_the_same_feed_stamped_now_and_rescores_quotes(
+    demo_like_slate, tmp_path, django_capture_on_commit_callbacks
+):
+    feed = tmp_path / "feed.csv"
+    write_feed(feed, "--sport", "nba", "--date", MINI_UPCOMING.isoformat(), "--props", "8", "--minutes", "5")
+    rows = odds_feed_parse(text=feed.read_text())
+    started = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        played = demo_odds.demo_odds_feed_play(
+            stop=threading.Event(), speed=1e6, date=MINI_UPCOMING, minutes=5, props_per_sport=8, passes=1
+        )
+
+    # The same ticks as `demo_odds_feed` writes, each stamped with the moment it went in.
+    assert played == len(rows) == OddsTick.objects.count()
+    stored = list(OddsTick.objects.order_by("id"))
+    key = lambda t: (t.game, t.player_id, t.stat, t.book, t.line, t.over_odds, t.under_odds)  # noqa: E731
+    assert sorted(map(key, rows)) == sorted(
+        (t.game_external_id, t.player_external_id, t.stat, t.book, t.line, t.over_odds, t.under_odds) for t in stored
+    )
+    assert all(t.simulated and t.source == OddsTick.Source.REPLAY and t.ts >= started for t in stored)
+    assert messages("odds.nba") and messages("predictions.nba")
+    assert all(m["data"]["simulated"] for m in messages("predictions.nba"))
+
+
+def test_the_player_waits_without_a_slate_and_stops_when_asked(monkeypatch):
+    stop = threading.Event()
+    waits = []
+
+    def wait(seconds):
+        waits.append(seconds)
+        stop.set()
+        return True
+
+    monkeypatch.setattr(stop, "wait", wait)
+    assert demo_odds.demo_odds_feed_play(stop=stop, speed=10, date=MINI_UPCOMING) == 0
+    assert waits == [demo_odds.NO_SLATE_RETRY_S]
+
+
+def test_the_server_start_up_hook_is_off_when_the_setting_is(settings):
+    settings.A1_DEMO_ODDS_FEED = False
+    assert demo_odds.demo_odds_feed_start() is None
