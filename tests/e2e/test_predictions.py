@@ -49,6 +49,14 @@ def test_dashboard_and_models_page_show_predictions_sections(page, live_server, 
     login(staff_user)
     assert page.is_visible('[data-testid="dashboard-predictions"]')
     assert "nba.points.ensemble" in page.inner_text('[data-testid="model-health"]')
+    # Every column of Model health fits its half of a 1440-pixel window (no sideways scroll).
+    page.set_viewport_size({"width": 1440, "height": 860})
+    health = page.locator('[data-testid="model-health"]')
+    assert health.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth"), health.evaluate(
+        "t => [t.scrollWidth, t.parentElement.clientWidth]"
+    )
+    assert health.evaluate("t => t.getBoundingClientRect().right <= t.closest('.card').getBoundingClientRect().right")
+    screenshot("dashboard_1440")
     page.goto(f"{live_server.url}/models/")
     assert page.is_visible('[data-testid="live-performance"]')
     assert page.is_visible('[data-testid="champion-challenger"]')
