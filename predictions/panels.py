@@ -80,6 +80,22 @@ def _schema_outdated(version) -> bool:
     return not feature_schema_current(version.sport, version.stat, (version.feature_schema or {}).get("version"))
 
 
+def _marcel_rows(versions) -> list[dict]:
+    """Production MLB ensembles' held-out MAE against the fair and the plain Marcel (the
+    baselines training scored on the same test props; docs/predictions.md)."""
+    rows = []
+    for version in versions:
+        metrics = version.metrics or {}
+        baselines = metrics.get("baselines") or {}
+        mae = metrics.get("mae")
+        fair, plain = (baselines.get(name, {}).get("mae") for name in ("fair_marcel", "marcel"))
+        if version.sport == "mlb" and mae and fair and plain:
+            rows.append(
+                {"version": version, "mae": mae, "fair": mae / fair, "plain": mae / plain, "n": metrics.get("n_test")}
+            )
+    return rows
+
+
 def models_live(request) -> str:
     sport = request.GET.get("sport") or None
     versions = registry_selectors.model_version_list(sport=sport, kind="ensemble").order_by("name", "-version")
@@ -105,6 +121,7 @@ def models_live(request) -> str:
     return render_to_string(
         "predictions/panels/models.html",
         {
+            "marcel": _marcel_rows(v for v in versions if v.status == "production"),
             "cards": cards,
             "comparisons": comparisons,
             "candidates": candidates,

@@ -91,3 +91,23 @@ def test_the_models_page_names_a_production_version_trained_on_other_features(se
     html = client.get("/models/").content.decode()
     assert 'data-testid="outdated-models"' in html
     assert "Not served: nba.points.ensemble v1" in html and "train_models --sport nba --stat points" in html
+
+
+def test_the_models_page_compares_mlb_ensembles_with_the_fair_and_the_plain_marcel(client, user):
+    from a1site.registry.services import model_version_activate
+    from tests.a1site.factories import register_version
+
+    metrics = {
+        "log_loss": 0.65,
+        "mae": 5.0,
+        "n_test": 286,
+        "baselines": {"fair_marcel": {"mae": 5.2}, "marcel": {"mae": 5.5}, "book": {"mae": 5.4}},
+    }
+    version = register_version(name="mlb.home_runs.ensemble", metrics=metrics)
+    model_version_activate(version_id=version.pk)
+    client.force_login(user)
+    html = client.get("/models/").content.decode()
+    section = html[html.index('data-testid="mlb-vs-marcel"') :]
+    assert "fair Marcel" in section and "qualified players only" in section
+    assert "mlb.home_runs.ensemble v1" in section
+    assert "0.962" in section and "0.909" in section  # 5.0 / 5.2 and 5.0 / 5.5
