@@ -25,6 +25,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from a1site.core.errors import ApplicationError
+from live.services import odds_feed_parse, odds_ingest
 
 from ..engine.odds_feed import FeedTick, SlateQuote, feed_csv, generate_feed
 from ..engine.sports import SPORTS
@@ -36,6 +37,8 @@ FEED_START_AFTER_POST = dt.timedelta(minutes=1)
 DEMO_FEED_SPORTS = tuple(code for code, sport in SPORTS.items() if sport.simulated and sport.horizon == "game")
 # Without a slate today (none posted yet, or the day turned), the player looks again this often.
 NO_SLATE_RETRY_S = 60.0
+# live's OddsTick source for the played feed: a replay of a written feed, as replay_odds stores.
+REPLAY_SOURCE = "replay"
 # After a failed pass (logged), the player waits this long before the next.
 FAILED_PASS_RETRY_S = 30.0
 
@@ -150,9 +153,6 @@ def demo_odds_feed_play(
     passes are done), each step ingested with the current time as its timestamp; ``date``
     plays that day's slate instead of today's (UTC). Returns the number of ticks ingested. A
     pass that fails is logged and retried after a pause."""
-    from live.models import OddsTick
-    from live.services import odds_feed_parse, odds_ingest
-
     if speed <= 0:
         raise ValueError("speed must be positive")
     ingested = done = 0
@@ -177,7 +177,7 @@ def demo_odds_feed_play(
                 if stop.wait(max(0.0, due - time.monotonic())):
                     break
                 now = timezone.now()
-                odds_ingest(ticks=[dataclasses.replace(item, ts=now) for item in step], source=OddsTick.Source.REPLAY)
+                odds_ingest(ticks=[dataclasses.replace(item, ts=now) for item in step], source=REPLAY_SOURCE)
                 ingested += len(step)
             done += 1
         except Exception:
