@@ -415,7 +415,9 @@ def main() -> None:
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    backtests = mlb_backtests(datasets, seed=args.seed, config=config)
+    # --quick: the last two backtest seasons only (a smoke run of the same code, under a minute).
+    seasons = BACKTEST_SEASONS[-2:] if args.quick else BACKTEST_SEASONS
+    backtests = mlb_backtests(datasets, seed=args.seed, config=config, seasons=seasons)
     backtest_seconds = time.perf_counter() - started
 
     by_stat = {(r.sport, r.stat): r for r in results}
