@@ -299,7 +299,7 @@ LOGGING = {
 
 A1_DEMO_USERNAME = env.str("A1_DEMO_USERNAME", default="demo")
 # The demo's simulated odds feed for today's slate, played inside each server process from
-# start-up (predictions.demo_odds; docs/live.md): on by default in the embedded mode, off in the
+# start-up (predictions.services.demo_odds; docs/live.md): on by default in the embedded mode, off in the
 # services mode (there `manage.py play_demo_odds` runs it when asked). Speed: feed seconds per second.
 A1_DEMO_ODDS_FEED = env.bool("A1_DEMO_ODDS_FEED", default=not REDIS_URL)
 A1_DEMO_ODDS_FEED_SPEED = env.float("A1_DEMO_ODDS_FEED_SPEED", default=10.0)
