@@ -325,11 +325,56 @@ def train_stat(
         validation_fraction=config.validation_fraction,
         test_fraction=config.test_fraction,
     )
-    X, y, family = dataset.X, dataset.y, dataset.family
+    xgboost_model, torch_model, ensemble = _fit_models(dataset, split, seed=seed, config=config, progress=progress)
+    _report(progress, 0.85, "evaluating on the test period")
+    evaluation, scores = _evaluate(
+        dataset, split, {"xgboost": xgboost_model, "torch": torch_model, "ensemble": ensemble}
+    )
+    _report(progress, 0.95, "drawing plots")
+    reliability, importance = _plots(dataset, evaluation, xgboost_model)
+    fit_dates = dataset.dates[split.train | split.validation]
+    test_dates = dataset.dates[split.test]
+    result = TrainResult(
+        sport=dataset.sport,
+        stat=dataset.stat,
+        family=dataset.family,
+        simulated=dataset.simulated,
+        schema=dataset.schema,
+        artifacts={
+            "xgboost": xgboost_model.to_bytes(),
+            "torch": torch_model.to_bytes(),
+            "ensemble": ensemble.to_bytes(),
+        },
+        metrics=scores,
+        ensemble_weights=dict(zip(ensemble.member_kinds, ensemble.weights.tolist(), strict=True)),
+        data_first_date=fit_dates.min(),
+        data_last_date=fit_dates.max(),
+        test_first_date=test_dates.min(),
+        test_last_date=test_dates.max(),
+        n_train=int(split.train.sum()),
+        n_validation=int(split.validation.sum()),
+        reliability_png=reliability,
+        feature_importance_png=importance,
+        train_seconds=time.perf_counter() - started,
+        evaluation=evaluation,
+        line_temperatures={
+            "xgboost": xgboost_model.line_temperature,
+            "torch": torch_model.line_temperature,
+            "ensemble": ensemble.line_temperature,
+        },
+    )
+    _report(progress, 1.0, f"{dataset.sport} {dataset.stat}: done")
+    return result
+
+
+def _fit_models(dataset: StatDataset, split, *, seed: int, config: TrainConfig, progress: Progress | None):
+    """(XGBoost member, torch member, ensemble): members fitted on the training period, their
+    line temperatures and the ensemble's weights on the validation period's book props."""
+    X, y = dataset.X, dataset.y
     common = {
         "sport": dataset.sport,
         "stat": dataset.stat,
-        "family": family,
+        "family": dataset.family,
         "schema": dataset.schema,
         "seed": seed,
         "offset_feature": dataset.offset_feature,
@@ -369,8 +414,13 @@ def train_stat(
     )
     if in_validation.any():
         ensemble.calibrate_lines(calibration_x, calibration_lines, calibration_actual, calibration_anchor)
+    return xgboost_model, torch_model, ensemble
 
-    _report(progress, 0.85, "evaluating on the test period")
+
+def _evaluate(dataset: StatDataset, split, models: dict) -> tuple[TestEvaluation, dict]:
+    """The test period's book props priced by each model, the book, the baselines and (for
+    simulated data) the oracle, with their scores."""
+    X, y, family, props = dataset.X, dataset.y, dataset.family, dataset.props
     in_test = split.test[props.row_index]
     rows = props.row_index[in_test]
     lines = props.line[in_test]
@@ -380,17 +430,11 @@ def train_stat(
     under_odds = props.under_decimal_odds[in_test].astype(float)
     book_p_over = devig_proportional(over_odds, under_odds)
     predictions: dict[str, PropProbabilities] = {
-        "xgboost": xgboost_model.predict_proba(test_x, lines, book_p_over),
-        "torch": torch_model.predict_proba(test_x, lines, book_p_over),
-        "ensemble": ensemble.predict_proba(test_x, lines, book_p_over),
+        name: model.predict_proba(test_x, lines, book_p_over) for name, model in models.items()
     }
     predictions["book"] = PropProbabilities(book_p_over, 1.0 - book_p_over, np.zeros_like(lines), lines)
-    point_forecasts = {
-        "xgboost": xgboost_model.predict_median(test_x),
-        "torch": torch_model.predict_median(test_x),
-        "ensemble": ensemble.predict_median(test_x),
-        "book": lines,
-    }
+    point_forecasts = {name: model.predict_median(test_x) for name, model in models.items()}
+    point_forecasts["book"] = lines
     fit_rows = np.flatnonzero(split.train | split.validation)
     fill = float(np.mean(y[fit_rows]))
     for name, mean in dataset.baselines.items():
@@ -410,9 +454,22 @@ def train_stat(
         name: metrics.prop_metrics(p.p_over, p.p_under, point_forecasts[name], actual, lines)
         for name, p in predictions.items()
     }
+    evaluation = TestEvaluation(
+        actual=actual,
+        line=lines,
+        over_decimal_odds=over_odds,
+        under_decimal_odds=under_odds,
+        predictions=predictions,
+        point_forecasts=point_forecasts,
+        row_index=rows,
+    )
+    return evaluation, scores
 
-    _report(progress, 0.95, "drawing plots")
-    went_over, settled = metrics.outcomes(actual, lines)
+
+def _plots(dataset: StatDataset, evaluation: TestEvaluation, xgboost_model) -> tuple[bytes, bytes]:
+    """(reliability diagram of the test period, XGBoost feature importance) as PNG bytes."""
+    predictions = evaluation.predictions
+    went_over, settled = metrics.outcomes(evaluation.actual, evaluation.line)
     curves = {
         name: (
             metrics.conditional_p_over(predictions[name].p_over, predictions[name].p_under)[settled],
@@ -427,47 +484,7 @@ def train_stat(
     importance = metrics.feature_importance_png(
         xgboost_model.feature_importance(), title=f"{label}: XGBoost feature importance", simulated=dataset.simulated
     )
-    fit_dates = dataset.dates[fit_rows]
-    test_dates = dataset.dates[split.test]
-    result = TrainResult(
-        sport=dataset.sport,
-        stat=dataset.stat,
-        family=family,
-        simulated=dataset.simulated,
-        schema=dataset.schema,
-        artifacts={
-            "xgboost": xgboost_model.to_bytes(),
-            "torch": torch_model.to_bytes(),
-            "ensemble": ensemble.to_bytes(),
-        },
-        metrics=scores,
-        ensemble_weights=dict(zip(ensemble.member_kinds, ensemble.weights.tolist(), strict=True)),
-        data_first_date=fit_dates.min(),
-        data_last_date=fit_dates.max(),
-        test_first_date=test_dates.min(),
-        test_last_date=test_dates.max(),
-        n_train=int(split.train.sum()),
-        n_validation=int(split.validation.sum()),
-        reliability_png=reliability,
-        feature_importance_png=importance,
-        train_seconds=time.perf_counter() - started,
-        evaluation=TestEvaluation(
-            actual=actual,
-            line=lines,
-            over_decimal_odds=over_odds,
-            under_decimal_odds=under_odds,
-            predictions=predictions,
-            point_forecasts=point_forecasts,
-            row_index=rows,
-        ),
-        line_temperatures={
-            "xgboost": xgboost_model.line_temperature,
-            "torch": torch_model.line_temperature,
-            "ensemble": ensemble.line_temperature,
-        },
-    )
-    _report(progress, 1.0, f"{dataset.sport} {dataset.stat}: done")
-    return result
+    return reliability, importance
 
 
 # ----------------------------------------------------------------------------------------
