@@ -5,3 +5,7 @@ from .models import Job
 
 def job_list_for_user(*, user) -> QuerySet[Job]:
     return Job.objects.filter(owner=user).select_related("owner")
+
+
+def job_params(*, job_id) -> dict:
+    return Job.objects.filter(pk=job_id).values_list("params", flat=True).first() or {}

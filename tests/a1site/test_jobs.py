@@ -95,7 +95,7 @@ def test_an_in_process_task_keeps_the_request_id_of_its_caller(user):
     job = services.job_create(kind="test", owner=user)
     token = request_id_var.set("queue-req-7")
     original = tasks.worker_check
-    tasks.worker_check = lambda progress: seen.append(current_request_id())
+    tasks.worker_check = lambda progress, **options: seen.append(current_request_id())
     try:
         tasks.worker_check_task.delay(str(job.pk))
     finally:
