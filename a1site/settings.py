@@ -202,7 +202,9 @@ CELERY_TASK_MAX_TIME_LIMIT = env.int("CELERY_TASK_MAX_TIME_LIMIT", default=max(3
 # Redis redelivers an unacked message after visibility_timeout (kombu's default: 3,600 s). It
 # must outlast the longest task, or a message still being worked on is handed to a second
 # worker; 5 minutes on top covers the worker noticing its hard limit and acking.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_MAX_TIME_LIMIT + 300}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=CELERY_TASK_MAX_TIME_LIMIT + 300)
+}
 # A running job writes a heartbeat every JOB_HEARTBEAT_S; one silent for JOB_STALE_AFTER_S has
 # lost its worker and is requeued (at most JOB_MAX_ATTEMPTS runs in all) or marked failed.
 JOB_HEARTBEAT_S = env.float("JOB_HEARTBEAT_S", default=10.0)
