@@ -27,6 +27,7 @@ import redis
 import redis.asyncio as aioredis
 
 from .engine.history import RingHistory, Since, since_from
+from .engine.outbox import INBOUND_CHUNK
 
 logger = logging.getLogger(__name__)
 
@@ -239,10 +240,16 @@ class _RedisListener(Listener):
     async def _read(self) -> None:
         prefix_length = len(channel_for(""))
         deliver = self.hub.deliver
+        read = 0
         while True:
             message = await self._pubsub.get_message(timeout=5.0)
             if message is None:
                 continue
+            read += 1
+            if read % INBOUND_CHUNK == 0:
+                # Messages already buffered come back without a suspension: let the loop write
+                # to the sockets between chunks of a burst (live/hub.py _deliver_inbound).
+                await asyncio.sleep(0)
             kind = message["type"]
             channel = message["channel"].decode()
             if kind == b"message" or kind == "message":

@@ -292,7 +292,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.outbox.push(item):
             self._too_slow()
             return
-        self.hub.mark_dirty(self)
+        if len(self.outbox) >= self.max_batch:
+            # A frame's worth is waiting: send it now rather than at the batch window's end, so a
+            # burst (thousands of messages from one feed post) never fills the outbox of a
+            # client that keeps up; only one whose socket stays full reaches capacity (4413).
+            self.flush()
+        else:
+            self.hub.mark_dirty(self)
 
     def flush(self) -> None:
         if self._sending or self.closing or not self.outbox:

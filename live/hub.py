@@ -19,13 +19,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .engine.history import Since
-from .engine.outbox import Outgoing
+from .engine.outbox import INBOUND_CHUNK, Outgoing
 from .engine.protocol import Filters
 from .engine.topics import PRIORITY_CONTROL, line_key, topic_priority
 
@@ -78,6 +80,9 @@ class Hub:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.Task | None = None
         self.delivered = 0
+        self._inbound: deque[tuple[str, str]] = deque()
+        self._inbound_lock = threading.Lock()
+        self._inbound_scheduled = False
 
     # --- clients -------------------------------------------------------------------------
 
@@ -168,9 +173,31 @@ class Hub:
     # --- messages from the broker --------------------------------------------------------
 
     def deliver_threadsafe(self, stream: str, text: str) -> None:
+        """From a publishing thread (the embedded broker): queue, and wake the loop once per
+        burst rather than once per message."""
+        with self._inbound_lock:
+            self._inbound.append((stream, text))
+            if self._inbound_scheduled:
+                return
+            self._inbound_scheduled = True
         if not self.loop.is_closed():
             with contextlib.suppress(RuntimeError):  # loop closed between the check and the call
-                self.loop.call_soon_threadsafe(self.deliver, stream, text)
+                self.loop.call_soon_threadsafe(self._deliver_inbound)
+
+    def _deliver_inbound(self) -> None:
+        """Deliver up to INBOUND_CHUNK queued messages, then let the loop write to the sockets
+        (and read heartbeats) before the next chunk: a burst of thousands (one feed post) then
+        leaves while it arrives instead of piling up in every client's outbox at once."""
+        inbound = self._inbound
+        for _ in range(INBOUND_CHUNK):
+            if not inbound:
+                break
+            self.deliver(*inbound.popleft())
+        with self._inbound_lock:
+            if inbound:
+                self.loop.call_soon(self._deliver_inbound)
+            else:
+                self._inbound_scheduled = False
 
     def deliver(self, stream: str, text: str) -> None:
         state = self.topics.get(stream)
