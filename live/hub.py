@@ -80,6 +80,7 @@ class Hub:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.Task | None = None
         self.delivered = 0
+        self._waiting: set = set()  # clients with topics to subscribe once the broker is back
         self._inbound: deque[tuple[str, str]] = deque()
         self._inbound_lock = threading.Lock()
         self._inbound_scheduled = False
@@ -94,6 +95,7 @@ class Hub:
     def detach(self, client) -> None:
         self.clients.discard(client)
         self._dirty.discard(client)
+        self._waiting.discard(client)
         for stream in [s for s, state in self.topics.items() if client in state.subs]:
             self.unsubscribe(client, stream)
         if not self.clients and self._sweeper is not None:
@@ -203,7 +205,13 @@ class Hub:
         state = self.topics.get(stream)
         if state is None:
             return
-        item, data = self._wrap(stream, None, text)
+        try:
+            item, data = self._wrap(stream, None, text)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # Not one of ours (another writer on the channel, a truncated message): it must not
+            # stop this hub's reader, nor move the topic's seq.
+            logger.warning("live: dropped a malformed message on %s (%r)", stream, exc)
+            return
         seq = item.seq
         if state.filling:
             state.backlog.append((item, data))
@@ -222,7 +230,11 @@ class Hub:
     def _wrap(self, stream: str, seq: int | None, text: str) -> tuple[Outgoing, object]:
         message = json.loads(text)
         data = message.get("data")
-        item = Outgoing(text, topic_priority(stream), stream, message["seq"], line_key(stream, data))
+        seq = message["seq"]
+        topic = message["topic"]
+        if type(seq) is not int or not (stream == topic or stream.startswith(f"{topic}.")):
+            raise ValueError(f"not a message of {stream}")
+        item = Outgoing(text, topic_priority(stream), stream, seq, line_key(stream, data))
         return item, data
 
     def _fan_out(self, state: TopicState, item: Outgoing, data) -> None:
@@ -257,7 +269,13 @@ class Hub:
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
                 if since.resync:
-                    self._resync_all(state, since.current)
+                    current = since.current
+                    if not current:
+                        # The counter is gone (Redis restarted empty): start it now, where the next
+                        # publish continues, so clients get one resync at the right seq, not one at
+                        # 0 and a second when the first new message looks like a gap.
+                        current = (await self.listener.current([state.stream]))[state.stream]
+                    self._resync_all(state, current)
                 else:
                     for seq, text in since.entries:
                         if seq == state.last_seq + 1:
@@ -272,12 +290,21 @@ class Hub:
                         state.backlog.append((item, data))
                 if not state.backlog:
                     return
+            # Still ahead of the history after every read: a message past what the stream holds
+            # is not the stream's (a foreign or forged seq) and is dropped; it never moves the seq.
             current = (await self.listener.current([state.stream]))[state.stream]
-            self._resync_all(state, max(current, state.backlog[-1][0].seq))
+            foreign = [item.seq for item, _ in state.backlog if item.seq > current]
+            if foreign:
+                logger.warning("live: dropped %d message(s) on %s past its seq %d", len(foreign), state.stream, current)
+            state.backlog = [(item, data) for item, data in state.backlog if item.seq <= current]
+            if state.backlog or state.last_seq < current:
+                self._resync_all(state, current)
             state.backlog = []
         except Exception:
             logger.exception("live: could not fill a gap on %s; sending resync", state.stream)
-            self._resync_all(state, state.backlog[-1][0].seq if state.backlog else state.last_seq or 0)
+            # Where the stream is cannot be read: resync from the last seq this hub knows to be the
+            # stream's (a later message that is then ahead starts a new fill).
+            self._resync_all(state, state.last_seq or 0)
             state.backlog = []
         finally:
             state.filling = False
@@ -289,13 +316,24 @@ class Hub:
             sub.buffer = [(i, d) for i, d in sub.buffer if i.seq > current]
             client.enqueue(self._resync(state.stream, sub.label, current))
 
+    @property
+    def broker_down(self) -> bool:
+        return self.listener.down
+
+    def wait_for_broker(self, client) -> None:
+        """Call ``client.broker_back()`` when the broker's connection is re-established."""
+        self._waiting.add(client)
+
     def _on_reconnect(self) -> None:
         """After the pub/sub connection came back: anything published meanwhile is in the
-        history (or gone, which becomes a resync)."""
+        history (or gone, which becomes a resync); clients refused meanwhile subscribe again."""
         for state in list(self.topics.values()):
             if not state.filling and state.last_seq is not None:
                 state.filling = True
                 self.loop.create_task(self._fill_gap(state))
+        waiting, self._waiting = self._waiting, set()
+        for client in waiting:
+            client.broker_back()
 
 
 def start_eagerly(coro) -> asyncio.Task | None:
