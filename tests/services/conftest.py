@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from rest_framework.authtoken.models import Token
 
 from tests.support import free_port, wait_until
 
@@ -49,6 +50,12 @@ def services_reachable():
 def _flush_redis():
     """Each test starts with an empty Redis database (the cache, layer and broker state)."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def staff_token(staff_user) -> str:
+    """An API token of a staff user, for requests to the servers under test."""
+    return Token.objects.create(user=staff_user).key
 
 
 def database_url_for_subprocess() -> str:

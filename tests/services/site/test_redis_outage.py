@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from rest_framework.authtoken.models import Token
+from django.test import Client
 
 from a1site.jobs.models import Job
 from live.models import OddsTick
@@ -56,11 +56,6 @@ def metric(server_url: str, name: str, labels: str = "") -> float:
 
 
 @pytest.fixture
-def staff_token(make_user):
-    return Token.objects.create(user=make_user("staff", is_staff=True)).key
-
-
-@pytest.fixture
 def outage_server(asgi_server, own_redis):
     return asgi_server(
         {
@@ -73,7 +68,7 @@ def outage_server(asgi_server, own_redis):
 
 
 def test_with_redis_down_the_api_answers_reads_refuses_writes_that_need_it_and_recovers(
-    outage_server, own_redis, staff_token
+    outage_server, own_redis, staff_user, staff_token
 ):
     server = outage_server
     status, _, body = call("GET", f"{server.url}/api/jobs/", staff_token)
@@ -85,6 +80,15 @@ def test_with_redis_down_the_api_answers_reads_refuses_writes_that_need_it_and_r
     first_answer_s = time.monotonic() - started
     assert status == 200, body  # before: a 500 (HTML) from the throttle's cache read
     assert first_answer_s < 3, first_answer_s
+
+    # Pages (sessions live in the database) render; their cached parts are computed instead.
+    session = Client()
+    session.force_login(staff_user)
+    page = urllib.request.Request(
+        f"{server.url}/", headers={"Cookie": f"sessionid={session.cookies['sessionid'].value}"}
+    )
+    with urllib.request.urlopen(page, timeout=30) as response:
+        assert response.status == 200 and b"<html" in response.read().lower()
 
     # What needs Redis: 503 in the error shape with Retry-After, and nothing written.
     jobs_before, ticks_before = Job.objects.count(), OddsTick.objects.count()

@@ -12,7 +12,6 @@ import json
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from a1site.jobs.models import Job
 from tests.services.site.test_redis_outage import call
@@ -23,11 +22,6 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 # Seconds: a beat every half second, silence for 3 s means the worker is gone; the broker
 # redelivers the original message after 12 s (production: the longest task limit + 5 min).
 FAST = {"JOB_HEARTBEAT_S": "0.5", "JOB_STALE_AFTER_S": "3", "CELERY_VISIBILITY_TIMEOUT_S": "12"}
-
-
-@pytest.fixture
-def staff_token(make_user):
-    return Token.objects.create(user=make_user("staff", is_staff=True)).key
 
 
 def start_held_job(server, token: str, worker, hold_s: float) -> str:
