@@ -111,7 +111,9 @@ def job_start(*, job_id) -> Job | None:
         updated = Job.objects.filter(claimable, pk=job_id).update(
             status=Job.Status.RUNNING,
             started_at=now,
-            heartbeat_at=now,
+            # Only a worker beats (job_run); a job run in the caller's process (the embedded
+            # mode) has no heartbeat and is never swept.
+            heartbeat_at=now if delivery else None,
             progress=0,
             error="",
             delivery=delivery,
