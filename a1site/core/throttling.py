@@ -23,6 +23,7 @@ per outage by the breaker and counted as ``a1_redis_degraded_total{operation="th
 
 from __future__ import annotations
 
+import logging
 import math
 
 from django.core.cache.backends.locmem import LocMemCache
@@ -32,6 +33,8 @@ from .metrics import REDIS_DEGRADED
 
 # Counters used while the shared cache is unreachable; bounded like any LocMemCache.
 LOCAL_COUNTERS = LocMemCache("a1-throttle-local", {"OPTIONS": {"MAX_ENTRIES": 20_000}})
+logger = logging.getLogger(__name__)
+_counting_locally = False  # logged once per outage, not once per request
 
 
 class SlidingWindowCounterMixin:
@@ -53,10 +56,17 @@ class SlidingWindowCounterMixin:
         return allowed
 
     def _shared_cache_down(self) -> bool:
+        global _counting_locally
         unavailable = getattr(self.cache, "unavailable", None)
         if unavailable is not None and unavailable():
             REDIS_DEGRADED.labels("throttle_local").inc()
+            if not _counting_locally:
+                _counting_locally = True
+                logger.warning("throttle: the shared cache is unreachable; counting requests in this process")
             return True
+        if _counting_locally:
+            _counting_locally = False
+            logger.info("throttle: counting requests in the shared cache again")
         return False
 
     def _allow(self, cache) -> bool:

@@ -10,7 +10,7 @@ import redis
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from a1site.core import resilience
+from a1site.core import resilience, throttling
 from a1site.core.cache import ResilientRedisCache
 from a1site.core.throttling import LOCAL_COUNTERS, UserSlidingRateThrottle
 from tests.support import free_port
@@ -20,6 +20,7 @@ from tests.support import free_port
 def unreachable_cache():
     resilience.redis_breaker.close()
     LOCAL_COUNTERS.clear()
+    throttling._counting_locally = False
     cache = ResilientRedisCache(
         f"redis://127.0.0.1:{free_port()}/0", {"OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
     )
@@ -37,7 +38,7 @@ def test_an_unreachable_cache_reads_as_misses_and_opens_the_breaker(unreachable_
     assert resilience.redis_is_down() and unreachable_cache.unavailable()
 
 
-def test_the_throttle_limits_in_the_process_while_the_cache_is_unreachable(unreachable_cache):
+def test_the_throttle_limits_in_the_process_while_the_cache_is_unreachable(unreachable_cache, caplog):
     class FiveAMinute(UserSlidingRateThrottle):
         rate = "5/min"
         cache = unreachable_cache
@@ -45,6 +46,8 @@ def test_the_throttle_limits_in_the_process_while_the_cache_is_unreachable(unrea
     request = SimpleNamespace(user=SimpleNamespace(pk=7, is_authenticated=True))
     answers = [FiveAMinute().allow_request(request, None) for _ in range(8)]
     assert answers == [True] * 5 + [False] * 3
+    said = [r.getMessage() for r in caplog.records if r.name == "a1site.core.throttling"]
+    assert said == ["throttle: the shared cache is unreachable; counting requests in this process"]
 
 
 def test_the_breaker_lets_a_trial_call_through_after_its_reset_time(unreachable_cache, monkeypatch):
