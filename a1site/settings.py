@@ -129,7 +129,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, a miss instead of an error while Redis is unreachable.
+            "BACKEND": "a1site.core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "a1",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -139,8 +140,16 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # No CHANNEL_LAYERS: live fans out through its own hub and broker (live/hub.py, live/backends.py),
 # not Channels' layer, so there is no layer to configure or to check for readiness.
+# Redis circuit breaker (a1site/core/resilience.py): open after this many consecutive Redis
+# errors in a process; let one call through again after this many seconds.
+REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=2)
+REDIS_BREAKER_RESET_S = env.float("REDIS_BREAKER_RESET_S", default=5.0)
 
 # --- Live (live/: WebSocket streams, odds and game feeds, alerts) ------------------------
+# Prefix of every live key and pub/sub channel in Redis. Pub/sub ignores the DB number, so two
+# deployments (or a test run) on one Redis server must not share it: by default it is made of
+# the Redis DB number and the database name.
+LIVE_NAMESPACE = env.str("LIVE_NAMESPACE", default="")
 # Messages kept per topic for resume; older positions get an explicit resync.
 LIVE_HISTORY_SIZE = env.int("LIVE_HISTORY_SIZE", default=1000)
 LIVE_HISTORY_TTL_S = env.int("LIVE_HISTORY_TTL_S", default=24 * 3600)
@@ -175,10 +184,29 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
-# Paired with acks_late: a worker killed mid-task puts the message back instead of acking it.
+# Paired with acks_late: a pool child killed mid-task (the worker's main process lives on)
+# puts the message back at once instead of acking it. A killed main process acks nothing and
+# rejects nothing: its message stays unacked in Redis until the visibility timeout below, and
+# the job's heartbeat (a1site/jobs/services.py) is what notices, within JOB_STALE_AFTER_S.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1700)
+# The longest hard time limit of any task (predictions.train_models: 3,600 s; a test checks
+# every registered task against it).
+CELERY_TASK_MAX_TIME_LIMIT = env.int("CELERY_TASK_MAX_TIME_LIMIT", default=max(3600, CELERY_TASK_TIME_LIMIT))
+# Redis redelivers an unacked message after visibility_timeout (kombu's default: 3,600 s). It
+# must outlast the longest task, or a message still being worked on is handed to a second
+# worker; 5 minutes on top covers the worker noticing its hard limit and acking.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=CELERY_TASK_MAX_TIME_LIMIT + 300)
+}
+# A running job writes a heartbeat every JOB_HEARTBEAT_S; one silent for JOB_STALE_AFTER_S has
+# lost its worker and is requeued (at most JOB_MAX_ATTEMPTS runs in all) or marked failed.
+JOB_HEARTBEAT_S = env.float("JOB_HEARTBEAT_S", default=10.0)
+JOB_STALE_AFTER_S = env.float("JOB_STALE_AFTER_S", default=45.0)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=2)
+# The sweep for such jobs runs on each job read (the API) and from Celery beat, if one runs.
+CELERY_BEAT_SCHEDULE = {"jobs.sweep_stale": {"task": "jobs.sweep_stale", "schedule": 30.0}}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Keep the JSON log format of LOGGING in workers too (Celery replaces it otherwise).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -53,6 +53,8 @@ PY = sys.executable
 SERVER_CORE, CLIENT_CORE = "0", "1"
 PAD = "x" * 120  # ~200-byte messages, as in docs/performance.md
 PUBLISH_TICK_S = 0.005
+# The live namespace (LIVE_NAMESPACE) of the bench's servers and of its own publishers.
+BENCH_NAMESPACE = "bench"
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -127,6 +129,8 @@ class Stack:
             "OMP_NUM_THREADS": "1",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # The servers' live keys and channels; the bench's own publishers use the same.
+            "LIVE_NAMESPACE": BENCH_NAMESPACE,
         }
 
     def start_redis(self) -> None:
@@ -232,7 +236,7 @@ def run_publisher(args) -> None:
 
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, {int(CLIENT_CORE)})
-    broker = RedisBroker(url=args.redis, history_size=1000, ttl_s=3600)
+    broker = RedisBroker(url=args.redis, history_size=1000, ttl_s=3600, namespace=BENCH_NAMESPACE)
     topics = json.loads(args.topics)
     odds = _odds_rows() if args.kind == "odds" else None
     published: list[list] = []
@@ -329,6 +333,8 @@ def run_raw_server(args) -> None:
     import redis.asyncio as aioredis
     from websockets.asyncio.server import broadcast, serve
 
+    from live.backends import RedisBroker
+
     async def main():
         topics: dict[str, set] = {}
 
@@ -353,8 +359,9 @@ def run_raw_server(args) -> None:
 
         client = aioredis.Redis.from_url(args.redis)
         pubsub = client.pubsub()
-        await pubsub.psubscribe("a1:live:m:*")
-        prefix = len("a1:live:m:")
+        channels = RedisBroker(url=args.redis, history_size=1, ttl_s=1, namespace=BENCH_NAMESPACE).channel_for("")
+        await pubsub.psubscribe(channels + "*")
+        prefix = len(channels)
         async with serve(handler, "127.0.0.1", args.port, ping_interval=None, max_queue=None):
             while True:
                 message = await pubsub.get_message(timeout=5)
@@ -1023,7 +1030,7 @@ async def phase_layers(stack, quick) -> dict:
             task.cancel()
         with contextlib.suppress(Exception):
             await layer.flush()
-    broker = RedisBroker(url=url, history_size=1000, ttl_s=600)
+    broker = RedisBroker(url=url, history_size=1000, ttl_s=600, namespace=BENCH_NAMESPACE)
     hub = Hub(asyncio.get_running_loop(), broker, batch_window_s=0.05, sweep_interval_s=60)
     count = 0
     done = asyncio.Event()

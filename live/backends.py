@@ -19,19 +19,21 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import threading
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
 
 from .engine.history import RingHistory, Since, since_from
+from .engine.outbox import INBOUND_CHUNK
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "a1:live"
-CONTROL_CHANNEL = f"{KEY_PREFIX}:ctl"
 
 
 def message_parts(*, topic: str, type: str, ts: str, data) -> tuple[str, str]:
@@ -42,8 +44,14 @@ def message_parts(*, topic: str, type: str, ts: str, data) -> tuple[str, str]:
     return head, tail
 
 
+class BrokerUnavailable(ConnectionError):
+    """The live broker (Redis) is known to be unreachable: answer at once, do not wait for it."""
+
+
 class Listener:
     """A hub's view of the broker: subscriptions, current seqs and history reads (async)."""
+
+    down = False  # True while the broker is known to be unreachable
 
     async def subscribe(self, stream: str) -> None: ...
 
@@ -137,31 +145,42 @@ return out
 """
 
 
-def _seq_key(stream: str) -> str:
-    return f"{KEY_PREFIX}:{{{stream}}}:seq"  # hash tag: counter and stream share a cluster slot
-
-
-def _history_key(stream: str) -> str:
-    return f"{KEY_PREFIX}:{{{stream}}}:h"
-
-
-def channel_for(stream: str) -> str:
-    return f"{KEY_PREFIX}:m:{stream}"
+def live_namespace(*, setting: str, redis_url: str, database_name: str) -> str:
+    """The deployment's part of every live key and channel: LIVE_NAMESPACE if set, else the
+    database's name and the Redis DB number. Pub/sub channels are global to a Redis server
+    (the DB number does not separate them), so two deployments or a test run sharing one
+    server must not share channel names."""
+    if setting:
+        return setting
+    db = redis.connection.parse_url(redis_url).get("db", 0) if redis_url else 0
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(database_name)).name)[-60:]
+    return f"{name}.{db}"
 
 
 class RedisBroker:
-    def __init__(self, *, url: str, history_size: int, ttl_s: int):
+    def __init__(self, *, url: str, history_size: int, ttl_s: int, namespace: str = ""):
         self.url = url
         self.history_size = history_size
         self.ttl_s = ttl_s
+        self.prefix = f"{KEY_PREFIX}:{namespace}" if namespace else KEY_PREFIX
+        self.control_channel = f"{self.prefix}:ctl"
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self._script = self._client.register_script(PUBLISH_LUA)
+
+    def seq_key(self, stream: str) -> str:
+        return f"{self.prefix}:{{{stream}}}:seq"  # hash tag: counter and stream share a cluster slot
+
+    def history_key(self, stream: str) -> str:
+        return f"{self.prefix}:{{{stream}}}:h"
+
+    def channel_for(self, stream: str) -> str:
+        return f"{self.prefix}:m:{stream}"
 
     def publish(self, *, stream: str, topic: str, type: str, ts: str, data) -> int:
         head, tail = message_parts(topic=topic, type=type, ts=ts, data=data)
         seq = self._script(
-            keys=[_seq_key(stream), _history_key(stream)],
-            args=[channel_for(stream), head, tail, self.history_size, self.ttl_s],
+            keys=[self.seq_key(stream), self.history_key(stream)],
+            args=[self.channel_for(stream), head, tail, self.history_size, self.ttl_s],
         )
         return int(seq)
 
@@ -175,14 +194,18 @@ class RedisBroker:
             )
             stream = message["stream"]
             self._script(
-                keys=[_seq_key(stream), _history_key(stream)],
-                args=[channel_for(stream), head, tail, self.history_size, self.ttl_s],
+                keys=[self.seq_key(stream), self.history_key(stream)],
+                args=[self.channel_for(stream), head, tail, self.history_size, self.ttl_s],
                 client=pipe,
             )
         return [int(seq) for seq in pipe.execute()]
 
     def listen(self, hub, on_reconnect: Callable[[], None]) -> Listener:
         return _RedisListener(self, hub, on_reconnect)
+
+
+# Seconds a subscribe waits for Redis to confirm (it takes about a millisecond when it is up).
+SUBSCRIBE_TIMEOUT_S = 2.0
 
 
 class _RedisListener(Listener):
@@ -202,6 +225,7 @@ class _RedisListener(Listener):
         self._confirmations: dict[str, asyncio.Future] = {}
         self._pubsub = None
         self._connected = asyncio.Event()
+        self.down = False
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
@@ -209,9 +233,11 @@ class _RedisListener(Listener):
         while True:
             try:
                 self._pubsub = self.client.pubsub()
-                await self._pubsub.subscribe(CONTROL_CHANNEL, *[channel_for(s) for s in self.streams])
+                channels = [self.broker.channel_for(s) for s in self.streams]
+                await self._pubsub.subscribe(self.broker.control_channel, *channels)
                 self._connected.set()
-                if not first:
+                was_down, self.down = self.down, False
+                if not first or was_down:
                     logger.info("live: pub/sub reconnected; catching up %d topics", len(self.streams))
                     asyncio.get_running_loop().call_later(0.05, self.on_reconnect)
                 first, backoff = False, 0.05
@@ -223,6 +249,7 @@ class _RedisListener(Listener):
                 # must not end: a hub whose listener died would stay connected to its clients and
                 # silently stop delivering. Reconnect; on_reconnect then fills gaps or resyncs.
                 self._connected.clear()
+                self.down = True
                 expected = isinstance(exc, redis.RedisError | OSError)
                 logger.log(
                     logging.WARNING if expected else logging.ERROR,
@@ -237,12 +264,18 @@ class _RedisListener(Listener):
                 backoff = min(backoff * 2, 2.0)
 
     async def _read(self) -> None:
-        prefix_length = len(channel_for(""))
+        prefix_length = len(self.broker.channel_for(""))
         deliver = self.hub.deliver
+        read = 0
         while True:
             message = await self._pubsub.get_message(timeout=5.0)
             if message is None:
                 continue
+            read += 1
+            if read % INBOUND_CHUNK == 0:
+                # Messages already buffered come back without a suspension: let the loop write
+                # to the sockets between chunks of a burst (live/hub.py _deliver_inbound).
+                await asyncio.sleep(0)
             kind = message["type"]
             channel = message["channel"].decode()
             if kind == b"message" or kind == "message":
@@ -253,29 +286,36 @@ class _RedisListener(Listener):
                     future.set_result(None)
 
     async def subscribe(self, stream: str) -> None:
-        channel = channel_for(stream)
+        channel = self.broker.channel_for(stream)
+        if self.down:
+            raise BrokerUnavailable("the live broker (Redis) is unreachable")
         self.streams.add(stream)
-        await asyncio.wait_for(self._connected.wait(), timeout=10)
+        waited = 0.0
+        while not self._connected.is_set():  # the first connection is being made: not for long
+            if self.down or waited >= SUBSCRIBE_TIMEOUT_S:
+                raise BrokerUnavailable("the live broker (Redis) is unreachable")
+            await asyncio.sleep(0.05)
+            waited += 0.05
         future = self._confirmations.get(channel)
         if future is None:
             future = self._confirmations[channel] = asyncio.get_running_loop().create_future()
         await self._pubsub.subscribe(channel)
-        await asyncio.wait_for(asyncio.shield(future), timeout=10)
+        await asyncio.wait_for(asyncio.shield(future), timeout=SUBSCRIBE_TIMEOUT_S)
 
     async def unsubscribe(self, stream: str) -> None:
         self.streams.discard(stream)
         if self._connected.is_set():
             with contextlib.suppress(redis.RedisError, OSError):
-                await self._pubsub.unsubscribe(channel_for(stream))
+                await self._pubsub.unsubscribe(self.broker.channel_for(stream))
 
     async def current(self, streams: list[str]) -> dict[str, int]:
-        values = await self._current_script(keys=[_seq_key(s) for s in streams], args=[self.broker.ttl_s])
+        values = await self._current_script(keys=[self.broker.seq_key(s) for s in streams], args=[self.broker.ttl_s])
         return {s: int(v) for s, v in zip(streams, values, strict=True)}
 
     async def since(self, stream: str, after: int) -> Since:
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.get(_seq_key(stream))
-            pipe.xrange(_history_key(stream), min=f"{after + 1}-0", max="+", count=self.broker.history_size)
+            pipe.get(self.broker.seq_key(stream))
+            pipe.xrange(self.broker.history_key(stream), min=f"{after + 1}-0", max="+", count=self.broker.history_size)
             current, rows = await pipe.execute()
         entries = [(int(entry_id.split(b"-")[0]), fields[b"m"].decode()) for entry_id, fields in rows]
         return since_from(entries, after=after, current=int(current) if current else 0)
@@ -302,7 +342,17 @@ def get_broker():
             if _broker is None:
                 size = settings.LIVE_HISTORY_SIZE
                 if settings.REDIS_URL:
-                    _broker = RedisBroker(url=settings.REDIS_URL, history_size=size, ttl_s=settings.LIVE_HISTORY_TTL_S)
+                    namespace = live_namespace(
+                        setting=settings.LIVE_NAMESPACE,
+                        redis_url=settings.REDIS_URL,
+                        database_name=settings.DATABASES["default"]["NAME"],
+                    )
+                    _broker = RedisBroker(
+                        url=settings.REDIS_URL,
+                        history_size=size,
+                        ttl_s=settings.LIVE_HISTORY_TTL_S,
+                        namespace=namespace,
+                    )
                 else:
                     _broker = MemoryBroker(history_size=size)
     return _broker

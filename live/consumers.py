@@ -25,6 +25,7 @@ from django.conf import settings
 from a1site.ws_extensions import SEND_NOW_EXTENSION, SHORTCUT_EXTENSION
 
 from . import services
+from .backends import BrokerUnavailable
 from .engine.outbox import Outbox, batch_frame
 from .engine.protocol import (
     CLOSE_BAD_MESSAGES,
@@ -83,6 +84,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.user = None
         self.closing = False
         self.subscriptions: dict[str, str] = {}  # topic → stream
+        # Refused while the broker was down: topic → (filters, resume position); retried when back.
+        self.pending: dict[str, tuple] = {}
         self.outbox = Outbox(settings.LIVE_OUTBOX_CAPACITY)
         # Read once: Django's settings object is a lazy proxy (~1 µs a lookup), and these are read
         # per delivery (max batch) or by the sweep for every connection (timeouts).
@@ -233,16 +236,24 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 continue
             after = positions.get(topic) if positions else None
             self.subscriptions[topic] = stream
+            self.pending.pop(topic, None)
             try:
                 accepted[topic] = await self.hub.subscribe(self, stream, label=topic, filters=filters, after=after)
-            except Exception:
-                logger.exception("live: subscribe to %s failed", topic)
+            except Exception as exc:
                 self.subscriptions.pop(topic, None)
-                self._reply(
-                    ProtocolError(
-                        "unavailable", f"Could not subscribe to {topic!r} right now; retry shortly.", topic=topic
-                    ).as_message(request_id)
-                )
+                if self.hub.broker_down or isinstance(exc, BrokerUnavailable):
+                    # Known down: answer now (no wait per topic) and subscribe when it is back.
+                    logger.warning("live: subscribe to %s refused: broker unreachable", topic)
+                    self.pending[topic] = (filters, after)
+                    self.hub.wait_for_broker(self)
+                    message = (
+                        f"Live updates for {topic!r} are unavailable right now; you will be "
+                        "subscribed automatically when they are back."
+                    )
+                else:
+                    logger.exception("live: subscribe to %s failed", topic)
+                    message = f"Could not subscribe to {topic!r} right now; retry shortly."
+                self._reply(ProtocolError("unavailable", message, topic=topic).as_message(request_id))
             if self.closing:
                 return
         if accepted:
@@ -255,9 +266,22 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 body["id"] = request_id
             self._reply(body)
 
+    def broker_back(self) -> None:
+        """The hub's broker is reachable again: subscribe to what was refused meanwhile."""
+        if self.closing or not self.pending:
+            return
+        groups: dict = {}  # the same filters and kind (subscribe or resume): one request
+        for topic, (filters, after) in self.pending.items():
+            groups.setdefault((filters, after is None), {})[topic] = after
+        self.pending = {}
+        for (filters, fresh), positions in groups.items():
+            topics = tuple(positions)
+            self.hub.loop.create_task(self._subscribe(topics, filters, None if fresh else positions, None))
+
     async def _unsubscribe(self, message: Unsubscribe) -> None:
         removed = []
         for topic in message.topics:
+            self.pending.pop(topic, None)
             stream = self.subscriptions.pop(topic, None)
             if stream is not None:
                 self.hub.unsubscribe(self, stream)
@@ -294,7 +318,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.outbox.push(item):
             self._too_slow()
             return
-        self.hub.mark_dirty(self)
+        if len(self.outbox) >= self.max_batch:
+            # A frame's worth is waiting: send it now rather than at the batch window's end, so a
+            # burst (thousands of messages from one feed post) never fills the outbox of a
+            # client that keeps up; only one whose socket stays full reaches capacity (4413).
+            self.flush()
+        else:
+            self.hub.mark_dirty(self)
 
     def flush(self) -> None:
         if self._sending or self.closing or not self.outbox:

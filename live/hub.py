@@ -19,13 +19,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .engine.history import Since
-from .engine.outbox import Outgoing
+from .engine.outbox import INBOUND_CHUNK, Outgoing
 from .engine.protocol import Filters
 from .engine.topics import PRIORITY_CONTROL, line_key, topic_priority
 
@@ -78,6 +80,10 @@ class Hub:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.Task | None = None
         self.delivered = 0
+        self._waiting: set = set()  # clients with topics to subscribe once the broker is back
+        self._inbound: deque[tuple[str, str]] = deque()
+        self._inbound_lock = threading.Lock()
+        self._inbound_scheduled = False
 
     # --- clients -------------------------------------------------------------------------
 
@@ -89,6 +95,7 @@ class Hub:
     def detach(self, client) -> None:
         self.clients.discard(client)
         self._dirty.discard(client)
+        self._waiting.discard(client)
         for stream in [s for s, state in self.topics.items() if client in state.subs]:
             self.unsubscribe(client, stream)
         if not self.clients and self._sweeper is not None:
@@ -168,15 +175,43 @@ class Hub:
     # --- messages from the broker --------------------------------------------------------
 
     def deliver_threadsafe(self, stream: str, text: str) -> None:
+        """From a publishing thread (the embedded broker): queue, and wake the loop once per
+        burst rather than once per message."""
+        with self._inbound_lock:
+            self._inbound.append((stream, text))
+            if self._inbound_scheduled:
+                return
+            self._inbound_scheduled = True
         if not self.loop.is_closed():
             with contextlib.suppress(RuntimeError):  # loop closed between the check and the call
-                self.loop.call_soon_threadsafe(self.deliver, stream, text)
+                self.loop.call_soon_threadsafe(self._deliver_inbound)
+
+    def _deliver_inbound(self) -> None:
+        """Deliver up to INBOUND_CHUNK queued messages, then let the loop write to the sockets
+        (and read heartbeats) before the next chunk: a burst of thousands (one feed post) then
+        leaves while it arrives instead of piling up in every client's outbox at once."""
+        inbound = self._inbound
+        for _ in range(INBOUND_CHUNK):
+            if not inbound:
+                break
+            self.deliver(*inbound.popleft())
+        with self._inbound_lock:
+            if inbound:
+                self.loop.call_soon(self._deliver_inbound)
+            else:
+                self._inbound_scheduled = False
 
     def deliver(self, stream: str, text: str) -> None:
         state = self.topics.get(stream)
         if state is None:
             return
-        item, data = self._wrap(stream, None, text)
+        try:
+            item, data = self._wrap(stream, None, text)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # Not one of ours (another writer on the channel, a truncated message): it must not
+            # stop this hub's reader, nor move the topic's seq.
+            logger.warning("live: dropped a malformed message on %s (%r)", stream, exc)
+            return
         seq = item.seq
         if state.filling:
             state.backlog.append((item, data))
@@ -195,7 +230,11 @@ class Hub:
     def _wrap(self, stream: str, seq: int | None, text: str) -> tuple[Outgoing, object]:
         message = json.loads(text)
         data = message.get("data")
-        item = Outgoing(text, topic_priority(stream), stream, message["seq"], line_key(stream, data))
+        seq = message["seq"]
+        topic = message["topic"]
+        if type(seq) is not int or not (stream == topic or stream.startswith(f"{topic}.")):
+            raise ValueError(f"not a message of {stream}")
+        item = Outgoing(text, topic_priority(stream), stream, seq, line_key(stream, data))
         return item, data
 
     def _fan_out(self, state: TopicState, item: Outgoing, data) -> None:
@@ -230,7 +269,13 @@ class Hub:
                     await asyncio.sleep(0.2 * (attempt + 1))
                     continue
                 if since.resync:
-                    self._resync_all(state, since.current)
+                    current = since.current
+                    if not current:
+                        # The counter is gone (Redis restarted empty): start it now, where the next
+                        # publish continues, so clients get one resync at the right seq, not one at
+                        # 0 and a second when the first new message looks like a gap.
+                        current = (await self.listener.current([state.stream]))[state.stream]
+                    self._resync_all(state, current)
                 else:
                     for seq, text in since.entries:
                         if seq == state.last_seq + 1:
@@ -245,12 +290,21 @@ class Hub:
                         state.backlog.append((item, data))
                 if not state.backlog:
                     return
+            # Still ahead of the history after every read: a message past what the stream holds
+            # is not the stream's (a foreign or forged seq) and is dropped; it never moves the seq.
             current = (await self.listener.current([state.stream]))[state.stream]
-            self._resync_all(state, max(current, state.backlog[-1][0].seq))
+            foreign = [item.seq for item, _ in state.backlog if item.seq > current]
+            if foreign:
+                logger.warning("live: dropped %d message(s) on %s past its seq %d", len(foreign), state.stream, current)
+            state.backlog = [(item, data) for item, data in state.backlog if item.seq <= current]
+            if state.backlog or state.last_seq < current:
+                self._resync_all(state, current)
             state.backlog = []
         except Exception:
             logger.exception("live: could not fill a gap on %s; sending resync", state.stream)
-            self._resync_all(state, state.backlog[-1][0].seq if state.backlog else state.last_seq or 0)
+            # Where the stream is cannot be read: resync from the last seq this hub knows to be the
+            # stream's (a later message that is then ahead starts a new fill).
+            self._resync_all(state, state.last_seq or 0)
             state.backlog = []
         finally:
             state.filling = False
@@ -262,13 +316,24 @@ class Hub:
             sub.buffer = [(i, d) for i, d in sub.buffer if i.seq > current]
             client.enqueue(self._resync(state.stream, sub.label, current))
 
+    @property
+    def broker_down(self) -> bool:
+        return self.listener.down
+
+    def wait_for_broker(self, client) -> None:
+        """Call ``client.broker_back()`` when the broker's connection is re-established."""
+        self._waiting.add(client)
+
     def _on_reconnect(self) -> None:
         """After the pub/sub connection came back: anything published meanwhile is in the
-        history (or gone, which becomes a resync)."""
+        history (or gone, which becomes a resync); clients refused meanwhile subscribe again."""
         for state in list(self.topics.values()):
             if not state.filling and state.last_seq is not None:
                 state.filling = True
                 self.loop.create_task(self._fill_gap(state))
+        waiting, self._waiting = self._waiting, set()
+        for client in waiting:
+            client.broker_back()
 
 
 def start_eagerly(coro) -> asyncio.Task | None:

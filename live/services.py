@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from a1site.core.errors import ApplicationError
+from a1site.core.resilience import require_redis
 from a1site.jobs.models import Job
 
 from .backends import get_broker
@@ -249,6 +250,9 @@ def odds_ingest(*, ticks: list[OddsTickIn], source: str = OddsTick.Source.API) -
     without a ``simulated`` label (a plain OddsTickIn) is stored as not simulated."""
     if not ticks:
         return []
+    # A tick stored but never published would be missing from every open Live page: refuse
+    # the batch (503) while the live broker is unreachable instead.
+    require_redis("publish odds")
     ticks = sorted(ticks, key=lambda t: t.ts)
     with transaction.atomic():
         previous = _previous_lines(ticks)
@@ -374,6 +378,7 @@ def game_events_ingest(*, events: list[GameEventIn]) -> list[GameEvent]:
     An event without a ``simulated`` label (a plain GameEventIn) is stored as not simulated."""
     if not events:
         return []
+    require_redis("publish game events")
     events = sorted(events, key=lambda e: e.ts)
     with transaction.atomic():
         rows = GameEvent.objects.bulk_create(

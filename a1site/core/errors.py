@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 
+import pybreaker
+import redis
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from kombu.exceptions import OperationalError as BrokerUnreachable
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -59,9 +62,26 @@ def _django_validation_fields(error: DjangoValidationError) -> dict:
     return {"non_field_errors": [str(m) for m in error.messages]}
 
 
+# Redis (cache, broker, live) unreachable where no service said what to do about it: still a
+# 503 in the error shape, not an HTML 500 (a1site/core/resilience.py says what the site degrades to).
+UNAVAILABLE_ERRORS = (redis.RedisError, pybreaker.CircuitBreakerError, BrokerUnreachable)
+UNAVAILABLE_RETRY_AFTER_S = 5
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status_code)
+        response = Response(error_body(code=exc.code, message=exc.message, fields=exc.fields), status=exc.status_code)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        logger.warning("a dependency is unreachable: %r", exc)
+        response = Response(
+            error_body(code="unavailable", message="A service this needs is unreachable; retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
+        return response
     if isinstance(exc, DjangoValidationError):
         fields = _django_validation_fields(exc)
         return Response(

@@ -1,10 +1,18 @@
 """Application metrics (Prometheus). Request metrics per view come from django-prometheus."""
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 JOBS = Counter("a1_jobs_total", "Jobs by kind and by the status they reached.", ["kind", "status"])
 MODEL_LOADS = Counter(
     "a1_model_loads_total",
     "Model artifacts loaded from the registry, by model name and result (ok, tampered, missing).",
     ["name", "result"],
+)
+REDIS_STATE = Gauge("a1_redis_breaker_open", "1 while this process' Redis circuit breaker is open.")
+REDIS_TRIPS = Counter("a1_redis_breaker_trips_total", "Times this process' Redis circuit breaker opened.")
+REDIS_DEGRADED = Counter(
+    "a1_redis_degraded_total",
+    "Operations done without Redis because it was unreachable, by what was done instead "
+    "(cache_bypass, throttle_local, refused_503).",
+    ["operation"],
 )

@@ -13,13 +13,28 @@ the requests of the last ``duration`` seconds as the last window's count weighte
 much of it still overlaps, plus this window's count (the "sliding window counter" of
 Cloudflare's and Redis' rate-limiting write-ups): one ``get_many`` and one ``add``/``incr``
 per request, whatever the rate.
+
+With Redis unreachable (services mode) the counters move to this process' memory
+(``LOCAL_COUNTERS``): each server process then limits on its own, so a client spread over
+N processes gets up to N times the rate until Redis is back. A limit that holds per process
+beats failing every request (a 500) or not limiting at all; each such decision is logged once
+per outage by the breaker and counted as ``a1_redis_degraded_total{operation="throttle_local"}``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from .metrics import REDIS_DEGRADED
+
+# Counters used while the shared cache is unreachable; bounded like any LocMemCache.
+LOCAL_COUNTERS = LocMemCache("a1-throttle-local", {"OPTIONS": {"MAX_ENTRIES": 20_000}})
+logger = logging.getLogger(__name__)
+_counting_locally = False  # logged once per outage, not once per request
 
 
 class SlidingWindowCounterMixin:
@@ -33,20 +48,42 @@ class SlidingWindowCounterMixin:
         if self.key is None:
             return True
         self.now = self.timer()
+        if self._shared_cache_down():
+            return self._allow(LOCAL_COUNTERS)
+        allowed = self._allow(self.cache)
+        if self._shared_cache_down():  # it failed during this request: count here instead
+            return self._allow(LOCAL_COUNTERS)
+        return allowed
+
+    def _shared_cache_down(self) -> bool:
+        global _counting_locally
+        unavailable = getattr(self.cache, "unavailable", None)
+        if unavailable is not None and unavailable():
+            REDIS_DEGRADED.labels("throttle_local").inc()
+            if not _counting_locally:
+                _counting_locally = True
+                logger.warning("throttle: the shared cache is unreachable; counting requests in this process")
+            return True
+        if _counting_locally:
+            _counting_locally = False
+            logger.info("throttle: counting requests in the shared cache again")
+        return False
+
+    def _allow(self, cache) -> bool:
         window = int(self.now // self.duration)
         current, previous = f"{self.key}:{window}", f"{self.key}:{window - 1}"
-        counts = self.cache.get_many([current, previous])
+        counts = cache.get_many([current, previous])
         overlap = 1.0 - (self.now - window * self.duration) / self.duration
         self.previous_count = counts.get(previous, 0)
         self.current_count = counts.get(current, 0)
         if self.previous_count * overlap + self.current_count >= self.num_requests:
             return False
         # Each counter outlives its own window and the next, where it is the previous one.
-        if not self.cache.add(current, 1, timeout=2 * self.duration):
+        if not cache.add(current, 1, timeout=2 * self.duration):
             try:
-                self.cache.incr(current)
+                cache.incr(current)
             except ValueError:  # expired between add and incr
-                self.cache.add(current, 1, timeout=2 * self.duration)
+                cache.add(current, 1, timeout=2 * self.duration)
         return True
 
     def wait(self) -> float | None:

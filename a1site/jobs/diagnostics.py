@@ -3,6 +3,7 @@
 import os
 import platform
 import socket
+import time
 from importlib.metadata import version
 
 from a1site.core.health import CHECKS
@@ -10,7 +11,17 @@ from a1site.core.health import CHECKS
 LIBRARIES = ("django", "celery", "xgboost", "torch", "shap", "numpy")
 
 
-def worker_check(progress) -> dict:
+# How long a self-check may hold its worker (``hold_s``): enough to watch a worker being lost.
+MAX_HOLD_S = 300
+
+
+def worker_check(progress, *, hold_s: float = 0) -> dict:
+    """Check every dependency; with ``hold_s``, first keep the worker busy that long (the way
+    to see, on a real deployment, what a worker lost mid-job does to its job)."""
+    started = time.monotonic()
+    while (left := hold_s - (time.monotonic() - started)) > 0:
+        progress(0.5 * (1 - left / hold_s), f"holding the worker ({left:.0f} s left)")
+        time.sleep(min(left, 0.5))
     checks = {}
     steps = list(CHECKS.items())
     for index, (name, check) in enumerate(steps):

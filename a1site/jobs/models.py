@@ -25,6 +25,13 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker while the job runs; silence means the worker is gone (jobs.services).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started (a requeue after a lost worker adds one)."
+    )
+    # The Celery message running it: {"task", "id", "args", "kwargs"}; a requeue resends it.
+    delivery = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

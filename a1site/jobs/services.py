@@ -9,16 +9,22 @@ is sent (after commit) on the ``job_updated`` signal, which the live app turns i
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from celery import signature
-from django.db import transaction
+from celery import current_app, current_task, signature
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from a1site.core.metrics import JOBS
+from a1site.core.resilience import REDIS_FAILURES, RedisUnavailable, redis_call, require_redis
 
 from .models import Job
 
@@ -60,11 +66,59 @@ def job_create(*, kind: str, owner, params: dict | None = None) -> Job:
     return job
 
 
+def job_create_queued(*, kind: str, owner, task: str, params: dict | None = None) -> Job:
+    """Create a job and queue the task named ``task`` (its stable Celery name) with the job's
+    id; all or nothing. Queued by name, so services need not import the tasks that call them.
+
+    Queueing needs the broker (Redis in services mode): when it is unreachable this raises
+    ``RedisUnavailable`` (503) and no job is left behind. The message is sent after the row is
+    committed (a worker must find it), so a send that fails then removes the row again.
+    """
+    require_redis("queue a job")
+    job = job_create(kind=kind, owner=owner, params=params)
+    try:
+        # retry=False: kombu's own publish retries would hold the request for seconds.
+        redis_call(signature(task).apply_async, args=[str(job.id)], retry=False)
+    except (*REDIS_FAILURES, OperationalError) as exc:
+        Job.objects.filter(pk=job.pk).delete()
+        raise RedisUnavailable("queue a job") from exc
+    return job
+
+
+def _current_delivery() -> dict:
+    """The Celery message being worked on, if this runs in a worker (not eagerly)."""
+    task = current_task
+    if not task or task.request.id is None or task.request.is_eager:
+        return {}
+    request = task.request
+    return {"task": task.name, "id": request.id, "args": list(request.args or []), "kwargs": dict(request.kwargs or {})}
+
+
 def job_start(*, job_id) -> Job | None:
-    """queued → running. Returns None if the job already ran (a redelivered message)."""
+    """queued → running, claimed by this run. Returns None if the job is not to run here: it
+    finished (a redelivered message), or another worker runs it and is alive (its heartbeat is
+    fresh). A running job is taken over when its heartbeat went stale or when this is the same
+    message again (redelivered: whoever held it is gone)."""
+    delivery = _current_delivery()
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.JOB_STALE_AFTER_S)
+    running = Q(status=Job.Status.RUNNING)
+    claimable = Q(status=Job.Status.QUEUED) | (
+        running & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale_before))
+    )
+    if delivery:
+        claimable |= running & Q(delivery__id=delivery["id"])
     with transaction.atomic():
-        updated = Job.objects.filter(pk=job_id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
-            status=Job.Status.RUNNING, started_at=timezone.now(), progress=0, error=""
+        updated = Job.objects.filter(claimable, pk=job_id).update(
+            status=Job.Status.RUNNING,
+            started_at=now,
+            # Only a worker beats (job_run); a job run in the caller's process (the embedded
+            # mode) has no heartbeat and is never swept.
+            heartbeat_at=now if delivery else None,
+            progress=0,
+            error="",
+            delivery=delivery,
+            attempts=F("attempts") + 1,
         )
         if not updated:
             return None
@@ -82,34 +136,74 @@ def job_progress(*, job_id, fraction: float, message: str = "") -> None:
         _announce(job)
 
 
-def job_succeed(*, job_id, result: Any) -> Job:
+def _mine(job_id, attempt: int | None) -> Q:
+    """This run's job: a run whose job was taken over (requeued after its heartbeat went stale,
+    then started elsewhere) must not finish it a second time."""
+    return Q(pk=job_id) if attempt is None else Q(pk=job_id, status=Job.Status.RUNNING, attempts=attempt)
+
+
+def job_succeed(*, job_id, result: Any, attempt: int | None = None) -> Job | None:
     with transaction.atomic():
-        Job.objects.filter(pk=job_id).update(
+        updated = Job.objects.filter(_mine(job_id, attempt)).update(
             status=Job.Status.SUCCEEDED, progress=100, result=result, message="done", finished_at=timezone.now()
         )
+        if not updated:
+            logger.warning("job was taken over by another run; not finishing it here", extra={"job_id": str(job_id)})
+            return None
         job = Job.objects.get(pk=job_id)
         JOBS.labels(job.kind, Job.Status.SUCCEEDED).inc()
         _announce(job)
     return job
 
 
-def job_fail(*, job_id, error: str) -> Job:
+def job_fail(*, job_id, error: str, attempt: int | None = None) -> Job | None:
     with transaction.atomic():
-        Job.objects.filter(pk=job_id).update(status=Job.Status.FAILED, error=error, finished_at=timezone.now())
+        updated = Job.objects.filter(_mine(job_id, attempt)).update(
+            status=Job.Status.FAILED, error=error, finished_at=timezone.now()
+        )
+        if not updated:
+            logger.warning("job was taken over by another run; not failing it here", extra={"job_id": str(job_id)})
+            return None
         job = Job.objects.get(pk=job_id)
         JOBS.labels(job.kind, Job.Status.FAILED).inc()
         _announce(job)
     return job
 
 
+class _Heartbeat(threading.Thread):
+    """Writes ``heartbeat_at`` every JOB_HEARTBEAT_S while a worker runs the job: a beat that
+    stops means the worker is gone (a killed main process leaves no other trace)."""
+
+    def __init__(self, job_id, attempt: int):
+        super().__init__(name=f"job-heartbeat-{job_id}", daemon=True)
+        self.job_id = job_id
+        self.attempt = attempt
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.JOB_HEARTBEAT_S):
+                Job.objects.filter(_mine(self.job_id, self.attempt)).update(heartbeat_at=timezone.now())
+        except Exception:
+            logger.exception("job heartbeat failed", extra={"job_id": str(self.job_id)})
+        finally:
+            connection.close()  # this thread's own connection
+
+
 def job_run(*, job_id, work: Callable[[ProgressFn], Any]) -> Job | None:
     """Run ``work`` as job ``job_id``: start, throttled progress, then success or failure.
 
-    Idempotent: a job that already finished is not run again.
+    Idempotent: a job that already finished (or that a live worker runs) is not run again.
+    In a worker a heartbeat thread keeps ``heartbeat_at`` fresh meanwhile.
     """
-    if job_start(job_id=job_id) is None:
-        logger.info("job already finished; skipping", extra={"job_id": str(job_id)})
+    job = job_start(job_id=job_id)
+    if job is None:
+        logger.info("job already finished or running elsewhere; skipping", extra={"job_id": str(job_id)})
         return None
+    attempt = job.attempts
+    heartbeat = _Heartbeat(job_id, attempt) if job.delivery else None
+    if heartbeat is not None:
+        heartbeat.start()
     last_write = 0.0
 
     def progress(fraction: float, message: str = "") -> None:
@@ -120,21 +214,71 @@ def job_run(*, job_id, work: Callable[[ProgressFn], Any]) -> Job | None:
             job_progress(job_id=job_id, fraction=fraction, message=message)
 
     try:
-        result = work(progress)
-    except Exception as exc:
-        logger.exception("job failed", extra={"job_id": str(job_id)})
-        return job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
-    return job_succeed(job_id=job_id, result=result)
+        try:
+            result = work(progress)
+        except Exception as exc:
+            logger.exception("job failed", extra={"job_id": str(job_id)})
+            return job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}", attempt=attempt)
+        return job_succeed(job_id=job_id, result=result, attempt=attempt)
+    finally:
+        if heartbeat is not None:
+            heartbeat.stopped.set()
+
+
+def job_sweep_stale() -> list[Job]:
+    """Running jobs whose heartbeat stopped (their worker is gone): requeued, the same message
+    sent again, while runs are left (JOB_MAX_ATTEMPTS); else failed. Either way the owner
+    sees it at once (``job_updated``). Cheap when there is nothing to do (one indexed query)."""
+    stale_before = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_S)
+    swept = []
+    with transaction.atomic():
+        stale = Job.objects.select_for_update(skip_locked=True).filter(
+            status=Job.Status.RUNNING, heartbeat_at__lt=stale_before
+        )
+        for job in stale:
+            lost = f"its worker stopped answering (no heartbeat for {settings.JOB_STALE_AFTER_S:g} s)"
+            if job.attempts < settings.JOB_MAX_ATTEMPTS and job.delivery.get("task"):
+                job.status, job.heartbeat_at = Job.Status.QUEUED, None
+                job.message = f"requeued: {lost}"[:200]
+                job.save(update_fields=["status", "heartbeat_at", "message"])
+                transaction.on_commit(lambda delivery=job.delivery: _resend(delivery), robust=True)
+            else:
+                job.status, job.finished_at = Job.Status.FAILED, timezone.now()
+                job.error = f"Failed after {job.attempts} run(s): {lost}."
+                job.save(update_fields=["status", "finished_at", "error"])
+            logger.warning("job swept: %s", job.status, extra={"job_id": str(job.id)})
+            JOBS.labels(job.kind, job.status).inc()
+            _announce(job)
+            swept.append(job)
+    return swept
+
+
+_last_sweep = 0.0
+JOB_SWEEP_EVERY_S = 5.0
+
+
+def job_sweep_stale_now_and_then() -> None:
+    """``job_sweep_stale`` at most every JOB_SWEEP_EVERY_S in this process (job reads call it)."""
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep >= JOB_SWEEP_EVERY_S:
+        _last_sweep = now
+        job_sweep_stale()
+
+
+def _resend(delivery: dict) -> None:
+    # If the broker is unreachable now, the job stays queued and the original message comes
+    # back by itself after the broker's visibility timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS).
+    current_app.send_task(delivery["task"], args=delivery.get("args"), kwargs=delivery.get("kwargs"), retry=False)
 
 
 # The worker self-check task (a1site.jobs.tasks), queued by its stable name.
 WORKER_CHECK_TASK = "jobs.worker_check"
 
 
-def worker_check_start(*, user) -> Job:
-    """Queue a job that checks a worker reaches every dependency (after commit)."""
-    with transaction.atomic():
-        job = job_create(kind="worker_check", owner=user)
-        transaction.on_commit(lambda: signature(WORKER_CHECK_TASK, args=(str(job.id),)).delay())
+def worker_check_start(*, user, params: dict | None = None) -> Job:
+    """Queue a job that checks a worker reaches every dependency (``hold_s``: keep it running
+    that long first, to test a worker lost mid-job)."""
+    job = job_create_queued(kind="worker_check", owner=user, task=WORKER_CHECK_TASK, params=params)
     job.refresh_from_db()
     return job

@@ -8,12 +8,10 @@ import logging
 
 import numpy as np
 import pandas as pd
-from celery import signature
-from django.db import transaction
 
 from a1site.core.errors import ApplicationError
 from a1site.jobs.selectors import job_get
-from a1site.jobs.services import ProgressFn, job_create, job_run
+from a1site.jobs.services import ProgressFn, job_create_queued, job_run
 from a1site.registry.selectors import production_version
 from a1site.registry.services import model_version_load_artifact, model_version_register
 
@@ -179,13 +177,11 @@ def models_train(
 
 
 def models_train_start(*, user, sport: str | None = None, stat: str | None = None, quick: bool = False):
-    """Queue training as a job (after commit; the task ``predictions.train_models``, queued by
-    name); the job shows its progress to ``user``."""
+    """Queue training as a job (the task ``predictions.train_models``, queued by name); the job
+    shows its progress to ``user``. With the broker unreachable: 503, and no job is left."""
     training_plan(sport=sport, stat=stat)
     params = {"sport": sport, "stat": stat, "quick": quick}
-    job = job_create(kind="predictions.train_models", owner=user, params=params)
-    transaction.on_commit(lambda: signature(TRAIN_MODELS_TASK, args=(str(job.id),)).delay())
-    return job
+    return job_create_queued(kind="predictions.train_models", owner=user, task=TRAIN_MODELS_TASK, params=params)
 
 
 def models_train_job(*, job_id: str) -> None:

@@ -95,10 +95,65 @@ def test_an_in_process_task_keeps_the_request_id_of_its_caller(user):
     job = services.job_create(kind="test", owner=user)
     token = request_id_var.set("queue-req-7")
     original = tasks.worker_check
-    tasks.worker_check = lambda progress: seen.append(current_request_id())
+    tasks.worker_check = lambda progress, **options: seen.append(current_request_id())
     try:
         tasks.worker_check_task.delay(str(job.pk))
     finally:
         tasks.worker_check = original
         request_id_var.reset(token)
     assert seen == ["queue-req-7"]
+
+
+def _running_in_a_worker(job, *, beat_seconds_ago: float, attempts: int = 1, task_id: str = "msg-1"):
+    """The row a worker leaves when it ran ``job`` and its last heartbeat was that long ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.RUNNING,
+        attempts=attempts,
+        heartbeat_at=timezone.now() - timedelta(seconds=beat_seconds_ago),
+        delivery={"task": "jobs.worker_check", "id": task_id, "args": [str(job.pk)], "kwargs": {}},
+    )
+
+
+def test_a_job_whose_heartbeat_went_silent_is_requeued_then_failed_when_out_of_runs(user, settings):
+    settings.JOB_STALE_AFTER_S, settings.JOB_MAX_ATTEMPTS = 30, 2
+    fresh, lost, spent = (services.job_create(kind="test", owner=user) for _ in range(3))
+    _running_in_a_worker(fresh, beat_seconds_ago=5)
+    _running_in_a_worker(lost, beat_seconds_ago=60)
+    _running_in_a_worker(spent, beat_seconds_ago=60, attempts=2)
+
+    swept = {job.pk: job.status for job in services.job_sweep_stale()}
+
+    assert swept == {lost.pk: Job.Status.QUEUED, spent.pk: Job.Status.FAILED}
+    assert Job.objects.get(pk=fresh.pk).status == Job.Status.RUNNING
+    assert Job.objects.get(pk=lost.pk).message.startswith("requeued: its worker stopped answering")
+    assert "Failed after 2 run(s)" in Job.objects.get(pk=spent.pk).error
+
+
+def test_a_job_run_in_process_has_no_heartbeat_and_is_never_swept(user, settings):
+    settings.JOB_STALE_AFTER_S = 0
+
+    def work(progress):
+        assert Job.objects.get(pk=job.pk).heartbeat_at is None
+        assert services.job_sweep_stale() == []
+        return 1
+
+    job = services.job_create(kind="test", owner=user)
+    assert services.job_run(job_id=job.pk, work=work).status == Job.Status.SUCCEEDED
+
+
+def test_a_live_workers_job_is_not_started_again_and_a_taken_over_run_cannot_finish_it(user, settings):
+    settings.JOB_STALE_AFTER_S = 30
+    job = services.job_create(kind="test", owner=user)
+    _running_in_a_worker(job, beat_seconds_ago=1, attempts=1)
+    calls = []
+    assert services.job_run(job_id=job.pk, work=lambda progress: calls.append(1)) is None
+    assert calls == []
+    # Run 1 was taken over (its job requeued and started again as run 2): it finishes nothing.
+    _running_in_a_worker(job, beat_seconds_ago=1, attempts=2)
+    assert services.job_succeed(job_id=job.pk, result={"from": "run 1"}, attempt=1) is None
+    assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+    assert services.job_succeed(job_id=job.pk, result={"from": "run 2"}, attempt=2).result == {"from": "run 2"}

@@ -34,7 +34,7 @@ print(json.dumps({
 """
 
 
-def probe(env_overrides: dict, tmp_path) -> subprocess.CompletedProcess:
+def probe(env_overrides: dict, tmp_path, script: str = PROBE) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}}
     # A1_ENV_FILE: keep the developer's .env (DEBUG=true, a key) out of the probe.
     env.update(
@@ -46,7 +46,7 @@ def probe(env_overrides: dict, tmp_path) -> subprocess.CompletedProcess:
     )
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{PROBE}"],
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{script}"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -82,7 +82,7 @@ def test_services_mode_by_environment(tmp_path):
     )
     assert config["db"] == "django.db.backends.postgresql"
     assert config["db_name"] == "a1"
-    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"] == "a1site.core.cache.ResilientRedisCache"
     assert config["layers"] is None
     assert config["broker"] == "redis://cache.example.invalid:6379/2"
     assert config["eager"] is False
@@ -116,3 +116,23 @@ def test_production_defaults_when_debug_is_off(tmp_path):
     assert config["session_cookie_secure"] is True
     assert config["csrf_cookie_secure"] is True
     assert config["allowed_hosts"] == ["a1.example.com"]
+
+
+def test_the_broker_keeps_a_message_unacked_longer_than_any_task_may_run(tmp_path):
+    # kombu's default visibility timeout (3,600 s) is not what we run with, and a shorter one
+    # than a task's hard limit would hand a message still being worked on to a second worker.
+    script = (
+        "import json, django; django.setup()\n"
+        "from a1site.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "tasks = {n: t for n, t in app.tasks.items() if not n.startswith('celery.')}\n"
+        "limits = {n: t.time_limit or app.conf.task_time_limit for n, t in tasks.items()}\n"
+        "print(json.dumps({'visibility': app.conf.broker_transport_options['visibility_timeout'], 'limits': limits}))\n"
+    )
+    result = probe({"SECRET_KEY": "x" * 50, "REDIS_URL": "redis://127.0.0.1:6379/0"}, tmp_path, script)
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "predictions.train_models" in config["limits"] and "jobs.sweep_stale" in config["limits"]
+    longest = max(config["limits"].values())
+    assert config["visibility"] >= longest + 60, config
+    assert config["visibility"] < 3600 * 2

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from rest_framework.authtoken.models import Token
 
 from tests.support import free_port, wait_until
 
@@ -49,6 +50,12 @@ def services_reachable():
 def _flush_redis():
     """Each test starts with an empty Redis database (the cache, layer and broker state)."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def staff_token(staff_user) -> str:
+    """An API token of a staff user, for requests to the servers under test."""
+    return Token.objects.create(user=staff_user).key
 
 
 def database_url_for_subprocess() -> str:
@@ -155,28 +162,106 @@ def asgi_server(services_env, tmp_path):
 
 
 @pytest.fixture
-def celery_worker(services_env, tmp_path):
+def start_celery_worker(services_env, tmp_path):
+    """Factory: start a real Celery worker process (solo pool) consuming from Redis."""
+    started: list[Process] = []
+
+    def start(extra_env: dict | None = None, name: str = "celery") -> Process:
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "a1site",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"test-{name}-{os.getpid()}-{len(started)}@%h",
+        ]
+        worker = _start(name, args, {**services_env, **(extra_env or {})}, tmp_path)
+        started.append(worker)
+        wait_until(lambda: "ready" in worker.log() or not worker.alive(), timeout=90, what="celery worker ready")
+        if not worker.alive():
+            raise AssertionError(f"Celery worker exited:\n{worker.log()}")
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(start_celery_worker):
     """A real Celery worker process (solo pool) consuming from Redis."""
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "a1site",
-        "worker",
-        "--pool",
-        "solo",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "--hostname",
-        f"test-worker-{os.getpid()}@%h",
-    ]
-    worker = _start("celery", args, services_env, tmp_path)
-    wait_until(lambda: "ready" in worker.log() or not worker.alive(), timeout=90, what="celery worker ready")
-    if not worker.alive():
-        raise AssertionError(f"Celery worker exited:\n{worker.log()}")
-    yield worker
-    worker.stop()
+    return start_celery_worker()
+
+
+class OwnRedis:
+    """A redis-server of the test's own (on a free port: stopping it disturbs nobody else's
+    Redis) that it starts, stops, pauses and restarts; it keeps nothing on disk."""
+
+    def __init__(self, port: int, log_dir: Path):
+        self.port = port
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=(self.log_dir / f"redis-{self.port}-{time.monotonic_ns()}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+        def up():
+            try:
+                return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+            except redis.RedisError:
+                if self.process.poll() is not None:
+                    raise AssertionError(f"redis-server on {self.port} exited") from None
+                return False
+
+        wait_until(up, timeout=10, interval=0.05, what=f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        """SIGKILL: Redis gone at once, as in a crash (nothing is kept: --save '')."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel and never answered (a hung Redis)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = OwnRedis(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()

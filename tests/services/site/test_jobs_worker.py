@@ -40,6 +40,6 @@ def test_settings_in_services_mode_use_postgres_redis_and_a_real_broker(settings
     from a1site.celery import app
 
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "a1site.core.cache.ResilientRedisCache"
     assert app.conf.task_always_eager is False
     assert app.conf.broker_url == settings.REDIS_URL

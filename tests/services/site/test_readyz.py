@@ -1,12 +1,10 @@
 import json
-import shutil
-import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.support import free_port, wait_until
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -19,46 +17,14 @@ def _get(url: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis server of this test's own, so stopping it disturbs nothing else."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield port, process
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-
-
 def test_readyz_is_ok_then_503_naming_redis_users_when_redis_stops(asgi_server, own_redis):
-    port, redis_process = own_redis
-    server = asgi_server(extra_env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    server = asgi_server(extra_env={"REDIS_URL": own_redis.url})
 
     status, body = _get(f"{server.url}/readyz")
     assert status == 200, body
     assert body["failed"] == []
 
-    redis_process.kill()
-    redis_process.wait()
+    own_redis.stop()
 
     status, body = wait_until(
         lambda: (lambda r: r if r[0] == 503 else None)(_get(f"{server.url}/readyz")), timeout=30, what="503"
