@@ -87,10 +87,7 @@ def _snap(target, room, unit, min_stake):
         if target < 0.0:
             target = 0.0
     if target > 0.0 and target < min_stake - 1e-12:
-        if min_stake <= room + 1e-12 and np.random.random() < 0.5:
-            target = min_stake
-        else:
-            target = 0.0
+        target = min_stake if min_stake <= room + 1e-12 and np.random.random() < 0.5 else 0.0
     return target
 
 
@@ -121,9 +118,27 @@ def _pick_active(stakes_row, count, avoid):
 
 @njit(cache=True)
 def _sweeps(
-    returns_t, stakes, wealth, log_sum, totals, game_sums, counts, temps, steps,
-    upper, game_of, game_caps, total_cap, max_bets, unit, min_stake, newton_share, pair_share,
-    n_proposals, best_stakes, best_log_sum,
+    returns_t,
+    stakes,
+    wealth,
+    log_sum,
+    totals,
+    game_sums,
+    counts,
+    temps,
+    steps,
+    upper,
+    game_of,
+    game_caps,
+    total_cap,
+    max_bets,
+    unit,
+    min_stake,
+    newton_share,
+    pair_share,
+    n_proposals,
+    best_stakes,
+    best_log_sum,
 ):
     chains, n = stakes.shape
     n_scenarios = wealth.shape[1]
@@ -152,7 +167,9 @@ def _sweeps(
                 if game_of[j] >= 0 and game_of[j] != game:
                     amount = max(amount, -(game_caps[game_of[j]] - game_sums[c, game_of[j]]))
                 if unit > 0.0:
-                    amount = math.floor(amount / unit + 1e-9) * unit if amount > 0 else math.ceil(amount / unit - 1e-9) * unit
+                    # Toward zero, so the clamps above still hold on the grid.
+                    grid = amount / unit
+                    amount = (math.floor(grid + 1e-9) if amount > 0 else math.ceil(grid - 1e-9)) * unit
                 target = current + amount
                 target_j = stakes[c, j] - amount
                 if (0.0 < target < min_stake - 1e-12) or (0.0 < target_j < min_stake - 1e-12):
@@ -289,9 +306,27 @@ def anneal(
     for chunks in range(1, settings.max_chunks + 1):
         before = best_log_sum[0]
         accepted = _sweeps(
-            returns_t, stakes, wealth, log_sum, totals, game_sums, counts, temps, steps,
-            constraints.upper, game_of, constraints.game_caps, constraints.total, k, unit, min_stake,
-            settings.newton_share, settings.pair_share, proposals, best_stakes, best_log_sum,
+            returns_t,
+            stakes,
+            wealth,
+            log_sum,
+            totals,
+            game_sums,
+            counts,
+            temps,
+            steps,
+            constraints.upper,
+            game_of,
+            constraints.game_caps,
+            constraints.total,
+            k,
+            unit,
+            min_stake,
+            settings.newton_share,
+            settings.pair_share,
+            proposals,
+            best_stakes,
+            best_log_sum,
         )
         rate = accepted / proposals
         steps = np.where(rate > 0.3, steps * 1.2, steps * 0.8)

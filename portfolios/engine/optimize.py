@@ -88,6 +88,13 @@ def scaled_to_limits(fractions: np.ndarray, constraints: Constraints, limits: Li
     )
 
 
+def _currency(fractions: np.ndarray, limits: Limits) -> list[float]:
+    """Stakes in currency, exactly on the increment's grid (or in cents)."""
+    step = limits.increment if limits.increment > 0 else 0.01
+    units = np.floor(fractions * limits.bankroll / step + 1e-6)
+    return [float(round(u * step, 2)) for u in units]
+
+
 def _relative(value: float, reference: float) -> float | None:
     if abs(reference) < 1e-12:
         return None
@@ -110,7 +117,10 @@ def optimize(
     n = len(opportunities)
     constraints = compile_constraints(opportunities, limits)
     scenarios = scenario_returns(
-        opportunities, correlation, n_scenarios=settings.n_scenarios, seed=settings.seed,
+        opportunities,
+        correlation,
+        n_scenarios=settings.n_scenarios,
+        seed=settings.seed,
         method=settings.scenario_method,
     )
     # Fractional Kelly c: maximize c E log(1 + R f / c), whose optimum is c times the full
@@ -133,13 +143,22 @@ def optimize(
                 progress(0.1 + 0.8 * fraction, message)
 
         annealed = anneal(
-            scaled, constraints, max_bets=limits.max_bets, unit=limits.unit, min_stake=limits.min_fraction,
-            starts=starts, settings=settings.anneal, progress=anneal_progress,
+            scaled,
+            constraints,
+            max_bets=limits.max_bets,
+            unit=limits.unit,
+            min_stake=limits.min_fraction,
+            starts=starts,
+            settings=settings.anneal,
+            progress=anneal_progress,
         )
         fractions = annealed.stakes
         if limits.risk_lambda is not None and risk_slack_value(scaled, fractions, limits.risk_lambda) < 0:
             fractions = project_discrete(
-                fractions * 0.5, constraints, max_bets=limits.max_bets, unit=limits.unit,
+                fractions * 0.5,
+                constraints,
+                max_bets=limits.max_bets,
+                unit=limits.unit,
                 min_stake=limits.min_fraction,
             )
     else:
@@ -150,21 +169,24 @@ def optimize(
     bound = max(exact.utility, objective)
     if progress:
         progress(0.92, "risk figures and out-of-sample check")
-    single = np.array([
-        kelly_fraction(probability=o.probability, decimal_odds=o.decimal_odds, p_push=o.p_push) for o in opportunities
-    ])
+    single = np.array(
+        [kelly_fraction(probability=o.probability, decimal_odds=o.decimal_odds, p_push=o.p_push) for o in opportunities]
+    )
     kelly = scaled_to_limits(single * limits.kelly_fraction, constraints, limits)
     half = scaled_to_limits(single * limits.kelly_fraction * 0.5, constraints, limits)
     risk = risk_figures(scenarios.returns, fractions)
     kelly_risk = risk_figures(scenarios.returns, kelly)
     half_risk = risk_figures(scenarios.returns, half)
     fresh = scenario_returns(
-        opportunities, correlation, n_scenarios=settings.oos_scenarios, seed=settings.seed + 1_000_003,
+        opportunities,
+        correlation,
+        n_scenarios=settings.oos_scenarios,
+        seed=settings.seed + 1_000_003,
         method="pseudo",
     ).returns
     oos = utility(fresh, fractions)
     return Report(
-        stakes=[float(x) for x in fractions * limits.bankroll],
+        stakes=_currency(fractions, limits),
         fractions=[float(x) for x in fractions],
         expected_log_growth=risk.expected_log_growth,
         continuous_bound=float(bound * limits.kelly_fraction),
@@ -178,9 +200,9 @@ def optimize(
         improvement_over_half_kelly_pct=_relative(risk.expected_log_growth, half_risk.expected_log_growth),
         oos_growth=float(oos),
         oos_independent_kelly_growth=float(utility(fresh, kelly)),
-        oos_growth_loss_pct=None if abs(risk.expected_log_growth) < 1e-12 else float(
-            (risk.expected_log_growth - oos) / abs(risk.expected_log_growth) * 100.0
-        ),
+        oos_growth_loss_pct=None
+        if abs(risk.expected_log_growth) < 1e-12
+        else float((risk.expected_log_growth - oos) / abs(risk.expected_log_growth) * 100.0),
         iterations=annealed.iterations if annealed else exact.iterations,
         chains=annealed.chains if annealed else 1,
         seconds=time.perf_counter() - began,

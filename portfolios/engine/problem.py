@@ -163,9 +163,7 @@ def compile_constraints(opportunities: list[Opportunity], limits: Limits) -> Con
         if opportunity.book_max is not None:
             upper[index] = min(upper[index], opportunity.book_max / limits.bankroll)
     games: dict[str, int] = {}
-    game_of = np.array(
-        [games.setdefault(o.game, len(games)) if o.game else -1 for o in opportunities], dtype=np.int64
-    )
+    game_of = np.array([games.setdefault(o.game, len(games)) if o.game else -1 for o in opportunities], dtype=np.int64)
     return Constraints(
         upper=upper,
         game_of=game_of,

@@ -105,8 +105,12 @@ def test_exact_optimum_agrees_with_cvxpy(seed):
     game_rows[constraints.game_of, np.arange(len(opportunities))] = 1
     problem = cp.Problem(
         cp.Maximize(cp.sum(cp.log(1 + returns @ stakes)) / returns.shape[0]),
-        [stakes >= 0, stakes <= constraints.upper, cp.sum(stakes) <= constraints.total,
-         game_rows @ stakes <= constraints.game_caps],
+        [
+            stakes >= 0,
+            stakes <= constraints.upper,
+            cp.sum(stakes) <= constraints.total,
+            game_rows @ stakes <= constraints.game_caps,
+        ],
     )
     problem.solve(solver=cp.CLARABEL)
     assert ours.utility >= problem.value - 1e-7
@@ -197,14 +201,23 @@ def test_every_limit_holds_on_every_output(
     min_stake = min(min_stake, smallest)
     increment = min(increment, smallest)
     limits = Limits(
-        bankroll=bankroll, max_exposure=max_exposure, max_per_bet=max_per_bet, max_per_game=max_per_game,
-        max_bets=max_bets, min_stake=min_stake, increment=increment, kelly_fraction=kelly,
+        bankroll=bankroll,
+        max_exposure=max_exposure,
+        max_per_bet=max_per_bet,
+        max_per_game=max_per_game,
+        max_bets=max_bets,
+        min_stake=min_stake,
+        increment=increment,
+        kelly_fraction=kelly,
     )
     opportunities, correlation, _ = random_problem(9, seed, edge_scale=1.3)
     report = optimize(
-        opportunities, limits, correlation,
-        settings=RunSettings(n_scenarios=1_000, oos_scenarios=1_000, seed=seed,
-                             anneal=AnnealSettings(max_seconds=0.5, max_chunks=40)),
+        opportunities,
+        limits,
+        correlation,
+        settings=RunSettings(
+            n_scenarios=1_000, oos_scenarios=1_000, seed=seed, anneal=AnnealSettings(max_seconds=0.5, max_chunks=40)
+        ),
     )
     stakes = np.array(report.stakes)
     tolerance = 1e-6

@@ -1,0 +1,66 @@
+"""Reads for other apps that price markets: a day's priced props with our latest prediction,
+and players' stat histories (for correlations between props)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..models import StatLine
+from .catalogue import predictions_by_id, priced_prop_list
+
+__all__ = ["priced_props_with_predictions", "stat_histories"]
+
+
+def priced_props_with_predictions(
+    *, sport: str | None = None, date: dt.date | None = None, stat: str | None = None, limit: int = 500
+) -> list[dict]:
+    """Props that have a shown prediction, as plain dicts: the prop's ids, both prices and our
+    P(over), P(under), P(push). Two queries whatever the number."""
+    props = list(priced_prop_list(sport=sport, date=date, stat=stat, predicted_only=True)[:limit])
+    predictions = predictions_by_id([prop.pred_id for prop in props])
+    out = []
+    for prop in props:
+        prediction = predictions.get(prop.pred_id)
+        if prediction is None:
+            continue
+        out.append(
+            {
+                "prop_line_id": prop.pk,
+                "sport": prop.game.sport.code,
+                "game_id": prop.game_id,
+                "game": str(prop.game),
+                "player_id": prop.player_id,
+                "player": prop.player.name,
+                "team_id": prop.player.team_id,
+                "stat": prop.stat,
+                "line": prop.line,
+                "book": prop.book,
+                "over_decimal_odds": prop.over_decimal_odds,
+                "under_decimal_odds": prop.under_decimal_odds,
+                "p_over": prediction.p_over,
+                "p_under": prediction.p_under,
+                "p_push": prediction.p_push,
+            }
+        )
+    return out
+
+
+def stat_histories(*, player_ids, stats, before: dt.date | None = None, games: int = 200) -> dict:
+    """(player id, stat) → {game id: value} over each player's last ``games`` games."""
+    wanted_stats = set(stats)
+    queryset = StatLine.objects.filter(player_id__in=list(player_ids))
+    if before is not None:
+        queryset = queryset.filter(game__date__lt=before)
+    out: dict[tuple[int, str], dict[int, float]] = {}
+    seen: dict[int, int] = {}
+    for player_id, game_id, values in queryset.order_by("player_id", "-game__date").values_list(
+        "player_id", "game_id", "stats"
+    ):
+        if seen.get(player_id, 0) >= games:
+            continue
+        seen[player_id] = seen.get(player_id, 0) + 1
+        for stat in wanted_stats:
+            value = (values or {}).get(stat)
+            if value is not None:
+                out.setdefault((player_id, stat), {})[game_id] = float(value)
+    return out
