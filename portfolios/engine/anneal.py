@@ -9,7 +9,8 @@ products of 16 ratios (one log per 16 scenarios). Moves are random steps, one-di
 Newton steps on a coordinate, and swaps (drop one bet, add another) when K bets are on.
 Between chunks of sweeps neighbouring chains exchange temperatures (Metropolis), step sizes
 adapt to an acceptance of ~30 %, the ladder's top adapts to a swap rate of ~20-50 %, and the
-run stops when the best value has not improved by a relative 1e-9 for ``patience`` chunks.
+run stops when the best value has risen by less than a relative 1e-7 over the last ``patience``
+chunks.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ ProgressFn = Callable[[float, str], None]
 @dataclass(frozen=True)
 class AnnealSettings:
     chains: int = 4
-    sweeps_per_chunk: int = 10
+    sweeps_per_chunk: int = 2
     max_chunks: int = 400
     max_seconds: float = 5.0
-    patience: int = 25
-    relative_tol: float = 1e-9
+    # Converged: the best value rose by less than relative_tol (relative) over `patience` chunks.
+    patience: int = 10
+    relative_tol: float = 1e-7
     newton_share: float = 0.5
     pair_share: float = 0.5
     seed: int = 0
@@ -48,7 +50,8 @@ class AnnealResult:
     chains: int
     seconds: float
     converged: bool
-    history: list[float]
+    history: list[float]  # best value after each chunk
+    history_seconds: list[float]  # when
 
 
 @njit(cache=True)
@@ -57,13 +60,13 @@ def _seed(seed):
 
 
 @njit(cache=True, fastmath=True)
-def _log_change(wealth, column_a, delta_a, column_b, delta_b):
-    """sum_s log(1 + (delta_a r_sa + delta_b r_sb) / W_s); -inf if any wealth would be <= 0."""
+def _log_change(inverse, column_a, delta_a, column_b, delta_b):
+    """sum_s log(1 + (delta_a r_sa + delta_b r_sb) / W_s) from 1/W; -inf if any wealth would be <= 0."""
     total = 0.0
     product = 1.0
-    n = wealth.shape[0]
+    n = inverse.shape[0]
     for s in range(n):
-        ratio = 1.0 + (delta_a * column_a[s] + delta_b * column_b[s]) / wealth[s]
+        ratio = 1.0 + (delta_a * column_a[s] + delta_b * column_b[s]) * inverse[s]
         if ratio <= 0.0:
             return -np.inf
         product *= ratio
@@ -92,12 +95,12 @@ def _snap(target, room, unit, min_stake):
 
 
 @njit(cache=True)
-def _newton_amount(wealth, column_a, column_b):
-    """The 1-D Newton step along e_a - e_b (or e_a alone when column_b is zeros)."""
+def _newton_amount(inverse, column_a, column_b):
+    """The 1-D Newton step along e_a - e_b (or e_a alone when column_b is zeros), from 1/W."""
     gradient = 0.0
     curvature = 0.0
-    for s in range(wealth.shape[0]):
-        x = (column_a[s] - column_b[s]) / wealth[s]
+    for s in range(inverse.shape[0]):
+        x = (column_a[s] - column_b[s]) * inverse[s]
         gradient += x
         curvature += x * x
     return gradient / curvature if curvature > 0 else 0.0
@@ -121,6 +124,7 @@ def _sweeps(
     returns_t,
     stakes,
     wealth,
+    inverse,
     log_sum,
     totals,
     game_sums,
@@ -156,7 +160,7 @@ def _sweeps(
                 if j < 0:
                     continue
                 if np.random.random() < newton_share:
-                    amount = _newton_amount(wealth[c], returns_t[i], returns_t[j])
+                    amount = _newton_amount(inverse[c], returns_t[i], returns_t[j])
                 else:
                     amount = steps[c] * np.random.standard_normal()
                 if unit > 0.0:
@@ -184,7 +188,7 @@ def _sweeps(
                 if game >= 0:
                     room = min(room, current + game_caps[game] - game_sums[c, game])
                 if np.random.random() < newton_share:
-                    target = current + _newton_amount(wealth[c], returns_t[i], zero_column)
+                    target = current + _newton_amount(inverse[c], returns_t[i], zero_column)
                 else:
                     target = current + steps[c] * np.random.standard_normal()
                 # A bet that is off may come on by dropping another when K bets are on.
@@ -205,14 +209,16 @@ def _sweeps(
                     continue
             delta = target - current
             column_j = returns_t[j] if j >= 0 else zero_column
-            change = _log_change(wealth[c], returns_t[i], delta, column_j, delta_j)
+            change = _log_change(inverse[c], returns_t[i], delta, column_j, delta_j)
             if change == -np.inf:
                 continue
             if change < 0.0 and np.random.random() >= math.exp(change / n_scenarios / temps[c]):
                 continue
             accepted[c] += 1
+            # 1/W is kept beside W: a proposal then multiplies, and only an accepted one divides.
             for s in range(n_scenarios):
                 wealth[c, s] += delta * returns_t[i, s] + delta_j * column_j[s]
+                inverse[c, s] = 1.0 / wealth[c, s]
             if current == 0.0 and target > 0.0:
                 counts[c] += 1
             elif current > 0.0 and target == 0.0:
@@ -281,6 +287,7 @@ def anneal(
     starts.append(np.zeros(n))
     stakes = np.array([starts[c % len(starts)] for c in range(chains)], dtype=float)
     wealth = 1.0 + stakes @ returns_t
+    inverse = 1.0 / wealth
     log_sum = np.log(wealth).sum(axis=1)
     totals = stakes.sum(axis=1)
     game_of = constraints.game_of.astype(np.int64)
@@ -299,16 +306,17 @@ def anneal(
     _seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     history: list[float] = []
+    history_seconds: list[float] = []
     stale = 0
     converged = False
     chunks = 0
     proposals = settings.sweeps_per_chunk * n
     for chunks in range(1, settings.max_chunks + 1):
-        before = best_log_sum[0]
         accepted = _sweeps(
             returns_t,
             stakes,
             wealth,
+            inverse,
             log_sum,
             totals,
             game_sums,
@@ -346,16 +354,18 @@ def anneal(
             new_ladder = np.geomspace(coldest, max(hottest, coldest * 10), chains)
             temps = new_ladder[np.argsort(np.argsort(temps))]
         history.append(float(best_log_sum[0] / n_scenarios))
-        if best_log_sum[0] - before > settings.relative_tol * abs(best_log_sum[0]):
-            stale = 0
-        else:
-            stale += 1
+        history_seconds.append(time.perf_counter() - began)
+        if len(history) > settings.patience:
+            window_gain = history[-1] - history[-1 - settings.patience]
+            stale = settings.patience if window_gain <= settings.relative_tol * abs(history[-1]) else 0
         if progress is not None:
             progress(chunks / settings.max_chunks, f"annealing: best growth {history[-1]:.6f}")
         if stale >= settings.patience:
             converged = True
             break
-        if time.perf_counter() - began > settings.max_seconds:
+        # Stop before a chunk that would overrun the time budget.
+        chunk_seconds = history_seconds[-1] - (history_seconds[-2] if len(history_seconds) > 1 else 0.0)
+        if history_seconds[-1] + chunk_seconds > settings.max_seconds:
             break
     return AnnealResult(
         stakes=best_stakes,
@@ -365,4 +375,5 @@ def anneal(
         seconds=time.perf_counter() - began,
         converged=converged,
         history=history,
+        history_seconds=history_seconds,
     )
