@@ -190,7 +190,7 @@ def portfolio_create(
     return portfolio
 
 
-def _correlation(portfolio: Portfolio, opportunities: list[Opportunity]) -> np.ndarray | None:
+def portfolio_correlation(portfolio: Portfolio, opportunities: list[Opportunity]) -> np.ndarray | None:
     """Between the events of slate props, from the players' stored stat lines; None (independent)
     for explicit lists."""
     events, _ = engine.event_index([_engine_opportunity(o) for o in opportunities])
@@ -248,7 +248,7 @@ def optimization_run_execute(*, run_id: int) -> None:
             report = engine.optimize(
                 [_engine_opportunity(o) for o in rows],
                 limits,
-                _correlation(portfolio, rows),
+                portfolio_correlation(portfolio, rows),
                 settings=engine.RunSettings(
                     n_scenarios=RUN_SETTINGS.n_scenarios, oos_scenarios=RUN_SETTINGS.oos_scenarios, seed=run.seed
                 ),
