@@ -44,6 +44,7 @@ class Report:
     bound_certificate: float
     risk: RiskFigures
     independent_kelly: RiskFigures
+    independent_kelly_stakes: list[float]  # currency, scaled to the limits
     half_kelly: RiskFigures
     improvement_over_kelly_pct: float | None
     improvement_over_half_kelly_pct: float | None
@@ -195,6 +196,7 @@ def optimize(
         bound_certificate=float(exact.gap_bound),
         risk=risk,
         independent_kelly=kelly_risk,
+        independent_kelly_stakes=_currency(kelly, limits),
         half_kelly=half_risk,
         improvement_over_kelly_pct=_relative(risk.expected_log_growth, kelly_risk.expected_log_growth),
         improvement_over_half_kelly_pct=_relative(risk.expected_log_growth, half_risk.expected_log_growth),
