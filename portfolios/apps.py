@@ -1,6 +1,16 @@
 from django.apps import AppConfig
 
 
+def _on_odds_ticks(sender, ticks: list[dict], **kwargs) -> None:
+    """live's ``odds_ticks_received`` (after commit): queue a rebalance when anyone asked for it."""
+    from . import selectors
+    from .tasks import rebalance_on_ticks_task
+
+    ids = [tick["id"] for tick in ticks if isinstance(tick, dict) and tick.get("id") is not None]
+    if ids and selectors.auto_rebalance_exists():
+        rebalance_on_ticks_task.delay(ids)
+
+
 def _topic_owner_only(user, topic: str) -> bool:
     from . import selectors
 
@@ -18,6 +28,8 @@ class PortfoliosConfig(AppConfig):
         register_nav(key="portfolios", label="Portfolios", url_name="portfolios:list")
         try:
             from live.registry import register_topic
+            from live.signals import odds_ticks_received
         except ImportError:
             return
         register_topic("portfolio", _topic_owner_only)
+        odds_ticks_received.connect(_on_odds_ticks, dispatch_uid="portfolios.rebalance_on_ticks")

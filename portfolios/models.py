@@ -51,6 +51,13 @@ class Opportunity(models.Model):
     game = models.CharField(max_length=120, blank=True)
     book_max = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     prop_line_id = models.BigIntegerField(null=True, blank=True, help_text="predictions PropLine, if from a slate.")
+    market = models.CharField(
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text="sport:game:player:stat:book (external ids), for odds ticks.",
+    )
+    line = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["portfolio", "position"]
@@ -76,6 +83,7 @@ class OptimizationRun(models.Model):
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED)
     seed = models.PositiveIntegerField(default=0)
     reason = models.CharField(max_length=40, default="manual")
+    details = models.JSONField(default=dict, blank=True, help_text="Why it ran, e.g. the odds that moved.")
     report = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

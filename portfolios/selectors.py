@@ -36,3 +36,7 @@ def portfolio_topic_allowed(*, user, topic: str) -> bool:
     if not rest.isdigit():
         return False
     return Portfolio.objects.filter(pk=int(rest), owner=user).exists()
+
+
+def auto_rebalance_exists() -> bool:
+    return Portfolio.objects.filter(auto_rebalance=True).exists()

@@ -105,12 +105,26 @@ def _opportunities_from_props(props_filter: dict, *, method: str) -> list[dict]:
                     "game": str(prop["game_id"]),
                     "book_max": None,
                     "prop_line_id": prop["prop_line_id"],
+                    "market": market_key(
+                        sport=prop["sport"],
+                        game=prop["game_external_id"],
+                        player=prop["player_external_id"],
+                        stat=prop["stat"],
+                        book=prop["book"],
+                    ),
+                    "line": prop["line"],
                     "player_id": prop["player_id"],
                     "stat": prop["stat"],
                     "date": props_filter.get("date"),
                 }
             )
     return out
+
+
+def market_key(*, sport: str, game: str, player: str, stat: str, book: str) -> str:
+    """How an odds tick finds the opportunities it reprices (external ids, as ticks carry them;
+    the odds feed stores book names in lower case)."""
+    return f"{sport}:{game}:{player}:{stat}:{book.lower()}"
 
 
 def portfolio_create(
@@ -177,6 +191,8 @@ def portfolio_create(
                     game=row["game"][:120],
                     book_max=row["book_max"],
                     prop_line_id=row["prop_line_id"],
+                    market=row.get("market", ""),
+                    line=row.get("line"),
                 )
                 for index, row in enumerate(rows)
             ]
@@ -223,11 +239,15 @@ def _engine_opportunity(row: Opportunity) -> engine.Opportunity:
     )
 
 
-def portfolio_optimize(*, portfolio: Portfolio, user, reason: str = "manual", seed: int = 0) -> OptimizationRun:
+def portfolio_optimize(
+    *, portfolio: Portfolio, user, reason: str = "manual", seed: int = 0, details: dict | None = None
+) -> OptimizationRun:
     """Queue an optimization run as a job (progress on ``jobs.{id}``)."""
     with transaction.atomic():
         job = jobs.job_create(kind="portfolio.optimize", owner=user, params={"portfolio_id": portfolio.pk})
-        run = OptimizationRun.objects.create(portfolio=portfolio, job=job, seed=seed, reason=reason)
+        run = OptimizationRun.objects.create(
+            portfolio=portfolio, job=job, seed=seed, reason=reason, details=details or {}
+        )
         transaction.on_commit(lambda: optimize_portfolio_task.delay(run.pk))
     return run
 
@@ -240,6 +260,7 @@ def optimization_run_execute(*, run_id: int) -> None:
         return
     portfolio = run.portfolio
     rows = list(portfolio.opportunities.all())
+    current = _accepted_stakes(portfolio, rows)
 
     def work(progress):
         OptimizationRun.objects.filter(pk=run.pk).update(status=OptimizationRun.Status.RUNNING)
@@ -252,6 +273,7 @@ def optimization_run_execute(*, run_id: int) -> None:
                 settings=engine.RunSettings(
                     n_scenarios=RUN_SETTINGS.n_scenarios, oos_scenarios=RUN_SETTINGS.oos_scenarios, seed=run.seed
                 ),
+                current_stakes=current,
                 progress=progress,
             )
         result = report.as_dict()
@@ -274,9 +296,75 @@ def optimization_run_execute(*, run_id: int) -> None:
                 "run_id": run.pk,
                 "status": status,
                 "reason": run.reason,
+                "details": run.details,
                 "stakes": (job.result or {}).get("stakes") if job and job.result else None,
+                "previous_stakes": None if current is None else [float(x) for x in current],
             },
         )
+
+
+def _accepted_stakes(portfolio: Portfolio, rows: list[Opportunity]) -> np.ndarray | None:
+    """The stakes of the latest accepted allocation, aligned with ``rows`` (the warm start)."""
+    accepted = OptimizationRun.objects.filter(portfolio=portfolio, accepted_at__isnull=False).first()
+    if accepted is None or not accepted.report:
+        return None
+    by_id = dict(zip(accepted.report["opportunity_ids"], accepted.report["stakes"], strict=True))
+    return np.array([by_id.get(row.pk, 0.0) for row in rows], dtype=float)
+
+
+def portfolios_rebalance_on_ticks(*, tick_ids: list[int]) -> dict:
+    """Odds ticks → reprice the matching opportunities of auto-rebalance portfolios (same book,
+    same line) and queue a warm-started run for each portfolio that moved; the run publishes
+    the new allocation on ``portfolio.{id}`` with what moved. Idempotent: a tick that changes
+    no price queues nothing."""
+    from live.services import odds_ticks_get
+
+    latest: dict[str, dict] = {}
+    for tick in odds_ticks_get(ids=tick_ids):
+        key = market_key(
+            sport=tick["sport"], game=tick["game"], player=tick["player_id"], stat=tick["stat"], book=tick["book"]
+        )
+        latest[key] = tick
+    if not latest:
+        return {"portfolios": 0, "moved": 0}
+    rows = list(
+        Opportunity.objects.filter(portfolio__auto_rebalance=True, market__in=list(latest)).select_related(
+            "portfolio__owner"
+        )
+    )
+    moved: dict[int, list[dict]] = {}
+    changed = []
+    for row in rows:
+        tick = latest[row.market]
+        if row.line is None or abs(tick["line"] - row.line) > 1e-9:
+            continue  # another line: our probability does not apply to it
+        new_odds = tick["over_odds"] if row.side == "over" else tick["under_odds"]
+        if abs(new_odds - row.decimal_odds) < 1e-9:
+            continue
+        book = engine.devig([tick["over_odds"], tick["under_odds"]], method=row.portfolio.devig_method)
+        moved.setdefault(row.portfolio_id, []).append(
+            {
+                "opportunity_id": row.pk,
+                "description": row.description,
+                "old_odds": row.decimal_odds,
+                "new_odds": new_odds,
+                "tick_id": tick["id"],
+            }
+        )
+        row.decimal_odds = new_odds
+        row.book_probability = float(book[0] if row.side == "over" else book[1])
+        row.edge = engine.edge(probability=row.probability, decimal_odds=new_odds)
+        row.kelly_fraction = engine.kelly_fraction(
+            probability=row.probability, decimal_odds=new_odds, p_push=row.p_push
+        )
+        changed.append(row)
+    portfolios = {row.portfolio_id: row.portfolio for row in changed}
+    with transaction.atomic():
+        Opportunity.objects.bulk_update(changed, ["decimal_odds", "book_probability", "edge", "kelly_fraction"])
+        for portfolio_id, items in moved.items():
+            portfolio = portfolios[portfolio_id]
+            portfolio_optimize(portfolio=portfolio, user=portfolio.owner, reason="odds moved", details={"moved": items})
+    return {"portfolios": len(moved), "moved": len(changed)}
 
 
 def allocation_accept(*, run_id: int, user) -> list[Bet]:

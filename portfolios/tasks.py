@@ -10,3 +10,11 @@ def optimize_portfolio_task(run_id: int) -> None:
     from . import services
 
     services.optimization_run_execute(run_id=run_id)
+
+
+@shared_task(name="portfolios.rebalance_on_ticks", soft_time_limit=120, time_limit=150)
+def rebalance_on_ticks_task(tick_ids: list[int]) -> dict:
+    """Reprice auto-rebalance portfolios from stored odds ticks; queues one run per portfolio."""
+    from . import services
+
+    return services.portfolios_rebalance_on_ticks(tick_ids=tick_ids)

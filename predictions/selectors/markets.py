@@ -28,6 +28,8 @@ def priced_props_with_predictions(
                 "prop_line_id": prop.pk,
                 "sport": prop.game.sport.code,
                 "game_id": prop.game_id,
+                "game_external_id": prop.game.external_id,
+                "player_external_id": prop.player.external_id,
                 "game": str(prop.game),
                 "player_id": prop.player_id,
                 "player": prop.player.name,
