@@ -26,7 +26,7 @@ def messages(topic: str) -> list[dict]:
 
 
 def test_an_odds_tick_reprices_and_rebalances_from_the_accepted_allocation(
-    served,
+    served,  # noqa: F811
     user,
     staff_client,
     django_capture_on_commit_callbacks,  # noqa: F811
