@@ -89,6 +89,8 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "game",
             "book_max",
             "prop_line_id",
+            "market",
+            "line",
         ]
 
 
@@ -101,6 +103,7 @@ class RunSerializer(serializers.ModelSerializer):
             "status",
             "seed",
             "reason",
+            "details",
             "report",
             "error",
             "created_at",
