@@ -160,3 +160,24 @@ class BetInSerializer(serializers.Serializer):
 
 class SettleSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["won", "lost", "push", "void"])
+
+
+class PnlSerializer(serializers.Serializer):
+    settled = serializers.IntegerField()
+    open = serializers.IntegerField()
+    staked = serializers.CharField()
+    profit = serializers.CharField()
+    roi = serializers.FloatField(allow_null=True, help_text="Profit / bankroll.")
+    max_drawdown = serializers.FloatField(help_text="Largest fall from a peak of the bankroll path, as a fraction.")
+    bankroll_path = serializers.ListField(child=serializers.FloatField())
+
+    def get_fields(self):
+        # "yield" (profit / staked) is a Python keyword, so it cannot be declared as a name.
+        fields = super().get_fields()
+        fields["yield"] = serializers.FloatField(allow_null=True, help_text="Profit / staked.")
+        return fields
+
+
+class BetListSerializer(serializers.Serializer):
+    bets = BetSerializer(many=True)
+    pnl = PnlSerializer()

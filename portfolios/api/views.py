@@ -1,6 +1,7 @@
 """The portfolio API: owner only; another user's portfolio answers 404."""
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,10 +18,14 @@ def _portfolio(request, portfolio_id):
 
 
 class PortfolioListView(APIView):
+    @extend_schema(responses=serializers.PortfolioSerializer(many=True))
     def get(self, request):
         rows = selectors.portfolio_list(owner=request.user)[:200]
         return Response(serializers.PortfolioSerializer(rows, many=True).data)
 
+    @extend_schema(
+        request=serializers.PortfolioCreateSerializer, responses={201: serializers.PortfolioDetailSerializer}
+    )
     def post(self, request):
         data = serializers.PortfolioCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -43,15 +48,18 @@ class PortfolioListView(APIView):
 
 
 class PortfolioDetailView(APIView):
+    @extend_schema(responses=serializers.PortfolioDetailSerializer)
     def get(self, request, portfolio_id):
         return Response(serializers.PortfolioDetailSerializer(_portfolio(request, portfolio_id)).data)
 
 
 class RunListView(APIView):
+    @extend_schema(responses=serializers.RunSerializer(many=True))
     def get(self, request, portfolio_id):
         portfolio = _portfolio(request, portfolio_id)
         return Response(serializers.RunSerializer(selectors.run_list(portfolio_id=portfolio.pk)[:50], many=True).data)
 
+    @extend_schema(request=None, responses={202: serializers.RunSerializer})
     def post(self, request, portfolio_id):
         portfolio = _portfolio(request, portfolio_id)
         run = services.portfolio_optimize(portfolio=portfolio, user=request.user)
@@ -60,6 +68,7 @@ class RunListView(APIView):
 
 
 class RunDetailView(APIView):
+    @extend_schema(responses=serializers.RunSerializer)
     def get(self, request, portfolio_id, run_id):
         run = selectors.run_get(owner=request.user, portfolio_id=portfolio_id, run_id=run_id)
         if run is None:
@@ -68,6 +77,7 @@ class RunDetailView(APIView):
 
 
 class RunAcceptView(APIView):
+    @extend_schema(request=None, responses=serializers.BetSerializer(many=True))
     def post(self, request, portfolio_id, run_id):
         if selectors.run_get(owner=request.user, portfolio_id=portfolio_id, run_id=run_id) is None:
             raise Http404
@@ -76,6 +86,7 @@ class RunAcceptView(APIView):
 
 
 class BetListView(APIView):
+    @extend_schema(responses=serializers.BetListSerializer)
     def get(self, request, portfolio_id):
         portfolio = _portfolio(request, portfolio_id)
         bets = list(selectors.bet_list(portfolio_id=portfolio.pk))
@@ -86,6 +97,7 @@ class BetListView(APIView):
             }
         )
 
+    @extend_schema(request=serializers.BetInSerializer, responses={201: serializers.BetSerializer})
     def post(self, request, portfolio_id):
         portfolio = _portfolio(request, portfolio_id)
         data = serializers.BetInSerializer(data=request.data)
@@ -95,6 +107,7 @@ class BetListView(APIView):
 
 
 class BetSettleView(APIView):
+    @extend_schema(request=serializers.SettleSerializer, responses=serializers.BetSerializer)
     def post(self, request, portfolio_id, bet_id):
         _portfolio(request, portfolio_id)
         data = serializers.SettleSerializer(data=request.data)
