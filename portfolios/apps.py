@@ -11,6 +11,13 @@ def _on_odds_ticks(sender, ticks: list[dict], **kwargs) -> None:
         rebalance_on_ticks_task.delay(ids)
 
 
+def _on_game_final(sender, game: dict, **kwargs) -> None:
+    """live's ``game_final``: settle the bets whose results predictions now hold."""
+    from .tasks import settle_bets_task
+
+    settle_bets_task.delay()
+
+
 def _topic_owner_only(user, topic: str) -> bool:
     from . import selectors
 
@@ -28,8 +35,9 @@ class PortfoliosConfig(AppConfig):
         register_nav(key="portfolios", label="Portfolios", url_name="portfolios:list")
         try:
             from live.registry import register_topic
-            from live.signals import odds_ticks_received
+            from live.signals import game_final, odds_ticks_received
         except ImportError:
             return
         register_topic("portfolio", _topic_owner_only)
         odds_ticks_received.connect(_on_odds_ticks, dispatch_uid="portfolios.rebalance_on_ticks")
+        game_final.connect(_on_game_final, dispatch_uid="portfolios.settle_bets")

@@ -116,6 +116,9 @@ class Bet(models.Model):
     stake = models.DecimalField(max_digits=14, decimal_places=2)
     status = models.CharField(max_length=4, choices=Status.choices, default=Status.OPEN)
     profit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    clv = models.FloatField(
+        null=True, blank=True, help_text="Closing line value: closing de-vigged probability x odds taken - 1."
+    )
     placed_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
 

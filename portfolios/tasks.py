@@ -18,3 +18,11 @@ def rebalance_on_ticks_task(tick_ids: list[int]) -> dict:
     from . import services
 
     return services.portfolios_rebalance_on_ticks(tick_ids=tick_ids)
+
+
+@shared_task(name="portfolios.settle_bets", soft_time_limit=120, time_limit=150)
+def settle_bets_task() -> dict:
+    """Settle open slate bets from the stored results (idempotent: settled bets are skipped)."""
+    from . import services
+
+    return services.bets_settle_from_results()

@@ -137,6 +137,7 @@ class BetSerializer(serializers.ModelSerializer):
             "stake",
             "status",
             "profit",
+            "clv",
             "placed_at",
             "settled_at",
         ]
@@ -169,6 +170,7 @@ class PnlSerializer(serializers.Serializer):
     profit = serializers.CharField()
     roi = serializers.FloatField(allow_null=True, help_text="Profit / bankroll.")
     max_drawdown = serializers.FloatField(help_text="Largest fall from a peak of the bankroll path, as a fraction.")
+    mean_clv = serializers.FloatField(allow_null=True, help_text="Mean closing line value of the settled bets.")
     bankroll_path = serializers.ListField(child=serializers.FloatField())
 
     def get_fields(self):

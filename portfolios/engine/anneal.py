@@ -266,6 +266,16 @@ def project_discrete(
     return out
 
 
+def _solvent(stakes: np.ndarray, returns: np.ndarray, constraints: Constraints, rules: dict) -> np.ndarray:
+    """A start with positive wealth in every scenario. Dropping one leg of a hedged pair (the K
+    largest kept, the rest off) can leave the other leg's losses uncovered; halve until solvent."""
+    for _ in range(40):
+        if np.all(1.0 + returns @ stakes > 0):
+            return stakes
+        stakes = project_discrete(stakes * 0.5, constraints, **rules)
+    return np.zeros_like(stakes)
+
+
 def anneal(
     returns: np.ndarray,
     constraints: Constraints,
@@ -283,7 +293,8 @@ def anneal(
     chains = settings.chains
     returns_t = np.ascontiguousarray(returns.T)
     k = n if max_bets is None else int(max_bets)
-    starts = [project_discrete(s, constraints, max_bets=max_bets, unit=unit, min_stake=min_stake) for s in starts or []]
+    rules = {"max_bets": max_bets, "unit": unit, "min_stake": min_stake}
+    starts = [_solvent(project_discrete(s, constraints, **rules), returns, constraints, rules) for s in starts or []]
     starts.append(np.zeros(n))
     stakes = np.array([starts[c % len(starts)] for c in range(chains)], dtype=float)
     wealth = 1.0 + stakes @ returns_t

@@ -26,7 +26,7 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class RiskFigures:
-    expected_log_growth: float
+    expected_log_growth: float | None  # None: ruin in some scenario
     p_loss: float
     var_5: float  # loss (fraction of bankroll) exceeded with 5 % probability
     cvar_5: float  # mean loss in the worst 5 %
@@ -48,8 +48,8 @@ class Report:
     half_kelly: RiskFigures
     improvement_over_kelly_pct: float | None
     improvement_over_half_kelly_pct: float | None
-    oos_growth: float
-    oos_independent_kelly_growth: float
+    oos_growth: float | None  # None: ruin in some fresh scenario
+    oos_independent_kelly_growth: float | None
     oos_growth_loss_pct: float | None
     iterations: int
     chains: int
@@ -66,8 +66,8 @@ class Report:
 def risk_figures(returns: np.ndarray, fractions: np.ndarray) -> RiskFigures:
     change = returns @ fractions
     tail = np.sort(change)[: max(1, int(0.05 * change.size))]
-    with np.errstate(divide="ignore"):
-        growth = float(np.mean(np.log1p(change)))
+    # Ruin in some scenario (all of a full-exposure allocation lost) has no finite log growth.
+    growth = float(np.mean(np.log1p(change))) if np.all(change > -1.0) else None
     return RiskFigures(
         expected_log_growth=growth,
         p_loss=float(np.mean(change < -1e-12)),
@@ -96,8 +96,12 @@ def _currency(fractions: np.ndarray, limits: Limits) -> list[float]:
     return [float(round(u * step, 2)) for u in units]
 
 
-def _relative(value: float, reference: float) -> float | None:
-    if abs(reference) < 1e-12:
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _relative(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None or abs(reference) < 1e-12:
         return None
     return (value - reference) / abs(reference) * 100.0
 
@@ -185,7 +189,8 @@ def optimize(
         seed=settings.seed + 1_000_003,
         method="pseudo",
     ).returns
-    oos = utility(fresh, fractions)
+    oos = _finite(utility(fresh, fractions))
+    oos_change = _relative(oos, risk.expected_log_growth)
     return Report(
         stakes=_currency(fractions, limits),
         fractions=[float(x) for x in fractions],
@@ -200,11 +205,9 @@ def optimize(
         half_kelly=half_risk,
         improvement_over_kelly_pct=_relative(risk.expected_log_growth, kelly_risk.expected_log_growth),
         improvement_over_half_kelly_pct=_relative(risk.expected_log_growth, half_risk.expected_log_growth),
-        oos_growth=float(oos),
-        oos_independent_kelly_growth=float(utility(fresh, kelly)),
-        oos_growth_loss_pct=None
-        if abs(risk.expected_log_growth) < 1e-12
-        else float((risk.expected_log_growth - oos) / abs(risk.expected_log_growth) * 100.0),
+        oos_growth=oos,
+        oos_independent_kelly_growth=_finite(utility(fresh, kelly)),
+        oos_growth_loss_pct=None if oos_change is None else -oos_change,
         iterations=annealed.iterations if annealed else exact.iterations,
         chains=annealed.chains if annealed else 1,
         seconds=time.perf_counter() - began,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..models import StatLine
+from ..engine.grading import outcome
+from ..models import PropLine, Result, StatLine
 from .catalogue import predictions_by_id, priced_prop_list
 
-__all__ = ["priced_props_with_predictions", "stat_histories"]
+__all__ = ["priced_props_with_predictions", "prop_settlements", "stat_histories"]
 
 
 def priced_props_with_predictions(
@@ -65,4 +66,40 @@ def stat_histories(*, player_ids, stats, before: dt.date | None = None, games: i
             value = (values or {}).get(stat)
             if value is not None:
                 out.setdefault((player_id, stat), {})[game_id] = float(value)
+    return out
+
+
+def prop_settlements(*, prop_line_ids) -> dict[int, dict]:
+    """prop line id → how it settled and its closing price: ``outcome`` (over, under, push,
+    void, or None while unsettled; the grading rule of predictions.engine.grading) and the
+    last quote of the same book at the same line (``closing_over``, ``closing_under``).
+    Three queries whatever the number."""
+    props = list(PropLine.objects.filter(pk__in=list(prop_line_ids)))
+    if not props:
+        return {}
+    game_ids = {p.game_id for p in props}
+    results = {
+        (r.game_id, r.player_id, r.stat): r
+        for r in Result.objects.filter(game_id__in=game_ids, player_id__in={p.player_id for p in props})
+    }
+    closing: dict[tuple, PropLine] = {}
+    for quote in PropLine.objects.filter(game_id__in=game_ids, player_id__in={p.player_id for p in props}).order_by(
+        "seen_at", "id"
+    ):
+        closing[(quote.game_id, quote.player_id, quote.stat, quote.book, quote.line)] = quote
+    out = {}
+    for prop in props:
+        result = results.get((prop.game_id, prop.player_id, prop.stat))
+        if result is None:
+            settled = None
+        elif result.status == Result.Status.VOID:
+            settled = "void"
+        else:
+            settled = outcome(result.value, prop.line)
+        last = closing.get((prop.game_id, prop.player_id, prop.stat, prop.book, prop.line), prop)
+        out[prop.pk] = {
+            "outcome": settled,
+            "closing_over": last.over_decimal_odds,
+            "closing_under": last.under_decimal_odds,
+        }
     return out

@@ -283,3 +283,18 @@ def test_limits_name_the_field_that_is_wrong():
         Opportunity("x", 2.0, 1.0)
     with pytest.raises(ValueError, match="^decimal_odds"):
         Opportunity("x", 1.0, 0.5)
+
+
+def test_dropping_one_leg_of_a_hedge_leaves_a_solvent_start():
+    # Over and under of one prop both priced above evens: the continuous answer stakes both
+    # legs heavily (one always wins); K = 1 keeps one leg, whose losses a quarter-Kelly
+    # objective (returns / 0.25) could not cover without shrinking it.
+    opportunities = [
+        Opportunity("o", 2.2, 0.5, event="prop", side="over"),
+        Opportunity("u", 2.2, 0.5, event="prop", side="under"),
+    ]
+    limits = Limits(bankroll=100, max_bets=1, increment=1, kelly_fraction=0.25)
+    report = optimize(opportunities, limits, settings=RunSettings(n_scenarios=2_000, oos_scenarios=2_000))
+    placed = [s for s in report.stakes if s > 0]
+    assert len(placed) == 1
+    assert report.expected_log_growth is not None and np.isfinite(report.expected_log_growth)
