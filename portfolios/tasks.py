@@ -26,3 +26,11 @@ def settle_bets_task() -> dict:
     from . import services
 
     return services.bets_settle_from_results()
+
+
+@shared_task(name="portfolios.backtest", soft_time_limit=1700, time_limit=1800)
+def backtest_portfolio_task(job_id: str) -> None:
+    """A walk-forward backtest and its stress run, as job ``job_id`` (a finished job is skipped)."""
+    from . import services
+
+    services.backtest_job_execute(job_id=job_id)

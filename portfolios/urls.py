@@ -22,6 +22,7 @@ urlpatterns = [
         name="api-run-accept",
     ),
     path("api/portfolios/<int:portfolio_id>/bets/", api_views.BetListView.as_view(), name="api-bets"),
+    path("api/portfolios/<int:portfolio_id>/backtest/", api_views.BacktestView.as_view(), name="api-backtest"),
     path(
         "api/portfolios/<int:portfolio_id>/bets/<int:bet_id>/settle/",
         api_views.BetSettleView.as_view(),

@@ -183,3 +183,12 @@ class PnlSerializer(serializers.Serializer):
 class BetListSerializer(serializers.Serializer):
     bets = BetSerializer(many=True)
     pnl = PnlSerializer()
+
+
+class BacktestInSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
+class BacktestQueuedSerializer(serializers.Serializer):
+    job = serializers.UUIDField(help_text="Follow it at /api/jobs/{id}/; its result holds base and stress runs.")

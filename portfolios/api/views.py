@@ -114,3 +114,13 @@ class BetSettleView(APIView):
         data.is_valid(raise_exception=True)
         bet = services.bet_settle(bet_id=bet_id, user=request.user, status=data.validated_data["status"])
         return Response(serializers.BetSerializer(bet).data)
+
+
+class BacktestView(APIView):
+    @extend_schema(request=serializers.BacktestInSerializer, responses={202: serializers.BacktestQueuedSerializer})
+    def post(self, request, portfolio_id):
+        portfolio = _portfolio(request, portfolio_id)
+        data = serializers.BacktestInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.portfolio_backtest(portfolio=portfolio, user=request.user, **data.validated_data)
+        return Response({"job": str(job.pk)}, status=status.HTTP_202_ACCEPTED)

@@ -64,7 +64,9 @@ def _opportunities_from_list(items: list[dict], *, method: str) -> list[dict]:
     return out
 
 
-def _opportunities_from_props(props_filter: dict, *, method: str) -> list[dict]:
+def slate_opportunities(props_filter: dict, *, method: str) -> list[dict]:
+    """Both sides of each priced prop with our prediction (filter: sport, date, stat, min_edge,
+    limit) as opportunity rows, the book's side priced by ``method``."""
     date = dt.date.fromisoformat(props_filter["date"]) if props_filter.get("date") else None
     props = prediction_selectors.priced_props_with_predictions(
         sport=props_filter.get("sport"),
@@ -134,7 +136,7 @@ def portfolio_create(
     if opportunities:
         rows = _opportunities_from_list(opportunities, method=devig_method)
     elif props_filter:
-        rows = _opportunities_from_props(props_filter, method=devig_method)
+        rows = slate_opportunities(props_filter, method=devig_method)
     else:
         raise ApplicationError("Give opportunities or a props filter.", fields={"opportunities": ["required"]})
     for index, row in enumerate(rows):

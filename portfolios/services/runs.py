@@ -26,17 +26,21 @@ def portfolio_correlation(portfolio: Portfolio, opportunities: list[Opportunity]
     """Between the events of slate props, from the players' stored stat lines; None (independent)
     for explicit lists."""
     events, _ = engine.event_index([_engine_opportunity(o) for o in opportunities])
+    date = portfolio.props_filter.get("date")
+    return event_correlation(events, before=dt.date.fromisoformat(date) if date else None)
+
+
+def event_correlation(events: list[str], *, before: dt.date | None) -> np.ndarray | None:
+    """Correlations between slate events ("game:player:stat") from the players' stat lines
+    before ``before``; None when an event is not a slate prop."""
     keys = []
     for event in events:
         parts = event.split(":")
         if len(parts) != 3 or not parts[1].isdigit():
             return None
         keys.append((int(parts[1]), parts[2]))
-    date = portfolio.props_filter.get("date")
     histories = prediction_selectors.stat_histories(
-        player_ids={player for player, _ in keys},
-        stats={stat for _, stat in keys},
-        before=dt.date.fromisoformat(date) if date else None,
+        player_ids={player for player, _ in keys}, stats={stat for _, stat in keys}, before=before
     )
     correlation, _ = engine.estimate_correlation([histories.get(key, {}) for key in keys])
     return correlation

@@ -9,14 +9,6 @@ from live.backends import get_broker
 from portfolios import services
 from portfolios.models import Opportunity, OptimizationRun
 from predictions import services as prediction_services
-from tests.predictions.conftest import (  # noqa: F401
-    _fresh_inference_service,
-    _media,
-    mini_league,
-    nba_points_training,
-    register_models,
-    served,
-)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_broker")]
 
@@ -26,7 +18,7 @@ def messages(topic: str) -> list[dict]:
 
 
 def test_an_odds_tick_reprices_and_rebalances_from_the_accepted_allocation(
-    served,  # noqa: F811
+    served,
     user,
     staff_client,
     django_capture_on_commit_callbacks,  # noqa: F811

@@ -10,19 +10,11 @@ from django.core.management import call_command
 from portfolios import services
 from portfolios.models import Opportunity
 from predictions import selectors
-from tests.predictions.conftest import (  # noqa: F401
-    _fresh_inference_service,
-    _media,
-    mini_league,
-    nba_points_training,
-    register_models,
-    served,
-)
 
 pytestmark = pytest.mark.django_db
 
 
-def test_slate_portfolio_prices_both_sides_and_correlates_teammates(served, user):  # noqa: F811
+def test_slate_portfolio_prices_both_sides_and_correlates_teammates(served, user):
     date = served["upcoming"][0].date
     call_command(
         "predict_slate",
