@@ -21,7 +21,7 @@ def test_an_odds_tick_reprices_and_rebalances_from_the_accepted_allocation(
     served,
     user,
     staff_client,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     date = served["upcoming"][0].date
     prediction_services.slate_predict(sport="nba", date=date)
