@@ -33,7 +33,7 @@ VAR_DIR = Path(env.str("A1_VAR_DIR", default=str(BASE_DIR / "var")))
 REDIS_URL = env.str("REDIS_URL", default="")
 
 # Domain apps, in dependency order. a1site mounts their urls and WebSocket routes by name.
-A1_DOMAIN_APPS = ["predictions", "live"]
+A1_DOMAIN_APPS = ["predictions", "live", "portfolios"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -2,6 +2,7 @@
 
 - ``catalogue``: sports, teams, players, games, stat lines, props, results, predictions;
 - ``logs``: the stored game logs and season lines as the engine's columnar arrays;
+- ``markets``: priced props with our predictions, stat histories and settlements (portfolios);
 - ``model_state``: live metrics, ensemble weights, drift warnings and shadows of versions;
 - ``quotes``: what the live odds feed's quotes read;
 - ``rows``: hand-written SELECTs of the prediction request path;
@@ -44,6 +45,11 @@ from .logs import (
     priced_pairs,
     season_lines_for_features,
     season_prop_table,
+)
+from .markets import (
+    priced_props_with_predictions,
+    prop_settlements,
+    stat_histories,
 )
 from .model_state import (
     active_shadow_states,
@@ -118,8 +124,10 @@ __all__ = [
     "predictions_for_messages",
     "priced_pairs",
     "priced_prop_list",
+    "priced_props_with_predictions",
     "prop_feature_rows",
     "prop_list",
+    "prop_settlements",
     "quoted",
     "result_list",
     "season_lines_for_features",
@@ -131,6 +139,7 @@ __all__ = [
     "sport_id_map",
     "sport_list",
     "sport_stats",
+    "stat_histories",
     "stat_line_list",
     "team_id_map",
     "team_list",

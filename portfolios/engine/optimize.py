@@ -1,0 +1,218 @@
+"""One optimization run: scenarios → exact continuous bound → annealer for the discrete
+rules → the report (growth, gap, comparisons with independent Kelly, risk, out of sample)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .anneal import AnnealSettings, ProgressFn, anneal, project_discrete
+from .devig import kelly_fraction
+from .exact import risk_slack_value, solve_continuous, solve_risk_constrained, utility
+from .problem import Constraints, Limits, Opportunity, compile_constraints
+from .scenarios import scenario_returns
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    n_scenarios: int = 20_000
+    oos_scenarios: int = 50_000
+    scenario_method: str = "pseudo"
+    seed: int = 0
+    anneal: AnnealSettings = field(default_factory=AnnealSettings)
+
+
+@dataclass(frozen=True)
+class RiskFigures:
+    expected_log_growth: float | None  # None: ruin in some scenario
+    p_loss: float
+    var_5: float  # loss (fraction of bankroll) exceeded with 5 % probability
+    cvar_5: float  # mean loss in the worst 5 %
+    expected_return: float
+
+
+@dataclass(frozen=True)
+class Report:
+    stakes: list[float]  # currency
+    fractions: list[float]
+    expected_log_growth: float  # in sample, at the stakes (full log utility)
+    continuous_bound: float  # the fractional-Kelly objective's exact continuous optimum
+    objective: float  # the fractional-Kelly objective at the stakes
+    gap_pct: float  # (bound - objective) / |bound| x 100
+    bound_certificate: float
+    risk: RiskFigures
+    independent_kelly: RiskFigures
+    independent_kelly_stakes: list[float]  # currency, scaled to the limits
+    half_kelly: RiskFigures
+    improvement_over_kelly_pct: float | None
+    improvement_over_half_kelly_pct: float | None
+    oos_growth: float | None  # None: ruin in some fresh scenario
+    oos_independent_kelly_growth: float | None
+    oos_growth_loss_pct: float | None
+    iterations: int
+    chains: int
+    seconds: float
+    exact_seconds: float
+    converged: bool
+    n_scenarios: int
+    method: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def risk_figures(returns: np.ndarray, fractions: np.ndarray) -> RiskFigures:
+    change = returns @ fractions
+    tail = np.sort(change)[: max(1, int(0.05 * change.size))]
+    # Ruin in some scenario (all of a full-exposure allocation lost) has no finite log growth.
+    growth = float(np.mean(np.log1p(change))) if np.all(change > -1.0) else None
+    return RiskFigures(
+        expected_log_growth=growth,
+        p_loss=float(np.mean(change < -1e-12)),
+        var_5=float(max(0.0, -np.quantile(change, 0.05))),
+        cvar_5=float(max(0.0, -tail.mean())),
+        expected_return=float(change.mean()),
+    )
+
+
+def scaled_to_limits(fractions: np.ndarray, constraints: Constraints, limits: Limits) -> np.ndarray:
+    """Independent stakes scaled down by one factor until every cap holds, then on the grid."""
+    capped = np.minimum(fractions, constraints.upper)
+    sums = np.append(constraints.game_sums(capped), capped.sum())
+    caps = np.append(constraints.game_caps, constraints.total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = min(1.0, float(np.min(np.where(sums > 0, caps / sums, np.inf))))
+    return project_discrete(
+        capped * scale, constraints, max_bets=limits.max_bets, unit=limits.unit, min_stake=limits.min_fraction
+    )
+
+
+def _currency(fractions: np.ndarray, limits: Limits) -> list[float]:
+    """Stakes in currency, exactly on the increment's grid (or in cents)."""
+    step = limits.increment if limits.increment > 0 else 0.01
+    units = np.floor(fractions * limits.bankroll / step + 1e-6)
+    return [float(round(u * step, 2)) for u in units]
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _relative(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None or abs(reference) < 1e-12:
+        return None
+    return (value - reference) / abs(reference) * 100.0
+
+
+def optimize(
+    opportunities: list[Opportunity],
+    limits: Limits,
+    correlation: np.ndarray | None = None,
+    *,
+    settings: RunSettings = RunSettings(),
+    current_stakes: np.ndarray | None = None,
+    progress: ProgressFn | None = None,
+) -> Report:
+    """The allocation of ``limits.bankroll`` over ``opportunities`` with its report."""
+    began = time.perf_counter()
+    if not opportunities:
+        raise ValueError("opportunities: nothing to allocate")
+    n = len(opportunities)
+    constraints = compile_constraints(opportunities, limits)
+    scenarios = scenario_returns(
+        opportunities,
+        correlation,
+        n_scenarios=settings.n_scenarios,
+        seed=settings.seed,
+        method=settings.scenario_method,
+    )
+    # Fractional Kelly c: maximize c E log(1 + R f / c), whose optimum is c times the full
+    # Kelly answer when no limit binds.
+    scaled = scenarios.returns / limits.kelly_fraction
+    if progress:
+        progress(0.05, "exact continuous bound")
+    if limits.risk_lambda is not None:
+        exact = solve_risk_constrained(scaled, constraints, risk_lambda=limits.risk_lambda)
+    else:
+        exact = solve_continuous(scaled, constraints)
+    if exact.utility <= 0 or not np.any(exact.stakes > 1e-9):
+        fractions = np.zeros(n)
+        annealed = None
+    elif limits.discrete:
+        starts = [exact.stakes] + ([np.asarray(current_stakes) / limits.bankroll] if current_stakes is not None else [])
+
+        def anneal_progress(fraction: float, message: str) -> None:
+            if progress:
+                progress(0.1 + 0.8 * fraction, message)
+
+        annealed = anneal(
+            scaled,
+            constraints,
+            max_bets=limits.max_bets,
+            unit=limits.unit,
+            min_stake=limits.min_fraction,
+            starts=starts,
+            settings=settings.anneal,
+            progress=anneal_progress,
+        )
+        fractions = annealed.stakes
+        if limits.risk_lambda is not None and risk_slack_value(scaled, fractions, limits.risk_lambda) < 0:
+            fractions = project_discrete(
+                fractions * 0.5,
+                constraints,
+                max_bets=limits.max_bets,
+                unit=limits.unit,
+                min_stake=limits.min_fraction,
+            )
+    else:
+        fractions = exact.stakes
+        annealed = None
+    fractions = np.where(fractions > 1e-12, fractions, 0.0)
+    objective = utility(scaled, fractions)
+    bound = max(exact.utility, objective)
+    if progress:
+        progress(0.92, "risk figures and out-of-sample check")
+    single = np.array(
+        [kelly_fraction(probability=o.probability, decimal_odds=o.decimal_odds, p_push=o.p_push) for o in opportunities]
+    )
+    kelly = scaled_to_limits(single * limits.kelly_fraction, constraints, limits)
+    half = scaled_to_limits(single * limits.kelly_fraction * 0.5, constraints, limits)
+    risk = risk_figures(scenarios.returns, fractions)
+    kelly_risk = risk_figures(scenarios.returns, kelly)
+    half_risk = risk_figures(scenarios.returns, half)
+    fresh = scenario_returns(
+        opportunities,
+        correlation,
+        n_scenarios=settings.oos_scenarios,
+        seed=settings.seed + 1_000_003,
+        method="pseudo",
+    ).returns
+    oos = _finite(utility(fresh, fractions))
+    oos_change = _relative(oos, risk.expected_log_growth)
+    return Report(
+        stakes=_currency(fractions, limits),
+        fractions=[float(x) for x in fractions],
+        expected_log_growth=risk.expected_log_growth,
+        continuous_bound=float(bound * limits.kelly_fraction),
+        objective=float(objective * limits.kelly_fraction),
+        gap_pct=float((bound - objective) / abs(bound) * 100.0) if bound > 0 else 0.0,
+        bound_certificate=float(exact.gap_bound),
+        risk=risk,
+        independent_kelly=kelly_risk,
+        independent_kelly_stakes=_currency(kelly, limits),
+        half_kelly=half_risk,
+        improvement_over_kelly_pct=_relative(risk.expected_log_growth, kelly_risk.expected_log_growth),
+        improvement_over_half_kelly_pct=_relative(risk.expected_log_growth, half_risk.expected_log_growth),
+        oos_growth=oos,
+        oos_independent_kelly_growth=_finite(utility(fresh, kelly)),
+        oos_growth_loss_pct=None if oos_change is None else -oos_change,
+        iterations=annealed.iterations if annealed else exact.iterations,
+        chains=annealed.chains if annealed else 1,
+        seconds=time.perf_counter() - began,
+        exact_seconds=exact.seconds,
+        converged=annealed.converged if annealed else bool(exact.gap_bound <= 1e-8 or limits.risk_lambda),
+        n_scenarios=settings.n_scenarios,
+        method="anneal" if annealed else exact.method,
+    )

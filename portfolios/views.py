@@ -1,0 +1,126 @@
+"""Web pages: the builder, the user's portfolios, one portfolio with its allocation and bets."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from a1site.core.errors import ApplicationError
+from predictions import selectors as prediction_selectors
+
+from . import charts, selectors, services
+from .engine import METHODS
+
+FRACTION_FIELDS = ("max_exposure", "max_per_bet", "max_per_game", "kelly_fraction")
+AMOUNT_FIELDS = ("min_stake", "increment")
+DEFAULTS = {
+    "name": "Tonight",
+    "bankroll": "1000",
+    "sport": "",
+    "date": "",
+    "min_edge": "0",
+    "max_exposure": "0.5",
+    "max_per_bet": "0.1",
+    "max_per_game": "0.25",
+    "kelly_fraction": "0.5",
+    "max_bets": "8",
+    "min_stake": "5",
+    "increment": "1",
+    "devig_method": "multiplicative",
+}
+
+
+def _number(form: dict, name: str, errors: dict, cast=float):
+    value = (form.get(name) or "").strip()
+    if value == "":
+        return None
+    try:
+        return cast(value)
+    except ValueError:
+        errors[name] = ["not a number"]
+        return None
+
+
+@login_required
+def portfolio_list_page(request):
+    return render(request, "portfolios/list.html", {"portfolios": selectors.portfolio_list(owner=request.user)[:200]})
+
+
+@login_required
+def portfolio_new_page(request):
+    """The builder: a slate (sport, date, minimum edge), the bankroll, limits and de-vig method."""
+    form = {**DEFAULTS, **request.POST.dict()} if request.method == "POST" else dict(DEFAULTS)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        limits = {name: _number(form, name, errors) for name in FRACTION_FIELDS + AMOUNT_FIELDS}
+        limits["max_bets"] = _number(form, "max_bets", errors, int)
+        bankroll = _number(form, "bankroll", errors)
+        min_edge = _number(form, "min_edge", errors)
+        if not errors:
+            try:
+                portfolio = services.portfolio_create(
+                    owner=request.user,
+                    name=form["name"] or "Portfolio",
+                    bankroll=bankroll if bankroll else -1,
+                    limits={k: v for k, v in limits.items() if v is not None},
+                    devig_method=form["devig_method"],
+                    props_filter={
+                        "sport": form["sport"] or None,
+                        "date": form["date"] or None,
+                        "min_edge": (min_edge or 0.0) / 100.0,
+                    },
+                )
+                services.portfolio_optimize(portfolio=portfolio, user=request.user)
+                return redirect("portfolios:detail", portfolio_id=portfolio.pk)
+            except ApplicationError as error:
+                errors = error.fields or {"non_field_errors": [error.message]}
+    return render(
+        request,
+        "portfolios/new.html",
+        {
+            "form": form,
+            "errors": errors,
+            "methods": METHODS,
+            "sports": prediction_selectors.sport_list(),
+        },
+    )
+
+
+@login_required
+def portfolio_page(request, portfolio_id):
+    portfolio = selectors.portfolio_get(owner=request.user, portfolio_id=portfolio_id)
+    if portfolio is None:
+        raise Http404
+    latest = selectors.run_list(portfolio_id=portfolio.pk).first()
+    run = selectors.run_list(portfolio_id=portfolio.pk).filter(status="succeeded").first()
+    opportunities = list(portfolio.opportunities.all())
+    rows, chart = [], ""
+    if run and run.report:
+        stakes = dict(zip(run.report["opportunity_ids"], run.report["stakes"], strict=True))
+        kelly = dict(zip(run.report["opportunity_ids"], run.report["independent_kelly_stakes"], strict=True))
+        rows = [(o, stakes.get(o.pk, 0.0), kelly.get(o.pk, 0.0)) for o in opportunities]
+        chart = mark_safe(charts.allocation_svg([(o.description, s, k) for o, s, k in rows]))  # noqa: S308 - escaped
+    bets = list(selectors.bet_list(portfolio_id=portfolio.pk))
+    return render(
+        request,
+        "portfolios/detail.html",
+        {
+            "portfolio": portfolio,
+            "run": run,
+            "latest": latest,
+            "rows": rows,
+            "chart": chart,
+            "bets": bets,
+            "pnl": services.pnl_summary(bets=bets, bankroll=portfolio.bankroll),
+        },
+    )
+
+
+@login_required
+@require_POST
+def portfolio_accept(request, portfolio_id, run_id):
+    if selectors.run_get(owner=request.user, portfolio_id=portfolio_id, run_id=run_id) is None:
+        raise Http404
+    services.allocation_accept(run_id=run_id, user=request.user)
+    return redirect("portfolios:detail", portfolio_id=portfolio_id)

@@ -1,0 +1,52 @@
+"""The portfolio builder in Chromium: pick a predicted slate and limits, run, see the allocation."""
+
+import pytest
+
+from portfolios.models import Bet
+from predictions import services
+from tests.predictions.conftest import (  # noqa: F401 - fixtures
+    _fresh_inference_service,
+    _media,
+    mini_league,
+    nba_points_training,
+    register_models,
+    served,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_builder_runs_and_shows_the_allocation(page, live_server, served, user, login, screenshot):  # noqa: F811
+    date = served["upcoming"][0].date
+    services.slate_predict(sport="nba", date=date)
+    login(user)
+    page.click("nav >> text=Portfolios")
+    page.click('[data-testid="new-portfolio"]')
+    page.select_option('select[name="sport"]', "nba")
+    page.fill('input[name="date"]', date.isoformat())
+    page.fill('input[name="min_edge"]', "-100")
+    page.fill('input[name="max_bets"]', "4")
+    page.select_option('select[name="devig_method"]', "shin")
+    screenshot("portfolio_builder")
+    page.click('[data-testid="run"]')
+    page.wait_for_selector('[data-testid="allocation"]', timeout=60_000)
+    rows = page.locator('[data-testid="allocation-row"]')
+    assert rows.count() == 40
+    stakes = [float(text) for text in page.locator('[data-testid="stake"]').all_inner_texts()]
+    placed = [s for s in stakes if s > 0]
+    assert 0 < len(placed) <= 4
+    assert all(s >= 5 and s.is_integer() for s in placed)
+    assert page.locator('[data-testid="allocation-chart"] rect.stake').count() >= len(placed)
+    assert "Independent Kelly" in page.inner_text('[data-testid="risk"]')
+    screenshot("portfolio_allocation")
+    page.click('[data-testid="accept"]')
+    page.wait_for_selector('[data-testid="bets"] td')
+    assert Bet.objects.filter(portfolio__owner=user).count() == len(placed)
+
+
+def test_builder_names_the_bad_field(page, live_server, served, user, login):  # noqa: F811
+    login(user)
+    page.goto(f"{live_server.url}/portfolios/new/")
+    page.fill('input[name="bankroll"]', "-5")
+    page.click('[data-testid="run"]')
+    assert "bankroll" in page.inner_text('[data-testid="builder-errors"]')

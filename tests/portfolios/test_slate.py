@@ -1,0 +1,54 @@
+"""A portfolio built from a predicted slate: opportunities from priced props with our latest
+predictions (predictions.selectors.markets), correlations from the players' stat lines."""
+
+import io
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from portfolios import services
+from portfolios.models import Opportunity
+from predictions import selectors
+
+pytestmark = pytest.mark.django_db
+
+
+def test_slate_portfolio_prices_both_sides_and_correlates_teammates(served, user):
+    date = served["upcoming"][0].date
+    call_command(
+        "predict_slate",
+        "--sport",
+        "nba",
+        "--date",
+        date.isoformat(),
+        "--no-progress",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    props = selectors.priced_props_with_predictions(sport="nba", date=date)
+    assert len(props) == 20
+    portfolio = services.portfolio_create(
+        owner=user,
+        name="slate",
+        bankroll=1000,
+        limits={"max_exposure": 0.5, "max_per_game": 0.3},
+        devig_method="power",
+        props_filter={"sport": "nba", "date": date.isoformat(), "min_edge": -1},
+    )
+    rows = list(Opportunity.objects.filter(portfolio=portfolio))
+    assert len(rows) == 40  # over and under of each prop
+    assert all(r.prop_line_id for r in rows)
+    over_under = {}
+    for row in rows:
+        over_under.setdefault(row.event, []).append(row)
+    assert all(len(pair) == 2 and {r.side for r in pair} == {"over", "under"} for pair in over_under.values())
+    pair = next(iter(over_under.values()))
+    assert pair[0].book_probability + pair[1].book_probability == pytest.approx(1.0)
+
+    correlation = services.portfolio_correlation(portfolio, rows)
+    assert correlation.shape == (20, 20)
+    assert np.linalg.eigvalsh(correlation).min() >= -1e-9
+    off_diagonal = correlation[~np.eye(20, dtype=bool)]
+    assert np.any(off_diagonal != 0.0)
+    assert np.all(np.abs(off_diagonal) < 1.0)
