@@ -27,6 +27,7 @@ from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
+from django.conf import settings
 
 from .engine.history import RingHistory, Since, since_from
 from .engine.outbox import INBOUND_CHUNK
@@ -336,8 +337,6 @@ def get_broker():
     """The process' broker, from settings (REDIS_URL → Redis, else in-memory)."""
     global _broker
     if _broker is None:
-        from django.conf import settings
-
         with _broker_lock:
             if _broker is None:
                 size = settings.LIVE_HISTORY_SIZE

@@ -26,6 +26,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from django.conf import settings
+
+from .backends import get_broker
 from .engine.history import Since
 from .engine.outbox import INBOUND_CHUNK, Outgoing
 from .engine.protocol import Filters
@@ -379,10 +382,6 @@ _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def get_hub() -> Hub:
-    from django.conf import settings
-
-    from .backends import get_broker
-
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
