@@ -33,7 +33,7 @@ VAR_DIR = Path(env.str("A1_VAR_DIR", default=str(BASE_DIR / "var")))
 REDIS_URL = env.str("REDIS_URL", default="")
 
 # Domain apps, in dependency order. a1site mounts their urls and WebSocket routes by name.
-A1_DOMAIN_APPS = ["predictions", "live"]
+A1_DOMAIN_APPS = ["predictions", "live", "explanations"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -144,6 +144,19 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Explanations (a few KB each, thousands per slate) have their own cache: in Redis under their
+# own prefix, embedded in a local-memory cache large enough for a day's slate (the default
+# alias keeps only 300 entries).
+CACHES["explanations"] = (
+    {**CACHES["default"], "KEY_PREFIX": "a1x"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "explanations",
+        "OPTIONS": {"MAX_ENTRIES": env.int("EXPLANATIONS_LOCMEM_ENTRIES", default=50_000)},
+    }
+)
+EXPLANATIONS_CACHE_TTL_S = env.int("EXPLANATIONS_CACHE_TTL_S", default=24 * 3600)
 
 # --- Live (live/: WebSocket streams, odds and game feeds, alerts) ------------------------
 # Messages kept per topic for resume; older positions get an explicit resync.

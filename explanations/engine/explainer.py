@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import combine, quality
-from .labels import STAT_UNITS, label_for, reason
+from .labels import label_for, reason, stat_unit
 from .shapley import MemberExplainer, MemberValues
 
 LEVELS = ("fast", "standard", "detailed", "comprehensive")
@@ -153,7 +153,7 @@ class EnsembleExplainer:
         check_level(level)
         x = batch.X[row]
         mean_values, p_values = batch.mean.values[row], batch.p_over.values[row]
-        unit = _stat_unit(stat)
+        unit = stat_unit(stat)
         stability_value = self.stability if stability is None else float(stability)
         additivity = float(
             quality.additivity_component(batch.mean.additivity_error[row], batch.mean.base[row], batch.mean.value[row])
@@ -268,7 +268,3 @@ def _anchor_vector(anchors, n: int) -> np.ndarray | None:
     if np.all(np.isnan(vector)):
         return None
     return vector
-
-
-def _stat_unit(stat: str) -> str:
-    return STAT_UNITS.get(stat, stat.replace("_", " "))

@@ -52,12 +52,12 @@ class Label:
         return f"{number} {self.unit}".rstrip()
 
 
-def _unit(stat: str) -> str:
+def stat_unit(stat: str) -> str:
     return STAT_UNITS.get(stat, stat.replace("_", " "))
 
 
 def _game_table(stat: str) -> dict[str, Label]:
-    unit = _unit(stat)
+    unit = stat_unit(stat)
     return {
         f"{stat}_last5": Label(f"{unit.capitalize()} per game, last 5 games", unit),
         f"{stat}_last10": Label(f"{unit.capitalize()} per game, last 10 games", unit),
@@ -83,7 +83,7 @@ def _game_table(stat: str) -> dict[str, Label]:
 
 
 def _season_table(stat: str) -> dict[str, Label]:
-    unit = _unit(stat)
+    unit = stat_unit(stat)
     table: dict[str, Label] = {}
     for lag in range(1, SEASON_LAGS + 1):
         when = "last season" if lag == 1 else f"{lag} seasons ago"
@@ -102,7 +102,7 @@ def _season_table(stat: str) -> dict[str, Label]:
     )
     for code in season_components(stat):
         table[f"{code}_rate_weighted"] = Label(
-            f"{_unit(code).capitalize()} per opportunity, last 3 seasons weighted", "per opp.", 3
+            f"{stat_unit(code).capitalize()} per opportunity, last 3 seasons weighted", "per opp.", 3
         )
     return table
 
@@ -145,5 +145,7 @@ def reason(
             text += f", {abs(gap):,.{label.decimals}f} {direction} than typical"
         else:
             text += ", about typical"
-    effect = f"{contribution * 100:+.1f} pts of P(over)" if output == "p_over" else f"{contribution:+.2f} {_unit(stat)}"
+    effect = (
+        f"{contribution * 100:+.1f} pts of P(over)" if output == "p_over" else f"{contribution:+.2f} {stat_unit(stat)}"
+    )
     return f"{text}: {effect}"

@@ -5,3 +5,4 @@ its ``select_related``.
 """
 
 from .catalogue import *  # noqa: F403
+from .explaining import *  # noqa: F403
