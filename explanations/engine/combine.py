@@ -128,8 +128,16 @@ def p_over_explanation(
     """P(over)'s attribution (module docstring). ``member_means``, ``member_base_means`` and
     ``member_dispersions`` have shape (n, K); ``mean_values`` (n, f) are the ensemble's
     stat-mean contributions."""
-    value = pricing.p_over(member_means, member_dispersions, lines, anchors)
-    base = pricing.p_over(member_base_means, member_dispersions, lines, anchors)
+    # The served price and the base price in one distribution call (2n rows).
+    n = len(member_means)
+    lines = np.asarray(lines, np.float64).reshape(-1)
+    both = pricing.p_over(
+        np.vstack([member_means, member_base_means]),
+        np.vstack([member_dispersions, member_dispersions]),
+        np.concatenate([lines, lines]),
+        None if anchors is None else np.concatenate([np.asarray(anchors, np.float64).reshape(-1)] * 2),
+    )
+    value, base = both[:n], both[n:]
     delta_mean = mean_values.sum(axis=1)
     small = np.abs(delta_mean) < _SMALL_MOVE
     ratio = np.zeros_like(delta_mean)

@@ -81,12 +81,12 @@ class EnsembleExplainer:
             raise ValueError(f"feature matrix has {X.shape[1]} columns; the model has {len(self.names)} features")
         lines = np.broadcast_to(np.asarray(lines, np.float64), (len(X),)).copy()
         anchors = _anchor_vector(anchors, len(X))
-        member_values = [explainer.explain(X) for explainer in self.members]
-        return self._combine(member_values, X, lines, anchors)
-
-    def _combine(self, member_values, X, lines, anchors) -> BatchExplanation:
-        base, values = combine.ensemble_mean(member_values, self.weights)
         member_means, member_dispersions = self.member_params(X)
+        member_values = [explainer.explain(X, member_means[:, column]) for column, explainer in enumerate(self.members)]
+        return self._combine(member_values, X, lines, anchors, member_means, member_dispersions)
+
+    def _combine(self, member_values, X, lines, anchors, member_means, member_dispersions) -> BatchExplanation:
+        base, values = combine.ensemble_mean(member_values, self.weights)
         served_mean = member_means @ self.weights
         mean = combine.OutputExplanation(
             "mean", base, values, served_mean, np.abs(base + values.sum(axis=1) - served_mean)
@@ -123,13 +123,16 @@ class EnsembleExplainer:
         """Mean top-3 Jaccard per row between the stored background's explanation and
         explanations with bootstrap-resampled backgrounds (engine.quality)."""
         X = np.atleast_2d(np.asarray(X, np.float64))
-        _, reference = combine.ensemble_mean([explainer.explain(X) for explainer in self.members], self.weights)
+        means = self.member_params(X)[0]
+        _, reference = combine.ensemble_mean(
+            [explainer.explain(X, means[:, column]) for column, explainer in enumerate(self.members)], self.weights
+        )
         rng = np.random.default_rng(seed)
         overlaps = []
         for _ in range(resamples):
             rows = self.background[rng.integers(0, len(self.background), size=len(self.background))]
             members = [MemberExplainer(member, rows) for member in self.ensemble.members]
-            member_values = [explainer.explain(X) for explainer in members]
+            member_values = [explainer.explain(X, means[:, column]) for column, explainer in enumerate(members)]
             _, values = combine.ensemble_mean(member_values, self.weights)
             overlaps.append(quality.jaccard_top(reference, values))
         return np.mean(overlaps, axis=0)
@@ -167,7 +170,14 @@ class EnsembleExplainer:
             )
         )
 
+        entries: dict[int, dict] = {}
+
         def feature_entry(j: int) -> dict:
+            if j not in entries:
+                entries[j] = make_entry(j)
+            return entries[j]
+
+        def make_entry(j: int) -> dict:
             value = float(x[j])
             typical = float(self.typical[j]) if np.isfinite(self.typical[j]) else None
             label = label_for(sport, stat, self.names[j])

@@ -120,13 +120,21 @@ class MemberExplainer:
             X, feature_names=list(self.schema.names), nthread=1, base_margin=log_offset
         ), log_offset
 
-    def explain(self, X: np.ndarray) -> MemberValues:
+    def explain(self, X: np.ndarray, served_mean: np.ndarray | None = None) -> MemberValues:
+        """The member's SHAP values for rows ``X``. The output they must add up to is the
+        served mean in the member's space (its log for the log link), from ``served_mean``
+        when the caller has it (the ensemble explainer does) or from the member itself; the
+        served mean is clipped and floored as engine.models serves it, and such a row shows
+        its gap as additivity error."""
         X = np.asarray(X, np.float64)
+        if served_mean is None:
+            served_mean = self.member.predict_params(X).mean
+        served_mean = np.asarray(served_mean, np.float64)
+        output = np.log(served_mean) if self.link == "log" else served_mean
         if self.kind == "xgboost":
             matrix, log_offset = self._matrix(X)
             contributions = self.booster.predict(matrix, pred_contribs=True).astype(np.float64)
             values, base = contributions[:, :-1], contributions[:, -1]
-            output = self.booster.predict(matrix, output_margin=True).astype(np.float64)
             if log_offset is not None:
                 # XGBoost folds the base margin into the bias column; give it to its feature.
                 base = base - log_offset + self.offset_base
@@ -137,13 +145,10 @@ class MemberExplainer:
             values = np.asarray(self.deep.shap_values(inputs, check_additivity=False), np.float64)
             values = values.reshape(len(X), -1)
             base = np.full(len(X), self.deep_base)
-            with self._torch.inference_mode():
-                output = self.network(inputs)[:, 0].numpy().astype(np.float64)
             if self.offset_index is not None:
                 log_offset = self._log_offset(X)
                 values[:, self.offset_index] += log_offset - self.offset_base
                 base = base + self.offset_base
-                output = output + log_offset
         error = np.abs(base + values.sum(axis=1) - output)
         return MemberValues(self.kind, self.link, base, values, output, error)
 

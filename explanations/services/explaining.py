@@ -288,43 +288,57 @@ def _explain_targets(targets: list[_Target], *, level: str, stabilities=None) ->
         )
         if level == "comprehensive":
             payload["global"] = insight_summary(version_id=target.prediction.model_version_id)
-        out[target.prediction.pk] = (_envelope(target.prediction, loaded, payload), loaded)
+        out[target.prediction.pk] = _envelope(target.prediction, loaded, payload)
     SECONDS.labels(level).observe(time.perf_counter() - started)
     return out
 
 
 def _explain_many(predictions: dict, *, level: str, use_cache: bool = True) -> tuple[dict[int, dict], dict[int, str]]:
-    """id → explanation (with ``cached``) and id → why not, for stored predictions."""
+    """id → explanation (with ``cached``) and id → why not, for stored predictions. The
+    cache is asked first with what the prediction row itself holds (its version, weights,
+    feature hash, line and odds); feature rows are read only for what it misses."""
     check_level(level)
-    targets = _targets(predictions)
-    missing = {pk: "its feature row is not stored and cannot be built" for pk in predictions if pk not in targets}
     cache = explanations_cache()
     results: dict[int, dict] = {}
-    groups: dict[tuple, list[_Target]] = {}
     keys = {}
-    for pk, target in targets.items():
-        prediction = target.prediction
+    for pk, prediction in predictions.items():
         loaded = explainer_for_version(version_id=prediction.model_version_id, prediction=prediction)
-        keys[pk] = _cache_key(prediction, loaded, target.feature_hash, target.anchor, level)
+        anchor = serving.book_anchor(prediction.over_decimal_odds, prediction.under_decimal_odds)
+        keys[pk] = _cache_key(prediction, loaded, prediction.feature_hash, anchor, level)
+    if use_cache and keys:
+        found = cache.get_many(list(keys.values())) if len(keys) > 1 else _get_one(cache, next(iter(keys.values())))
+        for pk, key in keys.items():
+            if key in found:
+                results[pk] = {**found[key], "cached": True}
+                CACHE_HITS.labels(level).inc()
+                SERVED.labels(level, "cache").inc()
+    todo = {pk: prediction for pk, prediction in predictions.items() if pk not in results}
+    if not todo:
+        return results, {}
+    targets = _targets(todo)
+    missing = {pk: "its feature row is not stored and cannot be built" for pk in todo if pk not in targets}
+    groups: dict[tuple, list[_Target]] = {}
+    for target in targets.values():
+        prediction = target.prediction
         groups.setdefault((prediction.model_version_id, prediction.weights_id), []).append(target)
-    found = cache.get_many(list(keys.values())) if use_cache and keys else {}
-    for pk, key in keys.items():
-        if key in found:
-            results[pk] = {**found[key], "cached": True}
-            CACHE_HITS.labels(level).inc()
-            SERVED.labels(level, "cache").inc()
     fresh_cache = {}
     for group in groups.values():
-        todo = [target for target in group if target.prediction.pk not in results]
-        if not todo:
-            continue
-        for pk, (payload, _) in _explain_targets(todo, level=level).items():
-            fresh_cache[keys[pk]] = payload
+        for pk, payload in _explain_targets(group, level=level).items():
+            # The row's own hash (a row rebuilt since the prediction would differ): the key
+            # says exactly which features were explained.
+            target = targets[pk]
+            loaded = explainer_for_version(version_id=target.prediction.model_version_id, prediction=target.prediction)
+            fresh_cache[_cache_key(target.prediction, loaded, target.feature_hash, target.anchor, level)] = payload
             results[pk] = {**payload, "cached": False}
             SERVED.labels(level, "fresh").inc()
     if fresh_cache:
         cache.set_many(fresh_cache, timeout=settings.EXPLANATIONS_CACHE_TTL_S)
     return results, missing
+
+
+def _get_one(cache, key: str) -> dict:
+    value = cache.get(key)
+    return {} if value is None else {key: value}
 
 
 def explanation_get(*, prediction_id: int, user, level: str = "standard", use_cache: bool = True) -> dict:

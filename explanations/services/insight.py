@@ -32,9 +32,10 @@ def global_insight_compute(*, version_id: int, user=None, job_id=None, progress:
     mean_values, log_values, errors = [], [], []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        members = [member.explain(chunk) for member in explainer.members]
+        means = explainer.member_params(chunk)[0]
+        members = [member.explain(chunk, means[:, column]) for column, member in enumerate(explainer.members)]
         base, values = combine.ensemble_mean(members, explainer.weights)
-        served = explainer.member_params(chunk)[0] @ explainer.weights
+        served = means @ explainer.weights
         errors.append(np.abs(base + values.sum(axis=1) - served))
         mean_values.append(values)
         log_values.append(sum(w * m.values for w, m in zip(explainer.weights, members, strict=True)))
