@@ -74,6 +74,8 @@ class _Loaded:
 
 
 _explainers: OrderedDict[tuple, _Loaded] = OrderedDict()
+# version id → its background sample's id, for cache keys without loading anything.
+_background_ids: dict[int, int] = {}
 _lock = threading.RLock()
 
 
@@ -81,6 +83,7 @@ def explainers_clear() -> None:
     """Forget every explainer this process built (tests; a process starting over)."""
     with _lock:
         _explainers.clear()
+        _background_ids.clear()
 
 
 def _training_rows(version: ModelVersion) -> tuple[np.ndarray, bool]:
@@ -198,6 +201,7 @@ def explainer_for_version(*, version_id: int, prediction=None) -> _Loaded:
         EnsembleExplainer(ensemble, background_rows(sample), stability=sample.stability), version, sample.pk
     )
     with _lock:
+        _background_ids[version_id] = sample.pk
         _explainers[(version_id, weights, sample.pk)] = loaded
         while len(_explainers) > EXPLAINERS_KEPT:
             _explainers.popitem(last=False)
@@ -238,12 +242,46 @@ def _targets(predictions: dict) -> dict[int, _Target]:
     return targets
 
 
-def _cache_key(prediction, loaded: _Loaded, feature_hash: str, anchor, level: str) -> str:
+def _key(version_id, weights_id, background_id, feature_hash: str, line, anchor, level: str) -> str:
     book = "-" if anchor is None else repr(float(anchor))
     return (
-        f"{CACHE_PREFIX}:{prediction.model_version_id}:{prediction.weights_id or 0}:{loaded.background_id}:"
-        f"{feature_hash}:{float(prediction.line)!r}:{book}:{level}"
+        f"{CACHE_PREFIX}:{version_id}:{weights_id or 0}:{background_id}:{feature_hash}:{float(line)!r}:{book}:{level}"
     )
+
+
+def _cache_key(prediction, loaded: _Loaded, feature_hash: str, anchor, level: str) -> str:
+    return _key(
+        prediction.model_version_id,
+        prediction.weights_id,
+        loaded.background_id,
+        feature_hash,
+        prediction.line,
+        anchor,
+        level,
+    )
+
+
+def _cached(ids, *, user, level: str) -> tuple[dict[int, dict], set[int]]:
+    """The explanations already in the cache, found from one narrow query and one cache
+    read, for versions this process has an explainer of; and the ids that are visible."""
+    fields = prediction_selectors.explanation_key_fields(ids=ids, include_shadow=bool(getattr(user, "is_staff", False)))
+    keys = {}
+    for pk, (version_id, weights_id, feature_hash, line, over, under) in fields.items():
+        background_id = _background_ids.get(version_id)
+        if background_id is not None:
+            anchor = serving.book_anchor(over, under)
+            keys[pk] = _key(version_id, weights_id, background_id, feature_hash, line, anchor, level)
+    if not keys:
+        return {}, set(fields)
+    cache = explanations_cache()
+    found = cache.get_many(list(keys.values())) if len(keys) > 1 else _get_one(cache, next(iter(keys.values())))
+    results = {}
+    for pk, key in keys.items():
+        if key in found:
+            results[pk] = {**found[key], "cached": True}
+            CACHE_HITS.labels(level).inc()
+            SERVED.labels(level, "cache").inc()
+    return results, set(fields)
 
 
 def _envelope(prediction, loaded: _Loaded, payload: dict) -> dict:
@@ -345,6 +383,12 @@ def explanation_get(*, prediction_id: int, user, level: str = "standard", use_ca
     """One stored prediction's explanation at ``level``. Unknown (or not visible) → 404;
     a prediction whose feature row cannot be had → 409."""
     check_level(level)
+    if use_cache:
+        cached, visible = _cached([prediction_id], user=user, level=level)
+        if prediction_id in cached:
+            return cached[prediction_id]
+        if prediction_id not in visible:
+            raise ApplicationError("No such prediction.", code="not_found", status_code=404)
     predictions = _predictions([prediction_id], user=user)
     if prediction_id not in predictions:
         raise ApplicationError("No such prediction.", code="not_found", status_code=404)
@@ -365,13 +409,15 @@ def explanations_batch(*, prediction_ids: list[int], user, level: str = "fast") 
             f"at most {BATCH_LIMIT} predictions per batch; got {len(prediction_ids)}", code="too_many", status_code=413
         )
     unique = list(dict.fromkeys(prediction_ids))
-    predictions = _predictions(unique, user=user)
-    results, missing = _explain_many(predictions, level=level)
+    results, visible = _cached(unique, user=user, level=level)
+    predictions = _predictions([pk for pk in unique if pk in visible and pk not in results], user=user)
+    fresh, missing = _explain_many(predictions, level=level)
+    results.update(fresh)
     explanations, errors = [], []
     for row, pk in enumerate(prediction_ids):
         if pk in results:
             explanations.append(results[pk])
-        elif pk not in predictions:
+        elif pk not in visible:
             errors.append({"row": row, "prediction": pk, "code": "not_found", "message": "No such prediction."})
         else:
             errors.append({"row": row, "prediction": pk, "code": "no_features", "message": missing[pk]})

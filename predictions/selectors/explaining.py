@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["explainable_predictions", "slate_prediction_ids"]
+__all__ = ["explainable_predictions", "explanation_key_fields", "slate_prediction_ids"]
 
 
 def explainable_predictions(*, ids, include_shadow: bool = False) -> dict:
@@ -13,10 +13,24 @@ def explainable_predictions(*, ids, include_shadow: bool = False) -> dict:
     from ..models import Prediction
 
     wanted = [int(pk) for pk in ids]
-    queryset = Prediction.objects.select_related("model_version", "weights", "game__sport", "player")
+    queryset = Prediction.objects.select_related("model_version", "weights", "game__sport", "player").order_by()
     if not include_shadow:
         queryset = queryset.filter(shadow=False)
     return queryset.in_bulk(wanted)
+
+
+def explanation_key_fields(*, ids, include_shadow: bool = False) -> dict[int, tuple]:
+    """id → (model_version_id, weights_id, feature_hash, line, over_decimal_odds,
+    under_decimal_odds): what an explanation's cache key needs, in one narrow query (no joins)."""
+    from ..models import Prediction
+
+    queryset = Prediction.objects.filter(pk__in=[int(pk) for pk in ids]).order_by()
+    if not include_shadow:
+        queryset = queryset.filter(shadow=False)
+    rows = queryset.values_list(
+        "id", "model_version_id", "weights_id", "feature_hash", "line", "over_decimal_odds", "under_decimal_odds"
+    )
+    return {row[0]: row[1:] for row in rows}
 
 
 def slate_prediction_ids(*, date: dt.date, version_id: int | None = None) -> list[int]:
