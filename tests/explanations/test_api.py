@@ -237,3 +237,34 @@ def test_activation_precomputes_todays_fast_explanations(
     assert job.result["scored_first"] is True and job.owner == staff_user
     keys = _cache_keys()
     assert sum(key.startswith(f"expl:{new_version.pk}:") and key.endswith(":fast") for key in keys) == scored
+
+
+def test_metrics_count_served_explanations_cache_hits_and_time_per_level(slate, user_client, client):
+    pk = slate["predictions"][0].pk
+    user_client.get(url(pk, "fast"))
+    user_client.get(url(pk, "fast"))
+    body = client.get("/metrics").content.decode()
+    assert 'a1_explanations_served_total{level="fast",source="fresh"}' in body
+    assert 'a1_explanations_cache_hits_total{level="fast"}' in body
+    assert 'a1_explanation_seconds_count{level="fast"}' in body
+
+
+def test_admin_lists_background_samples_and_insights(slate, user_client, staff_user, client, password):
+    user_client.get(url(slate["predictions"][0].pk))
+    client.login(username=staff_user.username, password=password)
+    page = client.get("/admin/explanations/backgroundsample/")
+    assert page.status_code == 200 and slate["version"].name in page.content.decode()
+    sample = BackgroundSample.objects.get()
+    detail = client.get(f"/admin/explanations/backgroundsample/{sample.pk}/change/")
+    assert detail.status_code == 200 and "Sampled on first use" in detail.content.decode()
+    assert client.get("/admin/explanations/globalinsight/").status_code == 200
+
+
+def test_models_page_shows_the_global_view(slate, client, staff_user, password):
+    from explanations.services import global_insight_compute
+
+    global_insight_compute(version_id=slate["version"].pk)
+    client.login(username=staff_user.username, password=password)
+    page = client.get("/models/").content.decode()
+    assert 'data-testid="global-insight"' in page
+    assert f'data-testid="importance-plot-{slate["version"].pk}"' in page
