@@ -20,7 +20,6 @@ from a1site.jobs import services as job_services
 from a1site.jobs.models import Job
 from a1site.registry.models import ModelVersion
 from predictions import selectors as prediction_selectors
-from predictions import services as prediction_services
 
 from ..engine.explainer import check_level
 from .explaining import BATCH_LIMIT, _explain_many, _predictions
@@ -124,21 +123,14 @@ def _today() -> dt.date:
 
 def slate_precompute(*, date: dt.date, version_id: int | None = None, progress=None) -> dict:
     """``fast`` explanations of every shown prediction of the day's book props (of one
-    version, or all) into the cache; what was cached already is skipped. A just-activated
-    version that has not scored the day yet first scores it (the predictions app's
-    ``slate_predict``, what the nightly run does), so what users see next is explained."""
+    version, or all) into the cache; what was cached already is skipped."""
     started = time.perf_counter()
     ids = prediction_selectors.slate_prediction_ids(date=date, version_id=version_id)
-    scored = None
-    if version_id is not None and not ids:
-        version = ModelVersion.objects.get(pk=version_id)
-        scored = prediction_services.slate_predict(sport=version.sport, date=date, include_shadows=False)
-        ids = prediction_selectors.slate_prediction_ids(date=date, version_id=version_id)
-    staff = get_user_model()(is_staff=False)
+    viewer = get_user_model()(is_staff=False)
     explained = cached = 0
     for start in range(0, len(ids), SLATE_STEP):
         chunk = ids[start : start + SLATE_STEP]
-        results, _ = _explain_many(_predictions(chunk, user=staff), level="fast")
+        results, _ = _explain_many(_predictions(chunk, user=viewer), level="fast")
         explained += len(results)
         cached += sum(1 for result in results.values() if result["cached"])
         if progress:
@@ -147,7 +139,6 @@ def slate_precompute(*, date: dt.date, version_id: int | None = None, progress=N
         "date": date.isoformat(),
         "version_id": version_id,
         "predictions": len(ids),
-        "scored_first": scored is not None,
         "explained": explained,
         "already_cached": cached,
         "seconds": round(time.perf_counter() - started, 3),
@@ -166,12 +157,14 @@ def slate_precompute_job_run(*, job_id: str) -> Job | None:
 
 
 def on_model_version_activated(sender, name: str = "", version_id: int | None = None, **kwargs) -> None:
-    """A new production ensemble: precompute today's fast explanations as a job (owned by
-    whoever activated it; without one, as a plain task)."""
+    """A new production ensemble: precompute the fast explanations of today's shown slate as a
+    job (owned by whoever activated it; without one, as a plain task). Every prediction is
+    explained by the version that made it, so the day's cache is right whichever version
+    made each one; the activated version's own predictions get theirs as they are made."""
     version = ModelVersion.objects.filter(pk=version_id, kind="ensemble").select_related("activated_by").first()
     if version is None:
         return
-    params = {"date": _today().isoformat(), "version_id": version.pk}
+    params = {"date": _today().isoformat(), "activated_version_id": version.pk}
     try:
         if version.activated_by is not None:
             job = job_services.job_create(kind=SLATE_JOB, owner=version.activated_by, params=params)
