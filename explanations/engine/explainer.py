@@ -7,6 +7,7 @@ TreeSHAP call and one DeepExplainer call plus a vectorised combination (engine.c
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,14 +56,39 @@ class EnsembleExplainer:
             self.typical = np.nanmedian(np.where(np.isfinite(background), background, np.nan), axis=0)
         self.sorted_background = np.sort(background, axis=0)
         self.stability = stability
+        # DeepExplainer attaches hooks to the shared network while it runs: one call at a time
+        # per explainer (processes run one thread each; this guards a threaded server).
+        self._lock = threading.RLock()
+
+    # --- the public calls, one at a time ---
+
+    def member_params(self, X: np.ndarray):
+        with self._lock:
+            return self._member_params_unlocked(X)
+
+    def predict(self, X: np.ndarray, lines, anchors=None):
+        with self._lock:
+            return self._predict_unlocked(X, lines, anchors)
+
+    def explain(self, X, lines, anchors=None):
+        with self._lock:
+            return self._explain_unlocked(X, lines, anchors)
+
+    def interactions(self, X):
+        with self._lock:
+            return self._interactions_unlocked(X)
+
+    def resampled_stability(self, X, *, seed: int = 0, resamples: int = STABILITY_RESAMPLES):
+        with self._lock:
+            return self._resampled_stability_unlocked(X, seed=seed, resamples=resamples)
 
     # --- predictions ----------------------------------------------------------------------
 
-    def member_params(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _member_params_unlocked(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         params = [member.predict_params(X) for member in self.ensemble.members]
         return np.column_stack([p.mean for p in params]), np.column_stack([p.dispersion for p in params])
 
-    def predict(self, X: np.ndarray, lines, anchors=None) -> dict[str, np.ndarray]:
+    def _predict_unlocked(self, X: np.ndarray, lines, anchors=None) -> dict[str, np.ndarray]:
         """mean and P(over/under/push) as serving prices them."""
         X = np.atleast_2d(np.asarray(X, np.float64))
         probabilities = self.ensemble.predict_proba(X, np.asarray(lines, np.float64), _anchor_vector(anchors, len(X)))
@@ -75,7 +101,7 @@ class EnsembleExplainer:
 
     # --- explaining -----------------------------------------------------------------------
 
-    def explain(self, X, lines, anchors=None) -> BatchExplanation:
+    def _explain_unlocked(self, X, lines, anchors=None) -> BatchExplanation:
         X = np.atleast_2d(np.asarray(X, np.float64))
         if X.shape[1] != len(self.names):
             raise ValueError(f"feature matrix has {X.shape[1]} columns; the model has {len(self.names)} features")
@@ -103,7 +129,7 @@ class EnsembleExplainer:
         )
         return BatchExplanation(member_values, self.weights, mean, p_over, X, lines, anchors)
 
-    def interactions(self, X) -> np.ndarray | None:
+    def _interactions_unlocked(self, X) -> np.ndarray | None:
         for explainer in self.members:
             values = explainer.interactions(X)
             if values is not None:
@@ -119,7 +145,7 @@ class EnsembleExplainer:
         )
         return 100.0 * below / n
 
-    def resampled_stability(self, X, *, seed: int = 0, resamples: int = STABILITY_RESAMPLES) -> np.ndarray:
+    def _resampled_stability_unlocked(self, X, *, seed: int = 0, resamples: int = STABILITY_RESAMPLES) -> np.ndarray:
         """Mean top-3 Jaccard per row between the stored background's explanation and
         explanations with bootstrap-resampled backgrounds (engine.quality)."""
         X = np.atleast_2d(np.asarray(X, np.float64))
