@@ -13,7 +13,8 @@ Metrics (one thread per process, FACTS.md):
   P(over) attributions, and the payload with reasons (median over rows). Baseline
   ``raw_single_ms``: the two raw library calls on the same row (``Booster.predict(...,
   pred_contribs=True)`` on a new DMatrix and ``DeepExplainer.shap_values``);
-  ``fresh_vs_raw`` is their ratio. ``batch1k_vs_raw``: the same for 1,000 rows at once.
+  ``fresh_vs_raw`` is the median over interleaved pairs of their ratio. ``batch1k_vs_raw``:
+  the same for 1,000 rows at once.
 - ``tree_pred_contribs_ms`` vs ``tree_explainer_ms``: XGBoost's own TreeSHAP against
   ``shap.TreeExplainer`` for one row, and ``tree_values_max_diff`` between them (the engine
   uses whichever is faster with equal values: pred_contribs).
@@ -223,6 +224,8 @@ def bench_inproc(state: dict, quick: bool) -> dict:
     out = {
         "raw_single_ms": median_ms(raw_times),
         "inproc_ensemble_standard_ms": median_ms(our_times),
+        # Median of each interleaved pair's ratio: a neighbour's burst hits both calls of a pair.
+        "fresh_vs_raw": float(np.median(np.asarray(our_times) / np.asarray(raw_times))),
         "tree_pred_contribs_ms": median_ms(contribs_times),
         "tree_explainer_ms": median_ms(tree_times),
         "tree_values_max_diff": max(diffs),
@@ -363,7 +366,7 @@ def main() -> None:
     raw = {"name": "raw_single_ms", "value": inproc["raw_single_ms"]}
     metrics = [
         ("inproc_ensemble_standard_ms", inproc["inproc_ensemble_standard_ms"], "ms", "lower", 20, raw),
-        ("fresh_vs_raw", inproc["inproc_ensemble_standard_ms"] / inproc["raw_single_ms"], "ratio", "lower", 1.2, raw),
+        ("fresh_vs_raw", inproc["fresh_vs_raw"], "ratio", "lower", 1.2, raw),
         (
             "batch1k_vs_raw",
             inproc["inproc_batch_s"] / inproc["raw_batch_s"],
