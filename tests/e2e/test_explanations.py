@@ -14,6 +14,9 @@ from tests.predictions.conftest import (  # noqa: F401 - fixtures
     served,
 )
 
+# The fixtures above are parameters of the test below.
+# ruff: noqa: F811
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
