@@ -33,7 +33,7 @@ VAR_DIR = Path(env.str("A1_VAR_DIR", default=str(BASE_DIR / "var")))
 REDIS_URL = env.str("REDIS_URL", default="")
 
 # Domain apps, in dependency order. a1site mounts their urls and WebSocket routes by name.
-A1_DOMAIN_APPS = ["predictions", "live", "portfolios"]
+A1_DOMAIN_APPS = ["predictions", "live", "explanations", "portfolios"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -144,6 +144,19 @@ else:
 # errors in a process; let one call through again after this many seconds.
 REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=2)
 REDIS_BREAKER_RESET_S = env.float("REDIS_BREAKER_RESET_S", default=5.0)
+# Explanations (a few KB each, thousands per slate) have their own cache: in Redis under their
+# own prefix, embedded in a local-memory cache large enough for a day's slate (the default
+# alias keeps only 300 entries).
+CACHES["explanations"] = (
+    {**CACHES["default"], "KEY_PREFIX": "a1x"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "explanations",
+        "OPTIONS": {"MAX_ENTRIES": env.int("EXPLANATIONS_LOCMEM_ENTRIES", default=50_000)},
+    }
+)
+EXPLANATIONS_CACHE_TTL_S = env.int("EXPLANATIONS_CACHE_TTL_S", default=24 * 3600)
 
 # --- Live (live/: WebSocket streams, odds and game feeds, alerts) ------------------------
 # Prefix of every live key and pub/sub channel in Redis. Pub/sub ignores the DB number, so two

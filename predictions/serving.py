@@ -210,11 +210,11 @@ def _torch_params(member, mlp: _NumpyMLP, X: np.ndarray) -> tuple[np.ndarray, np
     scaled = (X - member.feature_mean) / member.feature_scale
     scaled[~np.isfinite(scaled)] = 0.0
     output = mlp(scaled.astype(np.float32)).astype(np.float64)
-    log_offset = model_base._log_offset(X, member.schema, member.offset_feature)
+    log_offset = model_base.log_offset(X, member.schema, member.offset_feature)
     log_mean = output[:, 0] if log_offset is None else output[:, 0] + log_offset
-    low, high = model_base._LOG_MEAN_RANGE
+    low, high = model_base.LOG_MEAN_RANGE
     mean = np.exp(np.minimum(np.maximum(log_mean, low), high))
-    low, high = model_base._LOG_DISPERSION_RANGE
+    low, high = model_base.LOG_DISPERSION_RANGE
     dispersion = np.exp(np.minimum(np.maximum(output[:, 1], low), high)) * member.dispersion_scale
     return mean, dispersion
 

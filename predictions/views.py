@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from a1site.core.errors import ApplicationError
 from a1site.core.pagination import CachedCountPaginator
+from a1site.core.panels import render_panels
 
 from . import charts, grading, selectors, services
 from .engine.metrics import side_edges
@@ -120,6 +121,8 @@ def prediction_page(request, prediction_id: int):
             "edge_over": edge_over,
             "edge_under": edge_under,
             "sport": prediction.game.sport,
+            # Other apps' sections (the explanations app's waterfall, reasons and what-if).
+            "panels": render_panels(request, page="prediction_detail"),
         },
     )
 

@@ -1,6 +1,7 @@
 """Reads shared by the API, pages, commands and other apps, one module per subject:
 
 - ``catalogue``: sports, teams, players, games, stat lines, props, results, predictions;
+- ``explaining``: stored predictions with what an explanation needs (explanations);
 - ``logs``: the stored game logs and season lines as the engine's columnar arrays;
 - ``markets``: priced props with our predictions, stat histories and settlements (portfolios);
 - ``model_state``: live metrics, ensemble weights, drift warnings and shadows of versions;
@@ -31,6 +32,11 @@ from .catalogue import (
     stat_line_list,
     team_id_map,
     team_list,
+)
+from .explaining import (
+    explainable_predictions,
+    explanation_key_fields,
+    slate_prediction_ids,
 )
 from .logs import (
     MLB_VOLUME,
@@ -98,6 +104,8 @@ __all__ = [
     "book_names_on_days",
     "ensemble_weights_get",
     "eq",
+    "explainable_predictions",
+    "explanation_key_fields",
     "game_days_by_external_id",
     "game_history_logs",
     "game_ids_by_external_id",
@@ -134,6 +142,7 @@ __all__ = [
     "season_prop_table",
     "select_rows",
     "simulated_player_external_ids",
+    "slate_prediction_ids",
     "slate_prop_rows",
     "slate_stored_predictions",
     "sport_id_map",

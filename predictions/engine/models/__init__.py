@@ -22,9 +22,12 @@ offset checks, the predictive median), ``xgboost_member``, ``torch_member`` and 
 """
 
 from .base import (
+    LOG_DISPERSION_RANGE,
+    LOG_MEAN_RANGE,
     DistParams,
     MixtureParams,
     PropProbabilities,
+    log_offset,
     median_bracket,
     predictive_median,
 )
@@ -48,6 +51,9 @@ from .xgboost_member import (
 )
 
 __all__ = [
+    "LOG_DISPERSION_RANGE",
+    "LOG_MEAN_RANGE",
+    "log_offset",
     "DistParams",
     "Ensemble",
     "MixtureParams",

@@ -54,11 +54,11 @@ _MIN_OFFSET = 0.1
 
 
 # log(alpha) and log(phi) are kept in a range where the likelihood stays finite.
-_LOG_DISPERSION_RANGE = (-9.0, 6.0)
-_LOG_MEAN_RANGE = (-10.0, 12.0)
+LOG_DISPERSION_RANGE = (-9.0, 6.0)
+LOG_MEAN_RANGE = (-10.0, 12.0)
 
 
-def _log_offset(X: np.ndarray, schema: FeatureSchema, offset_feature: str | None) -> np.ndarray | None:
+def log_offset(X: np.ndarray, schema: FeatureSchema, offset_feature: str | None) -> np.ndarray | None:
     """log of the offset column (a baseline count such as Marcel's), or None without one.
     Missing values become the floor, so a row without a baseline still gets a finite margin."""
     if offset_feature is None:
@@ -70,15 +70,15 @@ def _log_offset(X: np.ndarray, schema: FeatureSchema, offset_feature: str | None
 def _adjusted_log_offset(X, schema, offset_feature, adjustment) -> np.ndarray | None:
     """The log offset plus a training-time ``adjustment`` (engine.training's
     ``training_offset_adjustment``); None when there is neither."""
-    log_offset = _log_offset(X, schema, offset_feature)
+    row_offset = log_offset(X, schema, offset_feature)
     if adjustment is None:
-        return log_offset
-    if log_offset is None:
+        return row_offset
+    if row_offset is None:
         raise ValueError("an offset adjustment needs an offset feature")
     adjustment = np.asarray(adjustment, np.float64)
-    if adjustment.shape != log_offset.shape:
-        raise ValueError(f"offset adjustment has shape {adjustment.shape}, the rows {log_offset.shape}")
-    return log_offset + adjustment
+    if adjustment.shape != row_offset.shape:
+        raise ValueError(f"offset adjustment has shape {adjustment.shape}, the rows {row_offset.shape}")
+    return row_offset + adjustment
 
 
 def _check_offset(family: str, schema: FeatureSchema, offset_feature: str | None) -> None:

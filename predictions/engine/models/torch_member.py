@@ -14,15 +14,15 @@ from predictions.engine import artifacts
 from predictions.engine.distributions import fit_dispersion_scale
 from predictions.engine.features import FeatureSchema
 from predictions.engine.models.base import (
-    _LOG_DISPERSION_RANGE,
-    _LOG_MEAN_RANGE,
+    LOG_DISPERSION_RANGE,
+    LOG_MEAN_RANGE,
     DistParams,
     _adjusted_log_offset,
     _as_matrix,
     _check_kind,
     _check_offset,
     _DistModel,
-    _log_offset,
+    log_offset,
 )
 
 
@@ -68,8 +68,8 @@ def _torch_nll(family: str, output, y):
     matches closely at yardage scales."""
     import torch
 
-    log_mean = output[:, 0].clamp(*_LOG_MEAN_RANGE)
-    log_dispersion = output[:, 1].clamp(*_LOG_DISPERSION_RANGE)
+    log_mean = output[:, 0].clamp(*LOG_MEAN_RANGE)
+    log_dispersion = output[:, 1].clamp(*LOG_DISPERSION_RANGE)
     mean = log_mean.exp()
     if family == "negbin":
         log_r = -log_dispersion
@@ -276,10 +276,10 @@ class TorchDistModel(_DistModel):
         with torch.inference_mode():
             output = self.network(torch.from_numpy(self._standardise(X)).to(self.device)).cpu().numpy()
         output = output.astype(np.float64)
-        log_offset = _log_offset(X, self.schema, self.offset_feature)
-        log_mean = output[:, 0] if log_offset is None else output[:, 0] + log_offset
-        mean = np.exp(np.clip(log_mean, *_LOG_MEAN_RANGE))
-        dispersion = np.exp(np.clip(output[:, 1], *_LOG_DISPERSION_RANGE)) * self.dispersion_scale
+        row_offset = log_offset(X, self.schema, self.offset_feature)
+        log_mean = output[:, 0] if row_offset is None else output[:, 0] + row_offset
+        mean = np.exp(np.clip(log_mean, *LOG_MEAN_RANGE))
+        dispersion = np.exp(np.clip(output[:, 1], *LOG_DISPERSION_RANGE)) * self.dispersion_scale
         return DistParams(mean=mean, dispersion=dispersion)
 
     def to_bytes(self) -> bytes:

@@ -10,14 +10,14 @@ from predictions.engine import artifacts
 from predictions.engine.distributions import fit_dispersion
 from predictions.engine.features import FeatureSchema
 from predictions.engine.models.base import (
-    _LOG_MEAN_RANGE,
+    LOG_MEAN_RANGE,
     DistParams,
     _adjusted_log_offset,
     _as_matrix,
     _check_kind,
     _check_offset,
     _DistModel,
-    _log_offset,
+    log_offset,
 )
 
 
@@ -130,12 +130,12 @@ class XGBoostDistModel(_DistModel):
         return model
 
     def _predict_mean(self, X: np.ndarray) -> np.ndarray:
-        log_offset = _log_offset(X, self.schema, self.offset_feature)
-        if log_offset is None:
+        row_offset = log_offset(X, self.schema, self.offset_feature)
+        if row_offset is None:
             mean = np.asarray(self.booster.inplace_predict(X), dtype=np.float64)
         else:
-            margin = self.booster.inplace_predict(X, base_margin=log_offset, predict_type="margin")
-            mean = np.exp(np.clip(np.asarray(margin, dtype=np.float64), *_LOG_MEAN_RANGE))
+            margin = self.booster.inplace_predict(X, base_margin=row_offset, predict_type="margin")
+            mean = np.exp(np.clip(np.asarray(margin, dtype=np.float64), *LOG_MEAN_RANGE))
         return np.maximum(mean, 1e-6)
 
     def predict_params(self, X) -> DistParams:
