@@ -485,3 +485,12 @@ def what_if(*, prediction_id: int, user, changes: dict, level: str = "standard")
         "warnings": warnings,
         "explanation": _envelope(prediction, loaded, payload),
     }
+
+
+def background_sample_from_training(*, version_id: int, rows: np.ndarray) -> BackgroundSample | None:
+    """Store a newly trained ensemble version's background sample from its fit-period rows
+    (source ``training``); None when the version is not an ensemble or already has one."""
+    version = registry_selectors.model_version_get(version_id=version_id, kind="ensemble")
+    if version is None or BackgroundSample.objects.filter(model_version=version).exists():
+        return None
+    return background_sample_store(version=version, rows=rows, source=BackgroundSample.Source.TRAINING)

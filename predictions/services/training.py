@@ -20,6 +20,7 @@ from ..engine import training
 from ..engine.features import FeatureSchema
 from ..engine.models import load_model
 from ..engine.sports import SPORTS
+from ..signals import models_trained
 from .catalogue import no_progress
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ def model_versions_register(*, result, user) -> list[dict]:
         )
         registered.append(
             {
+                "id": version.pk,
                 "name": version.name,
                 "version": version.version,
                 "status": str(version.status),
@@ -171,9 +173,30 @@ def models_train(
             logger.warning("not trained", extra={"sport": sport_code, "stat": stat_code, "reason": message})
             skipped.append({"sport": sport_code, "stat": stat_code, "reason": message})
             continue
-        trained += model_versions_register(result=result, user=user)
+        registered = model_versions_register(result=result, user=user)
+        trained += registered
+        _announce_trained(dataset, result, registered)
     progress(1.0, f"{len(trained)} model versions registered")
     return {"trained": trained, "skipped": skipped}
+
+
+def _announce_trained(dataset, result, registered: list[dict]) -> None:
+    """Send ``models_trained`` for the new ensemble with its fit-period rows; a receiver that
+    fails is logged and training goes on."""
+    ensemble = next((item for item in registered if item["name"].endswith(".ensemble")), None)
+    if ensemble is None:
+        return
+    fit_period = np.asarray(dataset.dates, dtype="datetime64[D]") <= np.datetime64(_as_date(result.data_last_date))
+    rows = np.asarray(dataset.X, np.float64)[fit_period]
+    for receiver, response in models_trained.send_robust(
+        sender=None, ensemble_version_id=ensemble["id"], training_rows=rows
+    ):
+        if isinstance(response, Exception):
+            logger.error(
+                "a models_trained receiver failed",
+                exc_info=response,
+                extra={"receiver": getattr(receiver, "__qualname__", str(receiver)), "version_id": ensemble["id"]},
+            )
 
 
 def models_train_start(*, user, sport: str | None = None, stat: str | None = None, quick: bool = False):

@@ -267,3 +267,22 @@ def test_models_page_shows_the_global_view(slate, client, staff_user, password):
     page = client.get("/models/").content.decode()
     assert 'data-testid="global-insight"' in page
     assert f'data-testid="importance-plot-{slate["version"].pk}"' in page
+
+
+def test_training_stores_the_new_ensembles_background_sample_with_it(db):
+    """A version trained by the predictions app gets its background sample at training time
+    (source ``training``), from the rows it was fitted on, not on its first explanation."""
+    import io
+
+    from django.core.management import call_command
+
+    from predictions import services
+
+    call_command(
+        "load_demo", "--small", "--no-progress", "--as-of", "2026-11-26", "--sport", "nba", stdout=io.StringIO()
+    )
+    summary = services.models_train(sport="nba", stat="points", quick=True)
+
+    ensemble = next(item for item in summary["trained"] if item["name"] == "nba.points.ensemble")
+    sample = BackgroundSample.objects.get(model_version_id=ensemble["id"])
+    assert sample.source == "training" and sample.n_rows >= 20
