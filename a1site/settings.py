@@ -294,6 +294,10 @@ REST_FRAMEWORK = {
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
     },
     "DEFAULT_PAGINATION_CLASS": "a1site.core.pagination.CachedCountPagination",
+    # Proxies in front of the server whose X-Forwarded-For entries are trusted. DRF believes
+    # that header whole when this is unset, so any client could pick its throttle identity.
+    # 0 (default): the socket's address. Behind one reverse proxy: 1 (docs/security.md).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "a1site.core.errors.api_exception_handler",
