@@ -298,6 +298,9 @@ REST_FRAMEWORK = {
     # that header whole when this is unset, so any client could pick its throttle identity.
     # 0 (default): the socket's address. Behind one reverse proxy: 1 (docs/security.md).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # JSON only (a view that takes CSV or uploads names its parsers), through one parser that
+    # answers hostile bodies with 400 naming the path (a1site/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["a1site.core.parsers.JSONBodyParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "a1site.core.errors.api_exception_handler",

@@ -1,10 +1,13 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
+
+from a1site.core.parsers import JSONBodyParser
 
 
 class TokenView(ObtainAuthToken):
@@ -14,6 +17,8 @@ class TokenView(ObtainAuthToken):
     # ObtainAuthToken turns throttling off; password guessing is exactly what must be throttled.
     throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
     throttle_scope = "auth"
+    # ObtainAuthToken's own list has DRF's JSON parser; JSON goes through the site's instead.
+    parser_classes = [JSONBodyParser, FormParser]
 
     @extend_schema(
         request=inline_serializer(
