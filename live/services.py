@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from a1site.accounts.authentication import is_token_key
 from a1site.core.errors import ApplicationError
 from a1site.core.resilience import require_redis
 from a1site.jobs.models import Job
@@ -76,6 +77,8 @@ def publish_alert(*, user_id: int, type: str, data) -> int | None:
 
 
 def user_for_token(*, key: str):
+    if not is_token_key(key):
+        return None
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None
