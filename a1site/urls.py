@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from a1site.accounts.api.views import MeView, TokenView
 from a1site.audit.api.views import AuditEventViewSet
+from a1site.core import metrics_access
 from a1site.core import views as core_views
 from a1site.jobs.api.views import JobViewSet, WorkerCheckViewSet
 from a1site.registry.api.views import ModelVersionViewSet
@@ -40,7 +41,8 @@ for app_module in settings.A1_DOMAIN_APPS:
         urlpatterns.append(path("", include(f"{app_module}.urls")))
 
 urlpatterns += [
-    path("", include("django_prometheus.urls")),
+    # django-prometheus' exporter behind a token or an allowed address (docs/security.md).
+    path("metrics", metrics_access.metrics, name="prometheus-django-metrics"),
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
