@@ -80,6 +80,12 @@ ASGI_APPLICATION = "a1site.asgi.application"
 # threads. One, as Django's own ASGI handler does; scale with processes (docs/performance.md: threads
 # fight over the two cores).
 A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=1)
+# Request bodies the server reads at most (a1site/core/wsgi_bridge.py: 413 past it, counted
+# while the body streams in). 16 MiB holds a full odds feed post (50,000 ticks, ~11 MB) and a
+# 10,000-prop batch (~1.5 MB); imports (staff uploads of CSV files) take more.
+A1_MAX_BODY_BYTES = env.int("A1_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+A1_MAX_UPLOAD_BYTES = env.int("A1_MAX_UPLOAD_BYTES", default=256 * 1024 * 1024)
+A1_UPLOAD_PATHS = env.list("A1_UPLOAD_PATHS", default=["/api/import/"])
 A1_WEBSOCKET_ROUTES = env.str("A1_WEBSOCKET_ROUTES", default="live.routing.websocket_urlpatterns")
 
 TEMPLATES = [
