@@ -15,14 +15,9 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
-from rest_framework.throttling import BaseThrottle
 
+from .addresses import client_address
 from .errors import error_body
-
-
-def client_address(request) -> str:
-    """The client's address as the throttles see it (X-Forwarded-For only behind NUM_PROXIES)."""
-    return BaseThrottle().get_ident(request)
 
 
 def _token_matches(request) -> bool:
