@@ -50,3 +50,31 @@ class LazyMessageMiddleware(MessageMiddleware):
         if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
             return response
         return super().process_response(request, response)
+
+
+# Browser features no A1 page uses, switched off for every page and any frame in it.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=()"
+)
+
+
+class SecurityHeadersMiddleware:
+    """``Permissions-Policy`` on every answer, and ``Cache-Control: no-store`` on API answers
+    and on every page a signed-in user gets (a shared or back-button cache must not keep a
+    bankroll or a token). Content-Security-Policy comes from django-csp (settings)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if request.path.startswith("/api/") or _signed_in(request):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+def _signed_in(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
