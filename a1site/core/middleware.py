@@ -5,6 +5,7 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.utils.functional import SimpleLazyObject, empty
 
+from .errors import json_error_response
 from .logging import request_id_var
 
 # Accept a caller's id (from a proxy or client) only if it is short and harmless to log.
@@ -78,3 +79,41 @@ class SecurityHeadersMiddleware:
 def _signed_in(request) -> bool:
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
+
+
+class ApiErrorShapeMiddleware:
+    """Under /api/ every error is the JSON error shape, in every mode: with DEBUG on, Django
+    answers an unmatched URL (or a crash) with its HTML debug page, not the site's handlers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+            and not getattr(response, "streaming", False)
+        ):
+            code = _ERROR_CODES.get(response.status_code, "error")
+            message = response.reason_phrase + "." if response.status_code < 500 else _server_error_message(request)
+            replaced = json_error_response(status_code=response.status_code, code=code, message=message)
+            for header in ("Retry-After", "WWW-Authenticate", "Allow", "X-Request-ID"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response
+
+
+_ERROR_CODES = {
+    400: "bad_request",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    500: "server_error",
+}
+
+
+def _server_error_message(request) -> str:
+    return f"Internal error. Quote request id {getattr(request, 'request_id', '-')} when reporting it."

@@ -1,0 +1,64 @@
+"""The OpenAPI schema says what the API answers: the error shape on every operation.
+
+``document_errors`` (a drf-spectacular postprocessing hook, SPECTACULAR_SETTINGS) adds the one
+error body, ``{"error": {"code", "message", "fields"}}`` (a1site/core/errors.py), as the
+answer for the client errors every operation can give and that a view did not document
+itself: 400, 401, 403, 404 and 429 everywhere, 413 and 415 where a body is taken.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, e.g. invalid, not_found, throttled."},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "description": "Where: a field, a path into the body (props[3].player) or a row.",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "additionalProperties": True,
+        }
+    },
+}
+ERRORS = {
+    "400": "Invalid input: the body or a parameter, named in fields.",
+    "401": "Not authenticated.",
+    "403": "Not allowed.",
+    "404": "Not found (or another user's).",
+    "429": "Throttled or locked out; see Retry-After.",
+}
+BODY_ERRORS = {
+    "413": "The body (or a batch) is larger than this endpoint takes.",
+    "415": "Not a JSON body (or a type this endpoint takes).",
+}
+
+
+def document_errors(result, generator, request, public):
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            errors = {**ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
+            for status, description in errors.items():
+                operation["responses"].setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": reference}}}
+                )
+    return result
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
+class IdOrExternalIdField(serializers.CharField):
+    """A row's id (an integer) or its external id (a string); for documentation."""
