@@ -3,7 +3,7 @@
 ``document_errors`` (a drf-spectacular postprocessing hook, SPECTACULAR_SETTINGS) adds the one
 error body, ``{"error": {"code", "message", "fields"}}`` (a1site/core/errors.py), as the
 answer for the client errors every operation can give and that a view did not document
-itself: 400, 401, 403, 404 and 429 everywhere, 413 and 415 where a body is taken.
+itself: 400, 401, 403, 404 and 429 everywhere, 409 on changes, 413 and 415 where a body is taken.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ ERRORS = {
     "404": "Not found (or another user's).",
     "429": "Throttled or locked out; see Retry-After.",
 }
+CHANGE_ERRORS = {"409": "Conflicts with the current state (e.g. nothing to roll back to)."}
 BODY_ERRORS = {
     "413": "The body (or a batch) is larger than this endpoint takes.",
     "415": "Not a JSON body (or a type this endpoint takes).",
@@ -48,10 +49,12 @@ def document_errors(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"$ref": "#/components/schemas/Error"}
     for path_item in result.get("paths", {}).values():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             errors = {**ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
+            if method in ("post", "put", "patch", "delete"):
+                errors.update(CHANGE_ERRORS)
             for status, description in errors.items():
                 operation["responses"].setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": reference}}}
