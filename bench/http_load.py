@@ -10,9 +10,10 @@ back for ``--seconds``:
 - **plain** (the baseline): ``GET /accounts/login/``, a plain Django template view (no DRF,
   no query), through the same server, middleware and connections.
 
-During each, one more connection asks ``GET /healthz`` every 50 ms:
-``healthz_p99_ms_under_load`` is its p99 during the props load (target ≤ 50 ms), beside the
-same figure under the plain load. ``props_rps_vs_plain`` is the props load's throughput over
+During each, one more connection asks ``GET /healthz`` every 50 ms (answered on the event
+loop) and another ``GET /readyz`` (a Django view, queued behind the load like every view):
+``healthz_p99_ms_under_load`` is the /healthz p99 during the props load (target ≤ 50 ms),
+with the /readyz p99 in the same load as its baseline. ``props_rps_vs_plain`` is the props load's throughput over
 the plain view's. Not yet here (the rest of the issue): the 10,000-user services-mode run,
 the mixed page/prediction/job mix, the soak and memory figures.
 
@@ -128,7 +129,7 @@ class Connection:
 
 async def run_load(port: int, *, paths, headers: dict, clients: int, seconds: float) -> dict:
     latencies: list[float] = []
-    health: list[float] = []
+    probes: dict[str, list[float]] = {"/healthz": [], "/readyz": []}
     errors = 0
     stop = time.monotonic() + seconds
 
@@ -145,28 +146,31 @@ async def run_load(port: int, *, paths, headers: dict, clients: int, seconds: fl
         finally:
             connection.close()
 
-    async def prober() -> None:
+    async def prober(path: str) -> None:
         connection = Connection(port, {})
         await connection.open()
         try:
             while time.monotonic() < stop:
                 started = time.perf_counter()
-                assert await connection.get("/healthz") == 200
-                health.append((time.perf_counter() - started) * 1000)
+                assert await connection.get(path) == 200
+                probes[path].append((time.perf_counter() - started) * 1000)
                 await asyncio.sleep(HEALTHZ_EVERY_S)
         finally:
             connection.close()
 
     began = time.perf_counter()
-    await asyncio.gather(prober(), *(client() for _ in range(clients)))
+    await asyncio.gather(*(prober(path) for path in probes), *(client() for _ in range(clients)))
     elapsed = time.perf_counter() - began
     return {
         "rps": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
         "errors": errors,
-        "healthz_p99_ms": percentile(health, 0.99),
-        "healthz_samples": len(health),
+        "healthz_p99_ms": percentile(probes["/healthz"], 0.99),
+        "healthz_samples": len(probes["/healthz"]),
+        # The same probe through Django's thread (a view with two cheap checks): what /healthz
+        # cost before it moved to the event loop.
+        "readyz_p99_ms": percentile(probes["/readyz"], 0.99),
     }
 
 
@@ -206,7 +210,18 @@ def main() -> None:
             "unit": "ms",
             "better": "lower",
             "target": HEALTHZ_TARGET_MS,
-            "baseline": {"name": "healthz_p99_ms_under_plain_load", "value": round(plain["healthz_p99_ms"], 2)},
+            "baseline": {"name": "readyz_via_django_p99_ms_under_load", "value": round(props_load["readyz_p99_ms"], 2)},
+        },
+        {
+            "name": "healthz_p99_ms_under_plain_load",
+            "value": round(plain["healthz_p99_ms"], 2),
+            "unit": "ms",
+            "better": "lower",
+            "target": HEALTHZ_TARGET_MS,
+            "baseline": {
+                "name": "readyz_via_django_p99_ms_under_plain_load",
+                "value": round(plain["readyz_p99_ms"], 2),
+            },
         },
         {
             "name": "props_rps_vs_plain",
@@ -219,10 +234,10 @@ def main() -> None:
         {"name": "props_p99_ms", "value": round(props_load["p99_ms"], 1), "unit": "ms", "better": "lower"},
         {"name": "props_errors", "value": props_load["errors"], "unit": "count", "better": "lower", "target": 0},
     ]
-    print(f"\n{'metric':<28}{'value':>10}  baseline")
+    print(f"\n{'metric':<32}{'value':>10}  baseline")
     for row in metrics:
         base = row.get("baseline")
-        print(f"{row['name']:<28}{row['value']:>10}  {base['name'] + ' ' + str(base['value']) if base else ''}")
+        print(f"{row['name']:<32}{row['value']:>10}  {base['name'] + ' ' + str(base['value']) if base else ''}")
     result = {
         "bench": "http_load",
         "machine": machine(),
