@@ -8,9 +8,6 @@ itself: 400, 401, 403, 404 and 429 everywhere, 409 on changes, 413 and 415 where
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
-
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -60,8 +57,3 @@ def document_errors(result, generator, request, public):
                     status, {"description": description, "content": {"application/json": {"schema": reference}}}
                 )
     return result
-
-
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
-class IdOrExternalIdField(serializers.CharField):
-    """A row's id (an integer) or its external id (a string); for documentation."""
