@@ -373,6 +373,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "a1site.core.schema.document_errors",
+        "a1site.core.schema.openapi_30_bounds",
     ],
 }
 

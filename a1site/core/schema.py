@@ -4,6 +4,11 @@
 error body, ``{"error": {"code", "message", "fields"}}`` (a1site/core/errors.py), as the
 answer for the client errors every operation can give and that a view did not document
 itself: 400, 401, 403, 404 and 429 everywhere, 409 on changes, 413 and 415 where a body is taken.
+
+``openapi_30_bounds`` rewrites JSON Schema's numeric ``exclusiveMinimum``/``exclusiveMaximum``
+(OpenAPI 3.1, as a field's hand-written schema may say) into OpenAPI 3.0's form, the version
+drf-spectacular writes: the bound in ``minimum``/``maximum`` and the flag ``true``. Left as a
+number, generators and validators reject the whole operation's schema.
 """
 
 from __future__ import annotations
@@ -56,4 +61,21 @@ def document_errors(result, generator, request, public):
                 operation["responses"].setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": reference}}}
                 )
+    return result
+
+
+def openapi_30_bounds(result, generator, request, public):
+    if not str(result.get("openapi", "")).startswith("3.0"):
+        return result
+    stack = [result]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for flag, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+                value = node.get(flag)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    node[bound], node[flag] = value, True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
     return result

@@ -48,3 +48,26 @@ def test_an_unmatched_api_url_is_a_json_404_in_every_mode(user_client, debug):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_exclusive_bounds_are_written_as_openapi_3_0_says(schema):
+    """OpenAPI 3.0 (drf-spectacular's output) takes exclusiveMinimum/Maximum as booleans beside
+    minimum/maximum; a number there makes the schema invalid for generators and validators."""
+    assert schema["openapi"].startswith("3.0")
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("exclusiveMinimum", "exclusiveMaximum"):
+                if key in node:
+                    found.append(node)
+                    assert node[key] is True or node[key] is False, node
+                    assert ("minimum" if key == "exclusiveMinimum" else "maximum") in node, node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert found, "the prop request's decimal odds have an exclusive lower bound"
