@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/", "/predictions/", "/live/", "/models/", "/api/docs/", "/admin/"]
+PAGES = ["/", "/predictions/", "/live/", "/models/", "/portfolios/", "/portfolios/new/", "/api/docs/", "/admin/"]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 INLINE_STYLE = re.compile(r"<[^>]+\sstyle\s*=", re.I)
@@ -33,8 +33,26 @@ def test_our_pages_hold_no_inline_script_handler_or_style_the_policy_would_block
     client.force_login(staff_user)
     response = client.get(path)
     assert response.status_code == 200
-    html = response.content.decode()
-    if path != "/admin/":  # Django's admin is its own; checked for scripts only
+    _assert_no_inline_code(response.content.decode(), admin=path == "/admin/")
+
+
+def test_a_portfolio_with_a_run_in_progress_polls_from_a_script_file(client, staff_user):
+    from portfolios import services
+
+    bets = [
+        {"description": "A over", "decimal_odds": 2.1, "probability": 0.55, "event": "a", "game": "g1"},
+        {"description": "B over", "decimal_odds": 1.95, "probability": 0.56, "event": "b", "game": "g1"},
+    ]
+    portfolio = services.portfolio_create(owner=staff_user, name="p", bankroll=100, limits={}, opportunities=bets)
+    services.portfolio_optimize(portfolio=portfolio, user=staff_user)  # queued: its job runs after commit
+    client.force_login(staff_user)
+    html = client.get(f"/portfolios/{portfolio.pk}/").content.decode()
+    assert 'data-testid="run-progress"' in html and "portfolios/progress.js" in html
+    _assert_no_inline_code(html)
+
+
+def _assert_no_inline_code(html: str, *, admin: bool = False) -> None:
+    if not admin:  # Django's admin is its own; checked for scripts only
         assert not INLINE_STYLE.search(html), INLINE_STYLE.search(html)
     assert not INLINE_SCRIPT.search(html), INLINE_SCRIPT.search(html)
     assert not INLINE_HANDLER.search(html), INLINE_HANDLER.search(html)
