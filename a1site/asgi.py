@@ -25,17 +25,20 @@ django_wsgi_app = get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from a1site.core.health_asgi import HealthzShortcut  # noqa: E402
 from a1site.core.lifespan import LifespanApp  # noqa: E402
+from a1site.core.websocket_origin import SessionOriginValidator  # noqa: E402
 from a1site.core.wsgi_bridge import WSGIBridge  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": WSGIBridge(django_wsgi_app, threads=settings.A1_HTTP_THREADS),
-        "websocket": AllowedHostsOriginValidator(
+        # /healthz on the event loop, never queued behind Django's threads (health_asgi.py).
+        "http": HealthzShortcut(WSGIBridge(django_wsgi_app, threads=settings.A1_HTTP_THREADS)),
+        # Origin is checked where a session cookie could authenticate (docs/live.md).
+        "websocket": SessionOriginValidator(
             AuthMiddlewareStack(URLRouter(import_string(settings.A1_WEBSOCKET_ROUTES)))
         ),
         "lifespan": LifespanApp(),

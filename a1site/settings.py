@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_prometheus",
     "channels",
+    "csp",
+    "axes",
     "a1site.core",
     "a1site.accounts",
     "a1site.audit",
@@ -70,6 +72,11 @@ MIDDLEWARE = [
     "a1site.core.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "a1site.core.middleware.SecurityHeadersMiddleware",
+    "a1site.core.middleware.ApiErrorShapeMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "a1site.urls"
@@ -80,6 +87,12 @@ ASGI_APPLICATION = "a1site.asgi.application"
 # threads. One, as Django's own ASGI handler does; scale with processes (docs/performance.md: threads
 # fight over the two cores).
 A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=1)
+# Request bodies the server reads at most (a1site/core/wsgi_bridge.py: 413 past it, counted
+# while the body streams in). 16 MiB holds a full odds feed post (50,000 ticks, ~11 MB) and a
+# 10,000-prop batch (~1.5 MB); imports (staff uploads of CSV files) take more.
+A1_MAX_BODY_BYTES = env.int("A1_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+A1_MAX_UPLOAD_BYTES = env.int("A1_MAX_UPLOAD_BYTES", default=256 * 1024 * 1024)
+A1_UPLOAD_PATHS = env.list("A1_UPLOAD_PATHS", default=["/api/import/"])
 A1_WEBSOCKET_ROUTES = env.str("A1_WEBSOCKET_ROUTES", default="live.routing.websocket_urlpatterns")
 
 TEMPLATES = [
@@ -234,6 +247,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins locked per account and per address (django-axes; a1site/accounts/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "a1site.accounts.lockout.LoginLockBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60  # hours, as axes reads a float
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_CLIENT_IP_CALLABLE = "a1site.core.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "a1site.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "pages:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -247,6 +272,29 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+
+# /metrics (a1site/core/metrics_access.py): a bearer token for Prometheus, or the networks
+# it may be scraped from without one (loopback by default; empty: the token only).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+# Content-Security-Policy (django-csp): scripts, styles and connections from this site only;
+# the pages keep no inline script, handler or style (tests/a1site/test_hardening_headers.py).
+# 'self' covers the same host's ws:/wss: for /ws/ (CSP level 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- I18N / time ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -294,6 +342,13 @@ REST_FRAMEWORK = {
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
     },
     "DEFAULT_PAGINATION_CLASS": "a1site.core.pagination.CachedCountPagination",
+    # Proxies in front of the server whose X-Forwarded-For entries are trusted. DRF believes
+    # that header whole when this is unset, so any client could pick its throttle identity.
+    # 0 (default): the socket's address. Behind one reverse proxy: 1 (docs/security.md).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # JSON only (a view that takes CSV or uploads names its parsers), through one parser that
+    # answers hostile bodies with 400 naming the path (a1site/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["a1site.core.parsers.JSONBodyParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "a1site.core.errors.api_exception_handler",
@@ -315,6 +370,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "a1site.core.schema.document_errors",
+        "a1site.core.schema.openapi_30_bounds",
+    ],
 }
 
 # --- Logging: JSON lines with the request id on every line -----------------------------

@@ -3,11 +3,12 @@ from importlib.util import find_spec
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from a1site.accounts.api.views import MeView, TokenView
 from a1site.audit.api.views import AuditEventViewSet
+from a1site.core import metrics_access
 from a1site.core import views as core_views
 from a1site.jobs.api.views import JobViewSet, WorkerCheckViewSet
 from a1site.registry.api.views import ModelVersionViewSet
@@ -40,11 +41,13 @@ for app_module in settings.A1_DOMAIN_APPS:
         urlpatterns.append(path("", include(f"{app_module}.urls")))
 
 urlpatterns += [
-    path("", include("django_prometheus.urls")),
+    # django-prometheus' exporter behind a token or an allowed address (docs/security.md).
+    path("metrics", metrics_access.metrics, name="prometheus-django-metrics"),
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
 ]
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from a1site.accounts.authentication import is_token_key
 from a1site.core.errors import ApplicationError
 from a1site.core.resilience import require_redis
 from a1site.jobs.models import Job
@@ -36,6 +37,7 @@ from .engine.feed import (
 )
 from .engine.protocol import ProtocolError, validate_topic
 from .engine.steam import LinePoint, detect_steam
+from .engine.topics import topic_part
 from .models import AlertPreference, GameEvent, OddsTick
 from .registry import register_topic, rule_for
 from .signals import game_final, odds_ticks_received
@@ -76,6 +78,8 @@ def publish_alert(*, user_id: int, type: str, data) -> int | None:
 
 
 def user_for_token(*, key: str):
+    if not is_token_key(key):
+        return None
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None
@@ -288,7 +292,7 @@ def odds_ingest(*, ticks: list[OddsTickIn], source: str = OddsTick.Source.API) -
             }
             kind = _tick_kind(prev, tick.line)
             publish(f"odds.{tick.sport}", kind, data)
-            publish(f"odds.game.{tick.game}", kind, data)
+            publish(f"odds.game.{topic_part(tick.game)}", kind, data)
             batch.append(data)
             if kind == "odds.line_move":
                 moved.append(tick)
@@ -401,7 +405,7 @@ def game_events_ingest(*, events: list[GameEventIn]) -> list[GameEvent]:
         )
         for event, row in zip(events, rows, strict=True):
             data = {**event.as_dict(), "simulated": row.simulated, "id": row.pk}
-            publish(f"games.{event.game}", f"game.{event.kind}", data)
+            publish(f"games.{topic_part(event.game)}", f"game.{event.kind}", data)
             if event.kind == GameEvent.Kind.FINAL:
                 transaction.on_commit(lambda data=data: game_final.send(sender=GameEvent, game=data), robust=True)
     return rows

@@ -16,6 +16,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
@@ -24,6 +25,13 @@ MAX_KEYS = 10_000
 
 _keys: dict[str, tuple[float, object, object]] = {}
 _lock = threading.Lock()
+
+
+def is_token_key(key) -> bool:
+    """Whether ``key`` could be a token's key (at most 40 ASCII letters and digits; DRF makes 40
+    hex digits). Anything else is refused before a query: a lone surrogate cannot even be sent
+    to the database (UnicodeEncodeError), and PostgreSQL refuses a NUL character."""
+    return isinstance(key, str) and 0 < len(key) <= 40 and key.isascii() and key.isalnum()
 
 
 def _remember(key: str, user, token) -> None:
@@ -47,6 +55,8 @@ def forget_all() -> None:
 
 class CachedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
+        if not is_token_key(key):
+            raise exceptions.AuthenticationFailed("Invalid token.")
         if settings.AUTH_TOKEN_CACHE_S <= 0:
             return super().authenticate_credentials(key)
         hit = _keys.get(key)

@@ -5,6 +5,7 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.utils.functional import SimpleLazyObject, empty
 
+from .errors import json_error_response
 from .logging import request_id_var
 
 # Accept a caller's id (from a proxy or client) only if it is short and harmless to log.
@@ -50,3 +51,69 @@ class LazyMessageMiddleware(MessageMiddleware):
         if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
             return response
         return super().process_response(request, response)
+
+
+# Browser features no A1 page uses, switched off for every page and any frame in it.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=()"
+)
+
+
+class SecurityHeadersMiddleware:
+    """``Permissions-Policy`` on every answer, and ``Cache-Control: no-store`` on API answers
+    and on every page a signed-in user gets (a shared or back-button cache must not keep a
+    bankroll or a token). Content-Security-Policy comes from django-csp (settings)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if request.path.startswith("/api/") or _signed_in(request):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+def _signed_in(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+class ApiErrorShapeMiddleware:
+    """Under /api/ every error is the JSON error shape, in every mode: with DEBUG on, Django
+    answers an unmatched URL (or a crash) with its HTML debug page, not the site's handlers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+            and not getattr(response, "streaming", False)
+        ):
+            code = _ERROR_CODES.get(response.status_code, "error")
+            message = response.reason_phrase + "." if response.status_code < 500 else _server_error_message(request)
+            replaced = json_error_response(status_code=response.status_code, code=code, message=message)
+            for header in ("Retry-After", "WWW-Authenticate", "Allow", "X-Request-ID"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response
+
+
+_ERROR_CODES = {
+    400: "bad_request",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    500: "server_error",
+}
+
+
+def _server_error_message(request) -> str:
+    return f"Internal error. Quote request id {getattr(request, 'request_id', '-')} when reporting it."

@@ -10,6 +10,11 @@ worker thread runs Django and collects a buffered response (closing it there, so
 ``request_finished`` tidies the database connection as usual), and the loop writes it. Only
 a streaming response (static files, CSV downloads) goes back to the thread per chunk.
 The WSGI environ is a2wsgi's ``build_environ``.
+
+Bodies are bounded before Django sees them: ``A1_MAX_BODY_BYTES`` (imports under
+``A1_UPLOAD_PATHS``: ``A1_MAX_UPLOAD_BYTES``). A declared ``Content-Length`` over the limit is
+answered 413 before a byte is read; a chunked body as soon as it passes the limit (it was
+spooled whole before: 200 MB from an anonymous client, then refused).
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 from a2wsgi.wsgi import build_environ
 from django.conf import settings
+
+from .errors import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +48,22 @@ class WSGIBridge:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             raise ValueError(f"WSGIBridge serves http, not {scope['type']!r}")
+        limit = body_limit(scope["path"])
+        if _declared_length(scope) > limit:
+            await _too_large(send, limit)
+            return
         with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b") as body:
+            size = 0
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     return
-                body.write(message.get("body", b""))
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    await _too_large(send, limit)
+                    return
+                body.write(chunk)
                 if not message.get("more_body", False):
                     break
             body.seek(0)
@@ -87,6 +105,38 @@ class WSGIBridge:
             return status, headers, b"".join(iterable), None
         finally:
             _close(iterable)
+
+
+def body_limit(path: str) -> int:
+    if any(path.startswith(prefix) for prefix in settings.A1_UPLOAD_PATHS):
+        return settings.A1_MAX_UPLOAD_BYTES
+    return settings.A1_MAX_BODY_BYTES
+
+
+def _declared_length(scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0  # not a number: the server's HTTP parser refuses it; the read below still counts
+    return 0
+
+
+async def _too_large(send, limit: int) -> None:
+    body = error_body(
+        code="body_too_large",
+        message=f"The request body is larger than this endpoint takes ({limit:,} bytes).",
+    )
+    body["error"]["limit"] = limit
+    content = orjson.dumps(body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 class _Closing:

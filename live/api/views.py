@@ -1,5 +1,5 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,7 +28,14 @@ class OddsFeedView(APIView):
 
     permission_classes = [IsAuthenticated, IsFeeder]
 
-    @extend_schema(request=OddsFeedSerializer, responses={201: OddsTickSerializer(many=True)})
+    @extend_schema(
+        request=OddsFeedSerializer,
+        responses={
+            201: inline_serializer(
+                "OddsIngested", {"ingested": serializers.IntegerField(), "ticks": OddsTickSerializer(many=True)}
+            )
+        },
+    )
     def post(self, request):
         serializer = OddsFeedSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -37,7 +44,13 @@ class OddsFeedView(APIView):
             {"ingested": len(rows), "ticks": OddsTickSerializer(rows, many=True).data}, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(responses=OddsTickSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("sport", str, description="mlb, nba, nfl or nhl."),
+            OpenApiParameter("limit", int, description="How many of the latest ticks (default 50)."),
+        ],
+        responses=inline_serializer("OddsTickList", {"results": OddsTickSerializer(many=True)}),
+    )
     def get(self, request):
         try:
             limit = int(request.query_params.get("limit", 50))
@@ -50,7 +63,14 @@ class OddsFeedView(APIView):
 class GameEventsView(APIView):
     permission_classes = [IsAuthenticated, IsFeeder]
 
-    @extend_schema(request=GameFeedSerializer, responses={201: GameEventSerializer(many=True)})
+    @extend_schema(
+        request=GameFeedSerializer,
+        responses={
+            201: inline_serializer(
+                "GameEventsIngested", {"ingested": serializers.IntegerField(), "events": GameEventSerializer(many=True)}
+            )
+        },
+    )
     def post(self, request):
         serializer = GameFeedSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from .topics import TOPIC_PART_MAX, topic_part
+
 SPORTS = ("mlb", "nba", "nfl", "nhl")
 GAME_EVENT_KINDS = ("start", "score", "period", "final")
 ODDS_COLUMNS = ("ts", "sport", "game", "player", "player_id", "stat", "book", "line", "over_odds", "under_odds")
@@ -76,6 +78,9 @@ class GameEventIn:
 
 def _text(row: dict, column: str, errors: list[str], *, required: bool = True, max_length: int = 80) -> str:
     value = row.get(column)
+    if isinstance(value, dict | list | tuple | set):
+        errors.append(f"{column}: must be text or a number, not {type(value).__name__}")
+        return ""
     value = "" if value is None else str(value).strip()
     if required and not value:
         errors.append(f"{column}: required")
@@ -101,7 +106,20 @@ def _timestamp(row: dict, errors: list[str]) -> datetime | None:
     if value.tzinfo is None:
         errors.append("ts: needs a UTC offset (e.g. 2026-11-26T19:05:00Z)")
         return None
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
+        errors.append(f"ts: outside the years 1-9999 in UTC ({str(raw)[:40]!r})")
+        return None
+
+
+def _game_id(row: dict, errors: list[str]) -> str:
+    """The game id; it names the game's topics (``games.{id}``, ``odds.game.{id}``) through
+    ``topic_part``, so it must fit one part once escaped."""
+    game = _text(row, "game", errors, max_length=64)
+    if game and len(topic_part(game)) > TOPIC_PART_MAX:
+        errors.append(f"game: too long for a topic name once escaped ({len(topic_part(game))} > {TOPIC_PART_MAX})")
+    return game
 
 
 def _decimal(row: dict, column: str, errors: list[str], *, minimum: Decimal | None = None) -> Decimal | None:
@@ -151,7 +169,7 @@ def parse_odds_row(row: dict) -> OddsTickIn:
     errors: list[str] = []
     ts = _timestamp(row, errors)
     sport = _sport(row, errors)
-    game = _text(row, "game", errors, max_length=64)
+    game = _game_id(row, errors)
     player = _text(row, "player", errors)
     player_id = _text(row, "player_id", errors, required=False, max_length=64)
     stat = _text(row, "stat", errors, max_length=40).lower()
@@ -168,7 +186,7 @@ def parse_game_row(row: dict) -> GameEventIn:
     errors: list[str] = []
     ts = _timestamp(row, errors)
     sport = _sport(row, errors)
-    game = _text(row, "game", errors, max_length=64)
+    game = _game_id(row, errors)
     kind = _text(row, "kind", errors, max_length=10).lower()
     if kind and kind not in GAME_EVENT_KINDS:
         errors.append(f"kind: {kind!r} is not one of {list(GAME_EVENT_KINDS)}")

@@ -40,8 +40,10 @@ CLOSE_CODES = {
 }
 
 # A topic is a dotted name: a registered prefix, then up to three parts (sport, "game", id...).
-TOPIC_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}(\.[A-Za-z0-9_:\-]{1,64}){0,3}$")
-MAX_TOPIC_LENGTH = 120
+# An id with other characters is escaped into a part by live.engine.topics.topic_part (up to
+# TOPIC_PART_MAX characters, which the feeds check before they accept an id).
+TOPIC_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}(\.[A-Za-z0-9_:\-]{1,128}){0,3}$")
+MAX_TOPIC_LENGTH = 180
 MAX_FRAME_CHARS = 16_384  # a subscribe for the maximum number of topics fits comfortably
 FILTER_KEYS = ("sport", "player", "stat", "min_edge")
 MESSAGE_TYPES = ("auth", "subscribe", "unsubscribe", "resume", "ping")

@@ -34,3 +34,35 @@ def line_key(topic: str, data) -> str | None:
     if any(part is None for part in parts):
         return None
     return f"{topic}|{parts[0]}|{parts[1]}|{parts[2]}|{parts[3]}"
+
+
+# One part of a topic name (between dots) may hold these characters as they are; every other
+# character, the escape ':' included, is written ':' + two hex digits per UTF-8 byte, so any
+# text maps to exactly one part and back (percent-encoding with ':' for '%').
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+TOPIC_PART_MAX = 128
+
+
+def topic_part(text: str) -> str:
+    """``text`` (a game id, say) as one topic-name part: ``"BOS@LAL 1.5"`` → ``"BOS:40LAL:201:2E5"``."""
+    return "".join(
+        char if char in _PLAIN else "".join(f":{byte:02X}" for byte in char.encode("utf-8")) for char in text
+    )
+
+
+def topic_part_text(part: str) -> str:
+    """The inverse of :func:`topic_part`."""
+    pieces, index, pending = [], 0, bytearray()
+    while index < len(part):
+        if part[index] == ":":
+            pending.append(int(part[index + 1 : index + 3], 16))
+            index += 3
+            continue
+        if pending:
+            pieces.append(pending.decode("utf-8"))
+            pending.clear()
+        pieces.append(part[index])
+        index += 1
+    if pending:
+        pieces.append(pending.decode("utf-8"))
+    return "".join(pieces)

@@ -8,13 +8,14 @@ import io
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, viewsets
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from a1site.core.errors import error_body
 from a1site.core.memory import gc_paused
+from a1site.core.parsers import JSONBodyParser
 
 from .. import selectors, services
 from . import serializers
@@ -235,7 +236,7 @@ class ImportView(APIView):
     """
 
     permission_classes = [IsAdminUser]
-    parser_classes = [JSONParser, CSVParser, MultiPartParser]
+    parser_classes = [JSONBodyParser, CSVParser, MultiPartParser]
 
     @extend_schema(
         request={

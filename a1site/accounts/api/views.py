@@ -1,10 +1,14 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
+
+from a1site.accounts.lockout import lockout_response
+from a1site.core.parsers import JSONBodyParser
 
 
 class TokenView(ObtainAuthToken):
@@ -14,6 +18,8 @@ class TokenView(ObtainAuthToken):
     # ObtainAuthToken turns throttling off; password guessing is exactly what must be throttled.
     throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
     throttle_scope = "auth"
+    # ObtainAuthToken's own list has DRF's JSON parser; JSON goes through the site's instead.
+    parser_classes = [JSONBodyParser, FormParser]
 
     @extend_schema(
         request=inline_serializer(
@@ -22,7 +28,14 @@ class TokenView(ObtainAuthToken):
         responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            # django-axes marks the request it was given (this DRF request, not the Django one
+            # its middleware sees) when the account or address is locked: answer as the forms do.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request._request)
+            raise
 
 
 class MeView(APIView):

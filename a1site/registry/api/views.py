@@ -9,8 +9,9 @@ from ..models import ModelVersion
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    activated_by = serializers.StringRelatedField()
-    created_by = serializers.StringRelatedField()
+    # Null for versions registered by a command or activated by the system.
+    activated_by = serializers.StringRelatedField(allow_null=True)
+    created_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = ModelVersion
@@ -39,6 +40,8 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Every signed-in user can read the registry; only staff can activate or roll back."""
 
     serializer_class = ModelVersionSerializer
+    # Only digits route here: /api/model-versions/abc/activate/ is a 404, not int("abc").
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         params = self.request.query_params
