@@ -40,3 +40,22 @@ def percentile(values, q: float) -> float:
     if not ordered:
         return float("nan")
     return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
+def embedded_scratch_env(scratch: Path, **overrides: str) -> dict:
+    """Point this process (and the servers it starts) at a scratch embedded site: SQLite and
+    media under ``scratch``, DEBUG off as served (with it on WhiteNoise rescans the static files
+    per request), one thread, no DATABASE_URL/REDIS_URL. Returns the environment for children."""
+    env = {
+        "A1_VAR_DIR": str(scratch),
+        "MEDIA_ROOT": str(scratch / "media"),
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret",
+        "OMP_NUM_THREADS": "1",
+        "DJANGO_SETTINGS_MODULE": "a1site.settings",
+        **overrides,
+    }
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    return {**os.environ, **env}

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
 import random
 import subprocess
 import sys
@@ -37,28 +36,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, percentile, results_path  # noqa: E402
+from bench.common import embedded_scratch_env, machine, percentile, results_path  # noqa: E402
 
 HEALTHZ_EVERY_S = 0.05
 HEALTHZ_TARGET_MS = 50
 
 
 def setup_environment(scratch: Path) -> dict:
-    env = {
-        "A1_VAR_DIR": str(scratch),
-        "MEDIA_ROOT": str(scratch / "media"),
-        "DEBUG": "false",  # as served (WhiteNoise rescans static files per request with DEBUG on)
-        "SECRET_KEY": "bench-only-secret",
-        "OMP_NUM_THREADS": "1",
+    return embedded_scratch_env(
+        scratch,
         # The load comes from one address and one user: throttles would measure themselves.
-        "THROTTLE_USER": "100000000/min",
-        "THROTTLE_ANON": "100000000/min",
-        "DJANGO_SETTINGS_MODULE": "a1site.settings",
-    }
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(env)
-    return {**os.environ, **env}
+        THROTTLE_USER="100000000/min",
+        THROTTLE_ANON="100000000/min",
+    )
 
 
 def prepare(quick: bool) -> str:

@@ -41,7 +41,6 @@ import datetime as dt
 import gc
 import http.client
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, results_path  # noqa: E402
+from bench.common import embedded_scratch_env, machine, results_path  # noqa: E402
 
 # The demo's day (load_demo --as-of): every simulated season of the demo plan has ended by
 # then, so each run loads the same full leagues (114,972 NBA props) whatever today's date.
@@ -65,20 +64,10 @@ def percentile(values, q: float) -> float:
 
 
 def setup_environment(scratch: Path) -> dict:
-    env = {
-        "A1_VAR_DIR": str(scratch),
-        "MEDIA_ROOT": str(scratch / "media"),
-        # DEBUG off, as served: with DEBUG on WhiteNoise rescans the static files per request.
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret",
-        "OMP_NUM_THREADS": "1",
-        "THROTTLE_USER": "1000000/min",
-        "DJANGO_SETTINGS_MODULE": "a1site.settings",
-    }
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(env)
-    return {**os.environ, **env}
+    return embedded_scratch_env(
+        scratch,
+        THROTTLE_USER="1000000/min",
+    )
 
 
 def prepare(quick: bool) -> dict:

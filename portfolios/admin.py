@@ -2,18 +2,9 @@
 
 from django.contrib import admin
 
+from a1site.core.admin import ReadOnlyModelAdmin as ReadOnlyAdmin
+
 from .models import Bet, OptimizationRun, Portfolio
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Portfolio)
