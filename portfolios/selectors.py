@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from a1site.jobs.selectors import job_list_for_user
+
 from .models import Bet, OptimizationRun, Portfolio
 
 
@@ -22,6 +24,15 @@ def run_list(*, portfolio_id: int) -> QuerySet[OptimizationRun]:
 
 def run_get(*, owner, portfolio_id: int, run_id: int) -> OptimizationRun | None:
     return OptimizationRun.objects.filter(portfolio__owner=owner, portfolio_id=portfolio_id, pk=run_id).first()
+
+
+# The kind of the walk-forward backtest's jobs (services.backtest creates them).
+BACKTEST_JOB_KIND = "portfolio.backtest"
+
+
+def backtest_jobs(*, owner, portfolio_id: int):
+    """The owner's backtest jobs of this portfolio, newest first."""
+    return job_list_for_user(user=owner).filter(kind=BACKTEST_JOB_KIND, params__portfolio_id=portfolio_id)
 
 
 def bet_list(*, portfolio_id: int) -> QuerySet[Bet]:

@@ -102,6 +102,7 @@ def portfolio_page(request, portfolio_id):
         rows = [(o, stakes.get(o.pk, 0.0), kelly.get(o.pk, 0.0)) for o in opportunities]
         chart = mark_safe(charts.allocation_svg([(o.description, s, k) for o, s, k in rows]))  # noqa: S308 - escaped
     bets = list(selectors.bet_list(portfolio_id=portfolio.pk))
+    pnl = services.pnl_summary(bets=bets, bankroll=portfolio.bankroll)
     return render(
         request,
         "portfolios/detail.html",
@@ -112,9 +113,60 @@ def portfolio_page(request, portfolio_id):
             "rows": rows,
             "chart": chart,
             "bets": bets,
-            "pnl": services.pnl_summary(bets=bets, bankroll=portfolio.bankroll),
+            "pnl": pnl,
+            "bankroll_chart": _bankroll_chart(bets, pnl),
+            "simulated": _simulated(portfolio),
+            **_backtest(request.user, portfolio),
         },
     )
+
+
+def _bankroll_chart(bets, pnl: dict) -> str:
+    """The bankroll after each settled bet, in settlement order (the path of the P&L figures)."""
+    settled = sorted(b.settled_at for b in bets if b.settled_at is not None)
+    if not settled:
+        return ""
+    svg = charts.bankroll_svg(
+        [("bankroll", pnl["bankroll_path"])],
+        title=f"Bankroll after each of {len(settled)} settled bet(s)",
+        testid="bankroll-chart",
+        x_labels=("start", f"{settled[-1]:%Y-%m-%d %H:%M}"),
+    )
+    return mark_safe(svg)  # noqa: S308 - the chart escapes its text
+
+
+def _backtest(user, portfolio) -> dict:
+    """The newest backtest job (running or not) and the newest finished one, with its chart."""
+    jobs = selectors.backtest_jobs(owner=user, portfolio_id=portfolio.pk)
+    latest, done = jobs.first(), jobs.filter(status="succeeded").first()
+    chart, summary = "", []
+    if done and done.result:
+        base, stress = done.result["base"], done.result["stress"]
+        days = base["days"]
+        chart = mark_safe(  # noqa: S308 - the chart escapes its text
+            charts.bankroll_svg(
+                [
+                    ("base", base["bankroll_path"]),
+                    (f"odds {stress['odds_worse_pct']:g} % worse", stress["bankroll_path"]),
+                ],
+                title=f"Walk-forward backtest, {len(days)} day(s) with a settled slate",
+                testid="backtest-chart",
+                x_labels=(f"before {days[0]['date']}", days[-1]["date"]) if days else ("", ""),
+            )
+        )
+        summary = [("Base", base), (f"Odds {stress['odds_worse_pct']:g} % worse", stress)]
+    return {"backtest_latest": latest, "backtest_done": done, "backtest_chart": chart, "backtest_summary": summary}
+
+
+def _simulated(portfolio) -> bool:
+    """Whether the slate the portfolio is built from is a simulated sport's."""
+    sport = (portfolio.props_filter or {}).get("sport")
+    if not portfolio.props_filter:
+        return False
+    sports = prediction_selectors.sport_list()
+    if sport:
+        sports = sports.filter(code=sport)
+    return any(s.simulated for s in sports)
 
 
 @login_required

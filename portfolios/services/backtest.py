@@ -18,6 +18,7 @@ from predictions import selectors as prediction_selectors
 
 from .. import engine
 from ..models import Portfolio
+from ..selectors import BACKTEST_JOB_KIND
 from .building import slate_opportunities
 from .runs import event_correlation
 
@@ -114,7 +115,7 @@ def portfolio_backtest(*, portfolio: Portfolio, user, start: dt.date, end: dt.da
     if not portfolio.props_filter:
         raise ApplicationError("A backtest needs a portfolio built from a slate.", fields={"props_filter": ["empty"]})
     job = jobs.job_create(
-        kind="portfolio.backtest",
+        kind=BACKTEST_JOB_KIND,
         owner=user,
         params={"portfolio_id": portfolio.pk, "start": start.isoformat(), "end": end.isoformat()},
     )

@@ -7,6 +7,7 @@ from a1site.jobs.models import Job
 from portfolios import services
 from predictions import selectors
 from predictions import services as prediction_services
+from tests.portfolios.test_charts import series_values
 from tests.predictions.factories import ResultFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +17,8 @@ def test_backtest_settles_the_days_stakes_and_the_stress_run_earns_less(
     served,
     user,
     user_client,
+    client,
+    password,
     django_capture_on_commit_callbacks,
 ):
     date = served["upcoming"][0].date
@@ -49,6 +52,15 @@ def test_backtest_settles_the_days_stakes_and_the_stress_run_earns_less(
     assert base["final_bankroll"] == pytest.approx(1000 + base["days"][0]["profit"])
     assert stress["odds_worse_pct"] == 2.0
     assert stress["final_bankroll"] < base["final_bankroll"] or stress["staked"] < base["staked"]
+
+    # The page draws both bankroll paths, as computed, labelled simulated (the mini league is).
+    client.login(username=user.get_username(), password=password)
+    body = client.get(f"/portfolios/{portfolio.pk}/").content.decode()
+    drawn = series_values(body, "backtest-chart")
+    assert drawn["base"] == pytest.approx(base["bankroll_path"], abs=0.005)
+    assert drawn["odds 2 % worse"] == pytest.approx(stress["bankroll_path"], abs=0.005)
+    assert 'data-testid="backtest-empty"' not in body
+    assert 'data-testid="simulated-label"' in body
 
     bad = user_client.post(
         f"/api/portfolios/{portfolio.pk}/backtest/", {"start": date.isoformat(), "end": "2000-01-01"}, format="json"
