@@ -3,6 +3,7 @@
 import pytest
 
 from portfolios.models import Bet
+from portfolios import services as portfolio_services
 from predictions import services
 from tests.predictions.conftest import (  # noqa: F401 - fixtures
     _fresh_inference_service,
@@ -42,6 +43,22 @@ def test_builder_runs_and_shows_the_allocation(page, live_server, served, user, 
     page.click('[data-testid="accept"]')
     page.wait_for_selector('[data-testid="bets"] td')
     assert Bet.objects.filter(portfolio__owner=user).count() == len(placed)
+    # Settle them (the first won, the rest lost): the bankroll chart draws the path.
+    violations = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+    for index, bet in enumerate(Bet.objects.filter(portfolio__owner=user).order_by("pk")):
+        portfolio_services.bet_settle(bet_id=bet.pk, user=user, status="won" if index == 0 else "lost")
+    page.reload()
+    chart = page.locator('[data-testid="bankroll-chart"]')
+    chart.wait_for()
+    assert chart.locator("circle.point").count() == len(placed) + 1
+    # Styled by static/portfolios/portfolios.css (no style attributes under the CSP).
+    line = chart.locator("polyline.series-0")
+    assert line.evaluate("e => getComputedStyle(e).stroke") == "rgb(43, 108, 176)"
+    assert line.evaluate("e => getComputedStyle(e).fill") == "none"
+    assert page.locator('[data-testid="backtest-empty"]').is_visible()
+    assert violations == []
+    screenshot("portfolio_bankroll_chart")
 
 
 def test_builder_names_the_bad_field(page, live_server, served, user, login):  # noqa: F811
