@@ -90,9 +90,10 @@ def bankroll_svg(
         f'<text class="tick" x="{MARGIN_LEFT - 4}" y="{bottom}">{low:,.0f}</text>',
         f'<text class="tick start" x="{MARGIN_LEFT}" y="{bottom + 16}">{escape(x_labels[0])}</text>',
         f'<text class="tick end" x="{right}" y="{bottom + 16}">{escape(x_labels[1])}</text>',
-        f'<line class="reference" x1="{MARGIN_LEFT}" y1="{y_at(start):.1f}" x2="{right}" y2="{y_at(start):.1f}"/>'
-        f'<text class="tick" x="{MARGIN_LEFT - 4}" y="{y_at(start) + 4:.1f}">{start:,.0f}</text>',
+        f'<line class="reference" x1="{MARGIN_LEFT}" y1="{y_at(start):.1f}" x2="{right}" y2="{y_at(start):.1f}"/>',
     ]
+    if MARGIN_TOP + 12 < y_at(start) < bottom - 12:  # its label would cover the top or bottom one
+        parts.append(f'<text class="tick" x="{MARGIN_LEFT - 4}" y="{y_at(start) + 4:.1f}">{start:,.0f}</text>')
     legend_x = MARGIN_LEFT + 8
     for index, (label, values) in enumerate(shown):
         points = " ".join(f"{x_at(k):.1f},{y_at(v):.1f}" for k, v in enumerate(values))

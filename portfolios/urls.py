@@ -12,6 +12,7 @@ urlpatterns = [
     path("portfolios/new/", views.portfolio_new_page, name="new"),
     path("portfolios/<int:portfolio_id>/", views.portfolio_page, name="detail"),
     path("portfolios/<int:portfolio_id>/runs/<int:run_id>/accept/", views.portfolio_accept, name="accept"),
+    path("portfolios/<int:portfolio_id>/backtest/", views.portfolio_backtest, name="backtest"),
     path("api/portfolios/", api_views.PortfolioListView.as_view(), name="api-list"),
     path("api/portfolios/<int:portfolio_id>/", api_views.PortfolioDetailView.as_view(), name="api-detail"),
     path("api/portfolios/<int:portfolio_id>/runs/", api_views.RunListView.as_view(), name="api-runs"),

@@ -1,8 +1,11 @@
 """Web pages: the builder, the user's portfolios, one portfolio with its allocation and bets."""
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -89,9 +92,39 @@ def portfolio_new_page(request):
 
 @login_required
 def portfolio_page(request, portfolio_id):
+    return _detail(request, _owned(request, portfolio_id))
+
+
+@login_required
+@require_POST
+def portfolio_backtest(request, portfolio_id):
+    """Queue a walk-forward backtest (and its stress run) from the page's form."""
+    portfolio = _owned(request, portfolio_id)
+    form = {name: (request.POST.get(name) or "").strip() for name in ("start", "end")}
+    errors: dict[str, list[str]] = {}
+    dates = {}
+    for name, value in form.items():
+        try:
+            dates[name] = dt.date.fromisoformat(value)
+        except ValueError:
+            errors[name] = ["a date, YYYY-MM-DD"]
+    if not errors:
+        try:
+            services.portfolio_backtest(portfolio=portfolio, user=request.user, **dates)
+            return redirect("portfolios:detail", portfolio_id=portfolio.pk)
+        except ApplicationError as error:
+            errors = error.fields or {"non_field_errors": [error.message]}
+    return _detail(request, portfolio, backtest_form=form, backtest_errors=errors)
+
+
+def _owned(request, portfolio_id):
     portfolio = selectors.portfolio_get(owner=request.user, portfolio_id=portfolio_id)
     if portfolio is None:
         raise Http404
+    return portfolio
+
+
+def _detail(request, portfolio, *, backtest_form=None, backtest_errors=None):
     latest = selectors.run_list(portfolio_id=portfolio.pk).first()
     run = selectors.run_list(portfolio_id=portfolio.pk).filter(status="succeeded").first()
     opportunities = list(portfolio.opportunities.all())
@@ -103,6 +136,8 @@ def portfolio_page(request, portfolio_id):
         chart = mark_safe(charts.allocation_svg([(o.description, s, k) for o, s, k in rows]))  # noqa: S308 - escaped
     bets = list(selectors.bet_list(portfolio_id=portfolio.pk))
     pnl = services.pnl_summary(bets=bets, bankroll=portfolio.bankroll)
+    backtest = _backtest(request.user, portfolio)
+    running = ("queued", "running")
     return render(
         request,
         "portfolios/detail.html",
@@ -116,9 +151,20 @@ def portfolio_page(request, portfolio_id):
             "pnl": pnl,
             "bankroll_chart": _bankroll_chart(bets, pnl),
             "simulated": _simulated(portfolio),
-            **_backtest(request.user, portfolio),
+            **backtest,
+            "backtest_form": backtest_form or _backtest_defaults(portfolio),
+            "backtest_errors": backtest_errors or {},
+            "watch_jobs": (latest is not None and latest.status in running)
+            or (backtest["backtest_latest"] is not None and backtest["backtest_latest"].status in running),
         },
     )
+
+
+def _backtest_defaults(portfolio) -> dict:
+    """The week before the portfolio's slate date (or before today)."""
+    day = (portfolio.props_filter or {}).get("date")
+    end = dt.date.fromisoformat(day) - dt.timedelta(days=1) if day else timezone.localdate() - dt.timedelta(days=1)
+    return {"start": (end - dt.timedelta(days=6)).isoformat(), "end": end.isoformat()}
 
 
 def _bankroll_chart(bets, pnl: dict) -> str:

@@ -1,8 +1,8 @@
-// Job progress of a portfolio's run in progress: polls /api/jobs/<id>/ and reloads the page
-// when the run ends. A file, not an inline script, for the Content-Security-Policy.
+// Job progress of a portfolio's run or backtest in progress (every element with data-job):
+// polls /api/jobs/<id>/ and reloads the page when the job ends. A file, not an inline script,
+// for the Content-Security-Policy.
 (function () {
-  const box = document.querySelector('[data-testid="run-progress"]');
-  async function poll() {
+  async function poll(box) {
     const response = await fetch('/api/jobs/' + box.dataset.job + '/', {credentials: 'same-origin'});
     if (response.ok) {
       const job = await response.json();
@@ -10,7 +10,7 @@
       box.querySelector('[data-testid="progress-message"]').textContent = job.message || job.status;
       if (job.status === 'succeeded' || job.status === 'failed') { window.location.reload(); return; }
     }
-    setTimeout(poll, 700);
+    setTimeout(function () { poll(box); }, 700);
   }
-  poll();
+  document.querySelectorAll('[data-job]').forEach(poll);
 })();

@@ -1,10 +1,12 @@
-"""The portfolio builder in Chromium: pick a predicted slate and limits, run, see the allocation."""
+"""The portfolio builder in Chromium: pick a predicted slate and limits, run, see the allocation,
+accept it, see the bankroll chart once the bets settle and the backtest chart from the form."""
 
 import pytest
 
-from portfolios.models import Bet
 from portfolios import services as portfolio_services
+from portfolios.models import Bet
 from predictions import services
+from tests.portfolios.test_backtest import play_the_slate
 from tests.predictions.conftest import (  # noqa: F401 - fixtures
     _fresh_inference_service,
     _media,
@@ -59,6 +61,17 @@ def test_builder_runs_and_shows_the_allocation(page, live_server, served, user, 
     assert page.locator('[data-testid="backtest-empty"]').is_visible()
     assert violations == []
     screenshot("portfolio_bankroll_chart")
+    # The slate is played; a backtest of its day from the page's form draws base and stress.
+    play_the_slate(date)
+    page.fill('[data-testid="backtest-form"] input[name="start"]', date.isoformat())
+    page.fill('[data-testid="backtest-form"] input[name="end"]', date.isoformat())
+    page.click('[data-testid="backtest-run"]')
+    backtest = page.locator('[data-testid="backtest-chart"]')
+    backtest.wait_for(timeout=60_000)
+    assert backtest.locator("polyline.line").count() == 2
+    assert "simulated data" in page.inner_text('[data-testid="backtest"]')
+    assert violations == []
+    screenshot("portfolio_backtest_chart")
 
 
 def test_builder_names_the_bad_field(page, live_server, served, user, login):  # noqa: F811

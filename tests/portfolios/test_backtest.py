@@ -13,6 +13,16 @@ from tests.predictions.factories import ResultFactory
 pytestmark = pytest.mark.django_db
 
 
+def play_the_slate(date):
+    """The day is played: every player of the NBA slate scores 10 or 25 points."""
+    props = selectors.priced_props_with_predictions(sport="nba", date=date)
+    for index, prop in enumerate(props):
+        if not any(r["player_id"] == prop["player_id"] for r in props[:index]):
+            ResultFactory(
+                game_id=prop["game_id"], player_id=prop["player_id"], stat="points", value=10 if index % 2 else 25
+            )
+
+
 def test_backtest_settles_the_days_stakes_and_the_stress_run_earns_less(
     served,
     user,
@@ -23,13 +33,7 @@ def test_backtest_settles_the_days_stakes_and_the_stress_run_earns_less(
 ):
     date = served["upcoming"][0].date
     prediction_services.slate_predict(sport="nba", date=date)
-    props = selectors.priced_props_with_predictions(sport="nba", date=date)
-    # The day is played: every player scores 10 or 25 points.
-    for index, prop in enumerate(props):
-        if not any(r["player_id"] == prop["player_id"] for r in props[:index]):
-            ResultFactory(
-                game_id=prop["game_id"], player_id=prop["player_id"], stat="points", value=10 if index % 2 else 25
-            )
+    play_the_slate(date)
     portfolio = services.portfolio_create(
         owner=user,
         name="bt",

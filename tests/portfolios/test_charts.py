@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from a1site.jobs import services as jobs
 from portfolios import charts, selectors, services
 
 pytestmark = pytest.mark.django_db
@@ -62,18 +61,58 @@ def test_empty_states_without_settled_bets_or_backtest(logged_in, user):
     assert 'data-testid="simulated-label"' not in body  # an explicit list, not a simulated slate
 
 
-def test_a_queued_backtest_shows_its_status_not_the_empty_state(logged_in, user, other_user):
-    portfolio = services.portfolio_create(owner=user, name="p", bankroll=500, limits={}, opportunities=BETS)
-    jobs.job_create(
-        kind=selectors.BACKTEST_JOB_KIND,
-        owner=user,
-        params={"portfolio_id": portfolio.pk, "start": "2026-11-01", "end": "2026-11-03"},
+def test_the_backtest_form_queues_a_job_whose_progress_the_page_shows(logged_in, user, other_user):
+    portfolio = services.portfolio_create(
+        owner=user, name="p", bankroll=500, limits={}, props_filter={"sport": "nba", "date": "2026-11-08"}
     )
     body = logged_in.get(f"/portfolios/{portfolio.pk}/").content.decode()
+    assert 'data-testid="backtest-form"' in body
+    assert 'value="2026-11-01"' in body and 'value="2026-11-07"' in body  # the week before the slate
+    response = logged_in.post(f"/portfolios/{portfolio.pk}/backtest/", {"start": "2026-11-01", "end": "2026-11-03"})
+    assert response.status_code == 302
+    job = selectors.backtest_jobs(owner=user, portfolio_id=portfolio.pk).get()
+    assert job.params == {"portfolio_id": portfolio.pk, "start": "2026-11-01", "end": "2026-11-03"}
+    body = logged_in.get(f"/portfolios/{portfolio.pk}/").content.decode()
+    assert f'data-job="{job.pk}"' in body
     assert "2026-11-01 to 2026-11-03: queued" in body
+    assert "portfolios/progress.js" in body
     assert 'data-testid="backtest-empty"' not in body
     # Another user's jobs are never this portfolio's backtest.
     assert selectors.backtest_jobs(owner=other_user, portfolio_id=portfolio.pk).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"start": "yesterday", "end": "2026-11-03"}, "start"),
+        ({"start": "2026-11-03", "end": "2026-11-01"}, "end"),
+        ({"start": "2026-01-01", "end": "2026-11-01"}, "end"),
+    ],
+)
+def test_the_backtest_form_names_the_bad_field_and_queues_nothing(logged_in, user, form, field):
+    portfolio = services.portfolio_create(
+        owner=user, name="p", bankroll=500, limits={}, props_filter={"sport": "nba", "date": "2026-11-08"}
+    )
+    response = logged_in.post(f"/portfolios/{portfolio.pk}/backtest/", form)
+    assert response.status_code == 200
+    errors = re.search(r'data-testid="backtest-errors">(.*?)</div>', response.content.decode(), re.S)
+    assert errors and f"<strong>{field}</strong>" in errors.group(1)
+    assert not selectors.backtest_jobs(owner=user, portfolio_id=portfolio.pk).exists()
+
+
+def test_the_backtest_form_refuses_an_explicit_list_and_others_portfolios(logged_in, user, other_user):
+    mine = services.portfolio_create(owner=user, name="p", bankroll=500, limits={}, opportunities=BETS)
+    body = logged_in.get(f"/portfolios/{mine.pk}/").content.decode()
+    assert 'data-testid="backtest-form"' not in body
+    response = logged_in.post(f"/portfolios/{mine.pk}/backtest/", {"start": "2026-11-01", "end": "2026-11-01"})
+    assert "<strong>props_filter</strong>" in response.content.decode()
+    theirs = services.portfolio_create(
+        owner=other_user, name="x", bankroll=500, limits={}, props_filter={"sport": "nba", "date": "2026-11-08"}
+    )
+    response = logged_in.post(f"/portfolios/{theirs.pk}/backtest/", {"start": "2026-11-01", "end": "2026-11-01"})
+    assert response.status_code == 404
+    assert not selectors.backtest_jobs(owner=user, portfolio_id=theirs.pk).exists()
+    assert not selectors.backtest_jobs(owner=other_user, portfolio_id=theirs.pk).exists()
 
 
 def test_bankroll_svg_scales_every_point_inside_the_plot():
