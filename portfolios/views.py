@@ -176,7 +176,7 @@ def _bankroll_chart(bets, pnl: dict) -> str:
         [("bankroll", pnl["bankroll_path"])],
         title=f"Bankroll after each of {len(settled)} settled bet(s)",
         testid="bankroll-chart",
-        x_labels=("start", f"{settled[-1]:%Y-%m-%d %H:%M}"),
+        x_labels=("start", f"{timezone.localtime(settled[-1]):%Y-%m-%d %H:%M}"),
     )
     return mark_safe(svg)  # noqa: S308 - the chart escapes its text
 
