@@ -41,6 +41,7 @@ import math
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -346,6 +347,11 @@ class _Slot:
     outdated: str | None = None
 
 
+# Loaded ensembles one process keeps (the 15 default production ones, their shadows and the
+# versions recently asked about); a few MB each.
+ENSEMBLES_KEPT = 32
+
+
 class InferenceService:
     def __init__(self, *, check_interval_s: float | None = None, db_ttl_s: float | None = None) -> None:
         # 250 ms: a generation check (one cache read) costs ~0.1-0.3 ms, so at most ~0.1 % of a
@@ -355,7 +361,10 @@ class InferenceService:
         )
         self.db_ttl_s = settings.PREDICTIONS_SERVING_DB_TTL_S if db_ttl_s is None else db_ttl_s
         self._slots: dict[tuple[str, str], _Slot] = {}
-        self._ensembles: dict[int, object] = {}
+        # Loaded ensembles by version id, least recently used first; bounded so that a process
+        # asked about many old versions (detail pages, explanations) does not keep them all.
+        # The served models stay referenced by their slots whatever is evicted here.
+        self._ensembles: OrderedDict[int, object] = OrderedDict()
         self._lock = threading.RLock()
         self._generation = None
         self._checked_at = float("-inf")
@@ -468,14 +477,14 @@ class InferenceService:
         if version is None:
             raise ValueError(f"model version {version_id} does not exist")
         schema = FeatureSchema.from_dict(version.feature_schema)
-        base = self._ensembles.get(version_id)
+        base = self._loaded(version_id)
         if base is None:
             artifact = model_version_load_artifact(version=version)
             # Scored on the CPU (numpy MLP below), so the networks need no GPU memory here.
             base = load_model(artifact, expected_schema=schema, device="cpu")
             if not isinstance(base, Ensemble):
                 raise ValueError(f"{version} is not an ensemble")
-            self._ensembles[version_id] = base
+            self._keep(version_id, base)
             self.loads += 1
         ensemble = base
         if weights_id is not None:
@@ -497,16 +506,29 @@ class InferenceService:
 
     def ensemble_for_version(self, version_id: int):
         """The (stored-weights) ensemble of any version, loaded once; None if not loadable."""
-        if version_id not in self._ensembles:
+        loaded = self._loaded(version_id)
+        if loaded is None:
             version = registry_selectors.model_version_get(version_id=version_id, kind="ensemble")
             if version is None:
                 return None
             schema = FeatureSchema.from_dict(version.feature_schema)
-            with self._lock:
-                self._ensembles[version_id] = load_model(
-                    model_version_load_artifact(version=version), expected_schema=schema, device="cpu"
-                )
-        return self._ensembles[version_id]
+            loaded = load_model(model_version_load_artifact(version=version), expected_schema=schema, device="cpu")
+            self._keep(version_id, loaded)
+        return loaded
+
+    def _loaded(self, version_id: int):
+        with self._lock:
+            loaded = self._ensembles.get(version_id)
+            if loaded is not None:
+                self._ensembles.move_to_end(version_id)
+            return loaded
+
+    def _keep(self, version_id: int, ensemble) -> None:
+        with self._lock:
+            self._ensembles[version_id] = ensemble
+            self._ensembles.move_to_end(version_id)
+            while len(self._ensembles) > ENSEMBLES_KEPT:
+                self._ensembles.popitem(last=False)
 
     # --- scoring with the cache -------------------------------------------------------------
 

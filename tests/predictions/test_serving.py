@@ -149,3 +149,18 @@ def test_serving_negbin_tails_match_the_engine_to_relative_precision():
     np.testing.assert_allclose(cdf, engine_cdf, rtol=1e-9, atol=1e-300)
     np.testing.assert_allclose(sf, engine_sf, rtol=1e-9, atol=1e-300)
     assert sf.min() < 1e-12  # the far tails above are exercised
+
+
+def test_a_process_keeps_a_bounded_number_of_loaded_ensembles(served, register_models, monkeypatch):
+    """Old versions asked about one after another (detail pages, explanations) do not all stay
+    in memory: the least recently used are let go, and come back on the next ask."""
+    from predictions import serving
+
+    monkeypatch.setattr(serving, "ENSEMBLES_KEPT", 2)
+    versions = [served["version"], register_models(), register_models()]
+    inference = InferenceService(check_interval_s=0, db_ttl_s=3600)
+    for version in versions:
+        assert inference.ensemble_for_version(version.pk) is not None
+    assert list(inference._ensembles) == [versions[1].pk, versions[2].pk]
+    assert inference.ensemble_for_version(versions[0].pk) is not None
+    assert list(inference._ensembles) == [versions[2].pk, versions[0].pk]
