@@ -117,6 +117,29 @@ def portfolio_backtest(request, portfolio_id):
     return _detail(request, portfolio, backtest_form=form, backtest_errors=errors)
 
 
+# How each limit reads on the page: its label and whether it is a share of the bankroll.
+_LIMIT_LABELS = {
+    "max_exposure": ("exposure", True),
+    "max_per_bet": ("per bet", True),
+    "max_per_game": ("per game", True),
+    "kelly_fraction": ("Kelly fraction", False),
+    "max_bets": ("at most K bets", False),
+    "min_stake": ("minimum stake", False),
+    "increment": ("increment", False),
+}
+
+
+def _limits_text(limits: dict) -> str:
+    """``exposure 50 %, per bet 10 %, …`` in the order of the builder's form."""
+    parts = []
+    for name, (label, share) in _LIMIT_LABELS.items():
+        value = limits.get(name)
+        if value is not None:
+            parts.append(f"{label} {value * 100:g} %" if share else f"{label} {value:g}")
+    parts += [f"{name} {value}" for name, value in limits.items() if name not in _LIMIT_LABELS]
+    return ", ".join(parts) or "none"
+
+
 def _owned(request, portfolio_id):
     portfolio = selectors.portfolio_get(owner=request.user, portfolio_id=portfolio_id)
     if portfolio is None:
@@ -143,6 +166,7 @@ def _detail(request, portfolio, *, backtest_form=None, backtest_errors=None):
         "portfolios/detail.html",
         {
             "portfolio": portfolio,
+            "limits": _limits_text(portfolio.limits or {}),
             "run": run,
             "latest": latest,
             "rows": rows,

@@ -39,6 +39,8 @@ def test_detail_shows_the_allocation_and_chart(logged_in, user, django_capture_o
     assert 'data-testid="allocation-chart"' in body
     assert body.count('data-testid="allocation-row"') == 2
     assert "Independent Kelly, scaled to the limits" in body
+    # The limits read as a person would say them, not as a Python dict.
+    assert "limits: exposure 30 %" in body and "{" not in body.split("limits:")[1].split("</p>")[0]
 
 
 def test_builder_rejects_a_negative_bankroll_naming_it(logged_in):
