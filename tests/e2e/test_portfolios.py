@@ -6,6 +6,7 @@ import pytest
 from portfolios import services as portfolio_services
 from portfolios.models import Bet
 from predictions import services
+from tests.e2e.test_live import asgi_live_server  # noqa: F401 - fixture
 from tests.portfolios.test_backtest import play_the_slate
 from tests.predictions.conftest import (  # noqa: F401 - fixtures
     _fresh_inference_service,
@@ -80,3 +81,51 @@ def test_builder_names_the_bad_field(page, live_server, served, user, login):  #
     page.fill('input[name="bankroll"]', "-5")
     page.click('[data-testid="run"]')
     assert "bankroll" in page.inner_text('[data-testid="builder-errors"]')
+
+
+def test_the_page_says_when_a_new_allocation_arrives(
+    browser,
+    asgi_live_server,  # noqa: F811 - the fixture imported above
+    user,
+    password,
+    django_capture_on_commit_callbacks,
+):
+    """A rebalance (here a run queued with what moved) is pushed on portfolio.{id} and the open
+    page says so, with a link to the new allocation."""
+    from django.test import Client
+    from playwright.sync_api import expect
+
+    from tests.e2e.conftest import ARTIFACTS
+
+    bets = [
+        {"description": "A over", "decimal_odds": 2.1, "probability": 0.55, "event": "a", "game": "g1"},
+        {"description": "B over", "decimal_odds": 1.95, "probability": 0.56, "event": "b", "game": "g2"},
+    ]
+    portfolio = portfolio_services.portfolio_create(
+        owner=user, name="live", bankroll=1000, limits={"max_exposure": 0.3}, opportunities=bets
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        portfolio_services.portfolio_optimize(portfolio=portfolio, user=user)
+    client = Client()
+    client.login(username=user.username, password=password)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_live_server}]
+        )
+        page = context.new_page()
+        page.goto(f"{asgi_live_server}/portfolios/{portfolio.pk}/")
+        notice = page.get_by_test_id("portfolio-live")
+        expect(notice).to_be_hidden()
+        page.wait_for_timeout(1000)  # the page's live client subscribes
+        with django_capture_on_commit_callbacks(execute=True):
+            portfolio_services.portfolio_optimize(
+                portfolio=portfolio, user=user, reason="odds moved", details={"moved": [{"bet": "A over"}]}
+            )
+        expect(notice).to_contain_text("New allocation", timeout=15_000)
+        expect(notice).to_contain_text("1 price(s) moved")
+        page.screenshot(path=str(ARTIFACTS / "portfolio_live_notice.png"), full_page=True)
+        page.get_by_test_id("portfolio-live-reload").click()
+        expect(page.get_by_test_id("portfolio-live")).to_be_hidden()
+    finally:
+        context.close()
