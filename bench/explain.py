@@ -104,7 +104,7 @@ def prepare(quick: bool) -> dict:
         else TrainConfig(xgboost=XGBoostConfig(n_estimators=300, early_stopping_rounds=10_000))
     )
     result = train_stat(dataset, seed=0, config=config)
-    services._register_result(result, user=None)
+    services.model_versions_register(result=result, user=None)
     version = ModelVersion.objects.filter(name="nba.points.ensemble").order_by("-version").first()
     if version.status != ModelVersion.Status.PRODUCTION:
         model_version_activate(version_id=version.pk, reason="bench")
