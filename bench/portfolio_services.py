@@ -23,7 +23,7 @@ Phases:
    ``/api/odds/`` and timed until the ``allocation`` message that names its tick arrives.
    The stages (HTTP, queue waits, optimization) are read back from the jobs' timestamps.
 
-``--quick``: 20 jobs and 5 ticks (results under bench/results/quick/).
+A full run: 100 jobs and 40 ticks. ``--quick``: 20 jobs and 5 ticks (results under bench/results/quick/).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -224,10 +225,9 @@ def _jobs_timed(portfolio, user, workers: list[Worker], *, n_jobs: int) -> dict:
     queued_s = time.monotonic() - started
     run_ids = [run.pk for run in runs]
     job_ids = [run.job_id for run in runs]
-    killed_at = None
+    killed_at = killed_wall = None
     killed_jobs: list[str] = []
     requeued_at: dict[str, float] = {}
-    finished_at: dict[str, float] = {}
     kill_after = n_jobs // 3
     last_done, last_progress, last_sweep = 0, time.monotonic(), 0.0
     deadline = started + 600
@@ -241,7 +241,7 @@ def _jobs_timed(portfolio, user, workers: list[Worker], *, n_jobs: int) -> dict:
             current = RECEIVED.findall(workers[0].log_path.read_text(errors="replace"))
             if current and Job.objects.filter(pk__in=job_ids, status="running", delivery__id=current[-1]).exists():
                 workers[0].kill()
-                killed_at = time.monotonic()
+                killed_at, killed_wall = time.monotonic(), time.time()
                 killed_jobs = [
                     str(pk) for pk in Job.objects.filter(delivery__id=current[-1]).values_list("pk", flat=True)
                 ]
@@ -258,13 +258,6 @@ def _jobs_timed(portfolio, user, workers: list[Worker], *, n_jobs: int) -> dict:
             last_sweep = time.monotonic()
             for job in jobs.job_sweep_stale():
                 requeued_at.setdefault(str(job.id), time.monotonic())
-            for pk in killed_jobs:
-                if (
-                    pk in requeued_at
-                    and pk not in finished_at
-                    and Job.objects.filter(pk=pk, status__in=["succeeded", "failed"]).exists()
-                ):
-                    finished_at[pk] = time.monotonic()
         time.sleep(0.1)
     total_s = time.monotonic() - started
     rows = list(OptimizationRun.objects.filter(pk__in=run_ids).select_related("job"))
@@ -299,7 +292,17 @@ def _jobs_timed(portfolio, user, workers: list[Worker], *, n_jobs: int) -> dict:
         "killed_while_running": killed_jobs,
         "swept": swept,
         "requeue_after_kill_s": {pk: round(requeued_at[pk] - killed_at, 2) for pk in swept},
-        "finished_after_kill_s": {pk: round(finished_at[pk] - killed_at, 2) for pk in finished_at},
+        # The resent message joins the back of the queue: the job runs again after what was
+        # queued before the sweep.
+        "restarted_after_kill_s": {
+            str(r.job_id): round(r.job.started_at.timestamp() - killed_wall, 2) for r in rows if str(r.job_id) in swept
+        },
+        "finished_after_kill_s": {
+            str(r.job_id): round(r.job.finished_at.timestamp() - killed_wall, 2)
+            for r in rows
+            if str(r.job_id) in swept and r.job.finished_at
+        },
+        "killed_at_s": round(killed_at - started, 2) if killed_at else None,
         "job_run_s_median": round(percentile(times, 0.5), 2),
         "job_run_s_p95": round(percentile(times, 0.95), 2),
     }
@@ -450,10 +453,13 @@ def rebalance_phase(user, token, today, env: dict, workdir: Path, *, n_ticks: in
             row["warmup"] = True
         results = [r for r in results if not r.get("warmup")] + results[:WARMUP_TICKS]
     finally:
-        server.terminate()
-        server.wait(20)
         for worker in workers:
             worker.stop()
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
     stages = []
     for row in results:
         if row.get("run_id") is None or row.get("warmup"):
@@ -502,14 +508,24 @@ def main() -> None:
     parser.add_argument("--pool", choices=["solo", "prefork"], default="solo", help="the workers' pool")
     args = parser.parse_args()
     Worker.pool = args.pool
-    n_jobs, n_ticks = (20, 5) if args.quick else (100, 20)
+    n_jobs, n_ticks = (20, 5) if args.quick else (100, 40)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="pfbench-"))
     env = bench_env(workdir)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the children on the way out
     ensure_database()
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()  # this bench's own Redis database
+    db = redis.Redis.from_url(REDIS_URL)
+    number = db.connection_pool.connection_kwargs.get("db", 0)
+    others = [c for c in db.client_list() if int(c.get("db", -1)) == number and c.get("name") != "pfbench"]
+    db.client_setname("pfbench")
+    if [c for c in others if c["id"] != str(db.client_id())]:
+        sys.exit(f"Redis DB {number} has other clients (a worker left running?): {len(others)}; stop them first")
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", PORT)) == 0:
+            sys.exit(f"port {PORT} is taken (a server left running?)")
+    db.flushdb()  # this bench's own Redis database
     setup_django(env)
     user, token, today = prepare_data()
     jobs_result = jobs_phase(user, today, env, workdir, n_jobs=n_jobs)
