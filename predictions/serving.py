@@ -29,15 +29,13 @@ the ensemble version, its weights row, the feature row's hash, the line and the 
 de-vigged price (``book_anchor``), so a new version, new weights or a moved price can never be
 answered from the cache.
 
-One module past ~500 lines on purpose: the process's model cache, its generation check and
-the fast scalar and batch pricing it scores with are one hot path, measured together by
-bench/predict.py; split, the fast paths would sit away from the only caller they are tuned for.
+The fast scalar and batch pricing it scores with (numpy and scipy, no Django) is in
+engine.fast_pricing, tested equal to the engine functions it stands for.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 import uuid
@@ -47,19 +45,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from scipy import special
 
 from a1site.registry import selectors as registry_selectors
 from a1site.registry.services import model_version_load_artifact
 
 from . import selectors
-from .engine.calibration import _ANCHOR_CLIP, temper
-from .engine.distributions import _MIN_MEAN, _POISSON_ALPHA, cdf_sf
+from .engine.calibration import temper
+from .engine.fast_pricing import NumpyMLP, line_prices, scalar_book_logit, scalar_prices, scalar_temper, torch_params
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.logs import devig_proportional
 from .engine.metrics import best_side_edges
 from .engine.models import Ensemble, load_model
-from .engine.models import base as model_base
 
 logger = logging.getLogger(__name__)
 
@@ -92,134 +88,6 @@ def edges(p_over, p_under, over_decimal_odds, under_decimal_odds):
     return edge, side
 
 
-# Below this upper tail, P(X > k) is evaluated directly rather than as 1 - P(X <= k).
-_SF_DIRECT_BELOW = 1e-6
-
-
-def _cdf_sf(family: str, mean: np.ndarray, dispersion: np.ndarray, k: np.ndarray):
-    """engine.distributions.cdf_sf. For the negative binomial with every alpha above the
-    engine's Poisson switch (the usual case) it evaluates one incomplete-beta term per entry
-    where the engine evaluates four: the CDF, and the upper tail as 1 - CDF except where
-    that tail is under 1e-6, which gets its own term (so both keep ~1e-10 relative accuracy).
-    Half the cost of a 10,000-row batch's distribution step."""
-    if family == "negbin" and np.all(dispersion >= _POISSON_ALPHA) and np.all(k >= 0):
-        mean, dispersion, k = np.broadcast_arrays(np.maximum(mean, _MIN_MEAN), dispersion, k)
-        r = 1.0 / dispersion
-        p = r / (r + mean)
-        cdf = special.betainc(r, k + 1.0, p)
-        sf = 1.0 - cdf
-        thin = sf < _SF_DIRECT_BELOW
-        if thin.any():
-            sf[thin] = special.betainc(k[thin] + 1.0, r[thin], 1.0 - p[thin])
-        return cdf, sf
-    return cdf_sf(family, mean, dispersion, k)
-
-
-def _line_prices(family: str, mean, dispersion, lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """engine.distributions.prob_over_under_push, with one distribution call where it needs
-    two: for a half line, P(under) is the CDF at the same integer whose tail is P(over)."""
-    lines = np.broadcast_to(lines, mean.shape)
-    floor_line = np.floor(lines)
-    integer_line = floor_line == lines
-    cdf, sf = _cdf_sf(family, mean, dispersion, floor_line)
-    p_over = sf
-    if not integer_line.any():
-        return p_over, cdf, np.zeros_like(p_over)
-    rows = np.flatnonzero(integer_line.any(axis=1))
-    below, _ = _cdf_sf(family, mean[rows], dispersion[rows], floor_line[rows] - 1.0)
-    p_under = cdf.copy()
-    p_under[rows] = np.where(integer_line[rows], below, cdf[rows])
-    p_push = np.where(integer_line, np.clip(1.0 - p_over - p_under, 0.0, 1.0), 0.0)
-    return p_over, p_under, p_push
-
-
-def _scalar_cdf_sf(family: str, mean: float, dispersion: float, k: float) -> tuple[float, float]:
-    """engine.distributions.cdf_sf for one value (P(X <= k), P(X > k))."""
-    if family == "negbin":
-        if k < 0:
-            return 0.0, 1.0
-        mean = max(mean, _MIN_MEAN)
-        if dispersion < _POISSON_ALPHA:
-            return float(special.gammaincc(k + 1.0, mean)), float(special.gammainc(k + 1.0, mean))
-        r = 1.0 / dispersion
-        p = r / (r + mean)
-        return float(special.betainc(r, k + 1.0, p)), float(special.betainc(k + 1.0, r, 1.0 - p))
-    sigma = math.sqrt(dispersion * max(mean, 1.0))
-    z = (k + 0.5 - mean) / sigma
-    return float(special.ndtr(z)), float(special.ndtr(-z))
-
-
-def _scalar_prices(family: str, mean: float, dispersion: float, line: float) -> tuple[float, float, float]:
-    """engine.distributions.prob_over_under_push for one value."""
-    floor_line = math.floor(line)
-    cdf, p_over = _scalar_cdf_sf(family, mean, dispersion, float(floor_line))
-    if floor_line != line:
-        return p_over, cdf, 0.0
-    p_under, _ = _scalar_cdf_sf(family, mean, dispersion, float(floor_line) - 1.0)
-    return p_over, p_under, min(max(1.0 - p_over - p_under, 0.0), 1.0)
-
-
-def _book_logit(anchor: float | None) -> float | None:
-    """engine.calibration.book_logits for one value: None where no book priced the line."""
-    if anchor is None or anchor != anchor:
-        return None
-    anchor = min(max(anchor, _ANCHOR_CLIP), 1.0 - _ANCHOR_CLIP)
-    return math.log(anchor) - math.log1p(-anchor)
-
-
-def _scalar_temper(
-    p_over: float, p_under: float, p_push: float, temperature: float, book_logit: float | None
-) -> tuple[float, float]:
-    """engine.calibration.temper for one value (``book_logit``: ``_book_logit`` of the anchor;
-    None: no book, the price stays the model's)."""
-    if temperature == 1.0 or book_logit is None:
-        return p_over, p_under
-    conditional = min(max(p_over / max(p_over + p_under, 1e-12), 1e-12), 1.0 - 1e-12)
-    logit = math.log(conditional) - math.log1p(-conditional)
-    tempered = 1.0 / (1.0 + math.exp(-(book_logit + temperature * (logit - book_logit))))
-    no_push = 1.0 - p_push
-    return no_push * tempered, no_push * (1.0 - tempered)
-
-
-class _NumpyMLP:
-    """The torch member's network as numpy float32 matrices (Linear → ReLU → ... → Linear)."""
-
-    def __init__(self, network) -> None:
-        # torch is imported where a network exists (its artifact was loaded with torch), not at
-        # module level: importing it costs 2-3 s, which a process that serves no network skips.
-        from torch import nn
-
-        self.layers = [
-            (module.weight.detach().cpu().numpy().T.copy(), module.bias.detach().cpu().numpy().copy())
-            for module in network
-            if isinstance(module, nn.Linear)
-        ]
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        last = len(self.layers) - 1
-        for index, (weight, bias) in enumerate(self.layers):
-            x = x @ weight + bias
-            if index < last:
-                np.maximum(x, 0.0, out=x)
-        return x
-
-
-def _torch_params(member, mlp: _NumpyMLP, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The torch member's (mean, dispersion), as TorchDistModel.predict_params computes them
-    (its standardisation, offset and clipping; np.minimum/maximum are np.clip without its
-    per-call overhead on one row)."""
-    scaled = (X - member.feature_mean) / member.feature_scale
-    scaled[~np.isfinite(scaled)] = 0.0
-    output = mlp(scaled.astype(np.float32)).astype(np.float64)
-    log_offset = model_base.log_offset(X, member.schema, member.offset_feature)
-    log_mean = output[:, 0] if log_offset is None else output[:, 0] + log_offset
-    low, high = model_base.LOG_MEAN_RANGE
-    mean = np.exp(np.minimum(np.maximum(log_mean, low), high))
-    low, high = model_base.LOG_DISPERSION_RANGE
-    dispersion = np.exp(np.minimum(np.maximum(output[:, 1], low), high)) * member.dispersion_scale
-    return mean, dispersion
-
-
 @dataclass
 class ServedModel:
     """One ensemble version as served: its live weights applied, members ready to score."""
@@ -240,7 +108,7 @@ class ServedModel:
         self.member_kinds = list(self.ensemble.member_kinds)
         for index, member in enumerate(self.ensemble.members):
             if member.kind == "torch":
-                self._mlps[index] = _NumpyMLP(member.network)
+                self._mlps[index] = NumpyMLP(member.network)
         self._temperatures = np.array([member.line_temperature for member in self.ensemble.members])
 
     def score(self, X: np.ndarray, lines: np.ndarray, anchors=None) -> dict[str, np.ndarray]:
@@ -262,7 +130,7 @@ class ServedModel:
         dispersion = np.column_stack(dispersions)
         # One book price per row, for every member's column and the mixture's.
         anchors = None if anchors is None else np.asarray(anchors, dtype=np.float64).reshape(-1, 1)
-        p_over, p_under, p_push = _line_prices(self.ensemble.family, mean, dispersion, lines[:, None])
+        p_over, p_under, p_push = line_prices(self.ensemble.family, mean, dispersion, lines[:, None])
         p_over, p_under, _ = temper(p_over, p_under, p_push, self._temperatures, anchors)
         weights = self.ensemble.weights
         mixed = temper(
@@ -287,7 +155,7 @@ class ServedModel:
         means, dispersions = [], []
         for index, member in enumerate(self.ensemble.members):
             if index in self._mlps:
-                mean, dispersion = _torch_params(member, self._mlps[index], X)
+                mean, dispersion = torch_params(member, self._mlps[index], X)
             elif member.kind == "xgboost":
                 # XGBoostDistModel.predict_params without re-checking the matrix it was given.
                 mean = member._predict_mean(X)
@@ -302,7 +170,7 @@ class ServedModel:
     def _score_one(self, X: np.ndarray, line: float, anchor: float | None = None) -> dict[str, np.ndarray]:
         """``score`` for one row, in Python floats after the two model calls: the same maths
         as the array path, without numpy's per-call overhead on one-element arrays."""
-        book_logit = _book_logit(anchor)
+        book_logit = scalar_book_logit(anchor)
         means, dispersions = self._member_params(X)
         weights = self.ensemble.weights.tolist()
         mixed_over = mixed_under = mixed_push = mixed_mean = 0.0
@@ -310,17 +178,15 @@ class ServedModel:
         for kind, weight, mean, dispersion, temperature in zip(
             self.member_kinds, weights, means, dispersions, self._temperatures.tolist(), strict=True
         ):
-            p_over, p_under, p_push = _scalar_prices(self.ensemble.family, float(mean[0]), float(dispersion[0]), line)
-            p_over, p_under = _scalar_temper(p_over, p_under, p_push, temperature, book_logit)
+            p_over, p_under, p_push = scalar_prices(self.ensemble.family, float(mean[0]), float(dispersion[0]), line)
+            p_over, p_under = scalar_temper(p_over, p_under, p_push, temperature, book_logit)
             result[f"{kind}_p_over"] = np.array([p_over])
             result[f"{kind}_p_under"] = np.array([p_under])
             mixed_over += weight * p_over
             mixed_under += weight * p_under
             mixed_push += weight * p_push
             mixed_mean += weight * float(mean[0])
-        p_over, p_under = _scalar_temper(
-            mixed_over, mixed_under, mixed_push, self.ensemble.line_temperature, book_logit
-        )
+        p_over, p_under = scalar_temper(mixed_over, mixed_under, mixed_push, self.ensemble.line_temperature, book_logit)
         result.update(
             {
                 "mean": np.array([mixed_mean]),

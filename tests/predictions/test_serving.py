@@ -138,7 +138,7 @@ def test_serving_negbin_tails_match_the_engine_to_relative_precision():
     """One incomplete-beta term per entry (the upper tail as 1 - CDF unless it is tiny) keeps
     both tails within 1e-9 relative of the engine's four-term evaluation, far tails included."""
     from predictions.engine.distributions import cdf_sf
-    from predictions.serving import _cdf_sf
+    from predictions.engine.fast_pricing import fast_cdf_sf as _cdf_sf
 
     rng = np.random.default_rng(7)
     mean = np.concatenate([rng.uniform(0.05, 40.0, 2000), [0.1, 30.0, 2.0]])
