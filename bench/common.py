@@ -59,3 +59,29 @@ def embedded_scratch_env(scratch: Path, **overrides: str) -> dict:
         os.environ.pop(name, None)
     os.environ.update(env)
     return {**os.environ, **env}
+
+
+def serve_until_healthy(command: list[str], *, env: dict, log_path: Path, port: int, timeout_s: float = 120):
+    """Start a server process (``command``, run from the repository root with its output in
+    ``log_path``) and wait until ``GET /healthz`` on ``port`` answers 200; the process, or
+    RuntimeError with the end of its log if it exits or does not come up in time."""
+    import http.client
+    import subprocess
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        command, cwd=root, env={**env, "PYTHONPATH": str(root)}, stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start:\n{log_path.read_text()[-3000:]}")

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import embedded_scratch_env, machine, percentile, results_path  # noqa: E402
+from bench.common import embedded_scratch_env, machine, percentile, results_path, serve_until_healthy  # noqa: E402
 
 HEALTHZ_EVERY_S = 0.05
 HEALTHZ_TARGET_MS = 50
@@ -69,27 +69,8 @@ def prepare(quick: bool) -> str:
 
 
 def start_server(env: dict, scratch: Path, port: int) -> subprocess.Popen:
-    import http.client
-
-    log = (scratch / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "a1site.serve", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not start:\n{(scratch / 'server.log').read_text()}")
+    command = [sys.executable, "-m", "a1site.serve", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    return serve_until_healthy(command, env=env, log_path=scratch / "server.log", port=port)
 
 
 class Connection:

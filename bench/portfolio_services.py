@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, percentile, results_path  # noqa: E402
+from bench.common import machine, percentile, results_path, serve_until_healthy  # noqa: E402
 
 PY = sys.executable
 DB_NAME = os.environ.get("PFBENCH_DB", "pfbench")
@@ -326,20 +326,7 @@ def _jobs_timed(portfolio, user, workers: list[Worker], *, n_jobs: int) -> dict:
 def start_server(env: dict, workdir: Path) -> subprocess.Popen:
     cmd = [PY, "-m", "a1site.serve", "--host", "127.0.0.1", "--port", str(PORT), "--no-access-log",
            "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=(workdir / "server.log").open("w"), stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{(workdir / 'server.log').read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("server not up")
+    return serve_until_healthy(cmd, env=env, log_path=workdir / "server.log", port=PORT, timeout_s=90)
 
 
 def post_json(path: str, body: dict, token: str) -> dict:

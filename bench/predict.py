@@ -41,7 +41,6 @@ import datetime as dt
 import gc
 import http.client
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import embedded_scratch_env, machine, results_path  # noqa: E402
+from bench.common import embedded_scratch_env, machine, results_path, serve_until_healthy  # noqa: E402
 
 # The demo's day (load_demo --as-of): every simulated season of the demo plan has ended by
 # then, so each run loads the same full leagues (114,972 NBA props) whatever today's date.
@@ -246,25 +245,8 @@ def start_server(env: dict, scratch: Path, *, app: str = "a1site.asgi:applicatio
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    log = (scratch / f"server-{port}.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        cwd=ROOT,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not start:\n{(scratch / f'server-{port}.log').read_text()}")
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    return serve_until_healthy(command, env=env, log_path=scratch / f"server-{port}.log", port=port), port
 
 
 def rss_mb(pid: int) -> float:
