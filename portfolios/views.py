@@ -13,10 +13,10 @@ from a1site.core.errors import ApplicationError
 from predictions import selectors as prediction_selectors
 
 from . import charts, selectors, services
+from .api.serializers import PortfolioCreateSerializer, portfolio_create_arguments
 from .engine import METHODS
 
-FRACTION_FIELDS = ("max_exposure", "max_per_bet", "max_per_game", "kelly_fraction")
-AMOUNT_FIELDS = ("min_stake", "increment")
+LIMIT_FIELDS = ("max_exposure", "max_per_bet", "max_per_game", "kelly_fraction", "max_bets", "min_stake", "increment")
 DEFAULTS = {
     "name": "Tonight",
     "bankroll": "1000",
@@ -34,15 +34,32 @@ DEFAULTS = {
 }
 
 
-def _number(form: dict, name: str, errors: dict, cast=float):
-    value = (form.get(name) or "").strip()
-    if value == "":
-        return None
-    try:
-        return cast(value)
-    except ValueError:
-        errors[name] = ["not a number"]
-        return None
+def _form_data(form: dict) -> dict:
+    """The builder's flat form as the API's portfolio request (blank fields left out; the page
+    asks for the minimum edge in percent)."""
+
+    def given(names) -> dict:
+        return {name: form[name].strip() for name in names if (form.get(name) or "").strip()}
+
+    return {
+        "name": form.get("name") or "Portfolio",
+        "bankroll": form.get("bankroll"),
+        "devig_method": form.get("devig_method"),
+        "limits": given(LIMIT_FIELDS),
+        # The builder takes the whole slate (up to the filter's maximum, 500 props).
+        "props_filter": {**given(("sport", "date", "min_edge")), "limit": 500},
+    }
+
+
+def _field_errors(errors) -> dict[str, list[str]]:
+    """A serializer's errors by the form's own field names (the nested limits and filter)."""
+    flat: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        if isinstance(messages, dict):
+            flat.update(_field_errors(messages))
+        else:
+            flat[name] = [str(message) for message in messages]
+    return flat
 
 
 @login_required
@@ -56,28 +73,19 @@ def portfolio_new_page(request):
     form = {**DEFAULTS, **request.POST.dict()} if request.method == "POST" else dict(DEFAULTS)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        limits = {name: _number(form, name, errors) for name in FRACTION_FIELDS + AMOUNT_FIELDS}
-        limits["max_bets"] = _number(form, "max_bets", errors, int)
-        bankroll = _number(form, "bankroll", errors)
-        min_edge = _number(form, "min_edge", errors)
-        if not errors:
+        data = PortfolioCreateSerializer(data=_form_data(form))
+        if data.is_valid():
+            values = data.validated_data
+            if "props_filter" in values:
+                values["props_filter"]["min_edge"] /= 100.0
             try:
-                portfolio = services.portfolio_create(
-                    owner=request.user,
-                    name=form["name"] or "Portfolio",
-                    bankroll=bankroll if bankroll else -1,
-                    limits={k: v for k, v in limits.items() if v is not None},
-                    devig_method=form["devig_method"],
-                    props_filter={
-                        "sport": form["sport"] or None,
-                        "date": form["date"] or None,
-                        "min_edge": (min_edge or 0.0) / 100.0,
-                    },
-                )
+                portfolio = services.portfolio_create(owner=request.user, **portfolio_create_arguments(values))
                 services.portfolio_optimize(portfolio=portfolio, user=request.user)
                 return redirect("portfolios:detail", portfolio_id=portfolio.pk)
             except ApplicationError as error:
                 errors = error.fields or {"non_field_errors": [error.message]}
+        else:
+            errors = _field_errors(data.errors)
     return render(
         request,
         "portfolios/new.html",

@@ -71,6 +71,23 @@ class PortfolioCreateSerializer(serializers.Serializer):
         return attrs
 
 
+def portfolio_create_arguments(values: dict) -> dict:
+    """``services.portfolio_create``'s arguments (without the owner) from a valid
+    ``PortfolioCreateSerializer``'s data: the API and the builder page create portfolios alike."""
+    props_filter = values.get("props_filter")
+    if props_filter and props_filter.get("date"):
+        props_filter = {**props_filter, "date": props_filter["date"].isoformat()}
+    return {
+        "name": values["name"],
+        "bankroll": float(values["bankroll"]),
+        "limits": {k: v for k, v in values["limits"].items() if v is not None},
+        "devig_method": values["devig_method"],
+        "opportunities": values.get("opportunities"),
+        "props_filter": props_filter,
+        "auto_rebalance": values["auto_rebalance"],
+    }
+
+
 class OpportunitySerializer(serializers.ModelSerializer):
     class Meta:
         model = Opportunity

@@ -29,19 +29,8 @@ class PortfolioListView(APIView):
     def post(self, request):
         data = serializers.PortfolioCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
-        props_filter = values.get("props_filter")
-        if props_filter and props_filter.get("date"):
-            props_filter = {**props_filter, "date": props_filter["date"].isoformat()}
         portfolio = services.portfolio_create(
-            owner=request.user,
-            name=values["name"],
-            bankroll=float(values["bankroll"]),
-            limits={k: v for k, v in values["limits"].items() if v is not None},
-            devig_method=values["devig_method"],
-            opportunities=values.get("opportunities"),
-            props_filter=props_filter,
-            auto_rebalance=values["auto_rebalance"],
+            owner=request.user, **serializers.portfolio_create_arguments(data.validated_data)
         )
         portfolio = selectors.portfolio_get(owner=request.user, portfolio_id=portfolio.pk)
         return Response(serializers.PortfolioDetailSerializer(portfolio).data, status=status.HTTP_201_CREATED)
