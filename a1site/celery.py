@@ -6,12 +6,15 @@ from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
 from a1site.core.logging import current_request_id, request_id_var
+from a1site.jobs.worker import ReservedJobsHeartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "a1site.settings")
 
 app = Celery("a1site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Stamps the jobs whose messages a worker holds but has not started (a1site/jobs/worker.py).
+app.steps["consumer"].add(ReservedJobsHeartbeat)
 
 
 # The request id travels with the task message, so a job's log lines in the worker carry the

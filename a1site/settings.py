@@ -212,8 +212,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 # Paired with acks_late: a pool child killed mid-task (the worker's main process lives on)
 # puts the message back at once instead of acking it. A killed main process acks nothing and
-# rejects nothing: its message stays unacked in Redis until the visibility timeout below, and
-# the job's heartbeat (a1site/jobs/services.py) is what notices, within JOB_STALE_AFTER_S.
+# rejects nothing: its messages (running or only received) stay unacked in Redis until the
+# visibility timeout below; the jobs' heartbeats (a1site/jobs/services.py for a running job,
+# a1site/jobs/worker.py for a received one) are what notice, within JOB_STALE_AFTER_S.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1700)

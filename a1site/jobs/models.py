@@ -25,12 +25,14 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Written by the worker while the job runs; silence means the worker is gone (jobs.services).
+    # Written by the worker while the job runs, or while it holds the job's message before
+    # starting it; silence means the worker is gone (jobs.services, jobs.worker).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="Runs started (a requeue after a lost worker adds one)."
+        default=0, help_text="Runs started, and messages lost by a worker before the run started."
     )
-    # The Celery message running it: {"task", "id", "args", "kwargs"}; a requeue resends it.
+    # The Celery message that runs it: {"task", "id", "args", "kwargs"}, recorded before it is
+    # sent; a requeue sends it again under a new id.
     delivery = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -58,9 +59,14 @@ def _announce(job: Job) -> None:
     transaction.on_commit(lambda: job_updated.send(sender=Job, job=payload))
 
 
-def job_create(*, kind: str, owner, params: dict | None = None) -> Job:
+def job_create(*, kind: str, owner, params: dict | None = None, task: str | None = None) -> Job:
+    """A queued job; with ``task`` (a Celery task name), also the message that will run it,
+    recorded before it is sent (``delivery``: a worker holding it stamps the job by its id)."""
     with transaction.atomic():
-        job = Job.objects.create(kind=kind, owner=owner, params=params or {})
+        job = Job(kind=kind, owner=owner, params=params or {})
+        if task:
+            job.delivery = _new_delivery(task, args=[str(job.id)])
+        job.save(force_insert=True)
         JOBS.labels(kind, Job.Status.QUEUED).inc()
         _announce(job)
     return job
@@ -75,14 +81,18 @@ def job_create_queued(*, kind: str, owner, task: str, params: dict | None = None
     committed (a worker must find it), so a send that fails then removes the row again.
     """
     require_redis("queue a job")
-    job = job_create(kind=kind, owner=owner, params=params)
+    job = job_create(kind=kind, owner=owner, params=params, task=task)
     try:
         # retry=False: kombu's own publish retries would hold the request for seconds.
-        redis_call(signature(task).apply_async, args=[str(job.id)], retry=False)
+        redis_call(signature(task).apply_async, args=[str(job.id)], task_id=job.delivery["id"], retry=False)
     except (*REDIS_FAILURES, OperationalError) as exc:
         Job.objects.filter(pk=job.pk).delete()
         raise RedisUnavailable("queue a job") from exc
     return job
+
+
+def _new_delivery(task: str, *, args: list, kwargs: dict | None = None) -> dict:
+    return {"task": task, "id": str(uuid.uuid4()), "args": list(args), "kwargs": dict(kwargs or {})}
 
 
 def _current_delivery() -> dict:
@@ -226,31 +236,48 @@ def job_run(*, job_id, work: Callable[[ProgressFn], Any]) -> Job | None:
 
 
 def job_sweep_stale() -> list[Job]:
-    """Running jobs whose heartbeat stopped (their worker is gone): requeued, the same message
-    sent again, while runs are left (JOB_MAX_ATTEMPTS); else failed. Either way the owner
-    sees it at once (``job_updated``). Cheap when there is nothing to do (one indexed query)."""
+    """Jobs whose worker is gone, found by a heartbeat gone silent for JOB_STALE_AFTER_S:
+
+    - ``running``: the worker running it stopped beating (``_Heartbeat``);
+    - ``queued`` with a heartbeat: a worker received its message, then stopped stamping it
+      before it started (``a1site.jobs.worker``). A queued job no worker has received yet has
+      no heartbeat and is only waiting.
+
+    Each is requeued, its message sent again under a new id, while runs are left
+    (JOB_MAX_ATTEMPTS; a message lost before it started counts as a run), else failed.
+    Either way the owner sees it at once (``job_updated``). Cheap when there is nothing to
+    do (one indexed query)."""
     stale_before = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_S)
     swept = []
     with transaction.atomic():
         stale = Job.objects.select_for_update(skip_locked=True).filter(
-            status=Job.Status.RUNNING, heartbeat_at__lt=stale_before
+            status__in=[Job.Status.RUNNING, Job.Status.QUEUED], heartbeat_at__lt=stale_before
         )
         for job in stale:
-            lost = f"its worker stopped answering (no heartbeat for {settings.JOB_STALE_AFTER_S:g} s)"
-            if job.attempts < settings.JOB_MAX_ATTEMPTS and job.delivery.get("task"):
-                job.status, job.heartbeat_at = Job.Status.QUEUED, None
-                job.message = f"requeued: {lost}"[:200]
-                job.save(update_fields=["status", "heartbeat_at", "message"])
-                transaction.on_commit(lambda delivery=job.delivery: _resend(delivery), robust=True)
-            else:
-                job.status, job.finished_at = Job.Status.FAILED, timezone.now()
-                job.error = f"Failed after {job.attempts} run(s): {lost}."
-                job.save(update_fields=["status", "finished_at", "error"])
+            _requeue_or_fail(job)
             logger.warning("job swept: %s", job.status, extra={"job_id": str(job.id)})
             JOBS.labels(job.kind, job.status).inc()
             _announce(job)
             swept.append(job)
     return swept
+
+
+def _requeue_or_fail(job: Job) -> None:
+    where = "running it" if job.status == Job.Status.RUNNING else "holding it before it started"
+    lost = f"its worker stopped answering while {where} (no heartbeat for {settings.JOB_STALE_AFTER_S:g} s)"
+    if job.status == Job.Status.QUEUED:
+        job.attempts += 1  # the run it was to have
+    if job.attempts < settings.JOB_MAX_ATTEMPTS and job.delivery.get("task"):
+        old = job.delivery
+        job.delivery = _new_delivery(old["task"], args=old.get("args") or [], kwargs=old.get("kwargs"))
+        job.status, job.heartbeat_at = Job.Status.QUEUED, None
+        job.message = f"requeued: {lost}"[:200]
+        job.save(update_fields=["status", "heartbeat_at", "message", "delivery", "attempts"])
+        transaction.on_commit(lambda delivery=job.delivery: _resend(delivery), robust=True)
+    else:
+        job.status, job.finished_at = Job.Status.FAILED, timezone.now()
+        job.error = f"Failed after {job.attempts} run(s): {lost}."
+        job.save(update_fields=["status", "finished_at", "error", "attempts"])
 
 
 _last_sweep = 0.0
@@ -269,7 +296,9 @@ def job_sweep_stale_now_and_then() -> None:
 def _resend(delivery: dict) -> None:
     # If the broker is unreachable now, the job stays queued and the original message comes
     # back by itself after the broker's visibility timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS).
-    current_app.send_task(delivery["task"], args=delivery.get("args"), kwargs=delivery.get("kwargs"), retry=False)
+    current_app.send_task(
+        delivery["task"], args=delivery.get("args"), kwargs=delivery.get("kwargs"), task_id=delivery["id"], retry=False
+    )
 
 
 # The worker self-check task (a1site.jobs.tasks), queued by its stable name.

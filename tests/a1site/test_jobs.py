@@ -157,3 +157,58 @@ def test_a_live_workers_job_is_not_started_again_and_a_taken_over_run_cannot_fin
     assert services.job_succeed(job_id=job.pk, result={"from": "run 1"}, attempt=1) is None
     assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
     assert services.job_succeed(job_id=job.pk, result={"from": "run 2"}, attempt=2).result == {"from": "run 2"}
+
+
+def test_a_queued_job_records_the_message_it_was_sent_as(user):
+    from celery.result import AsyncResult
+
+    job = services.job_create(kind="test", owner=user, task="jobs.worker_check")
+    assert job.delivery == {"task": "jobs.worker_check", "id": job.delivery["id"], "args": [str(job.pk)], "kwargs": {}}
+    assert AsyncResult(job.delivery["id"]).id == job.delivery["id"]  # a valid Celery task id (a UUID)
+    assert Job.objects.get(pk=job.pk).delivery == job.delivery
+
+
+def test_a_worker_stamps_only_the_queued_jobs_whose_messages_it_holds(user):
+    from a1site.jobs.worker import stamp_received
+
+    held, other, started = (services.job_create(kind="test", owner=user, task="jobs.worker_check") for _ in range(3))
+    _running_in_a_worker(started, beat_seconds_ago=1, task_id=started.delivery["id"])
+
+    assert stamp_received([held.delivery["id"], started.delivery["id"], "not-a-job"]) == 1
+
+    assert Job.objects.get(pk=held.pk).heartbeat_at is not None
+    assert Job.objects.get(pk=other.pk).heartbeat_at is None  # no worker has it: only waiting
+    assert services.job_sweep_stale() == []  # just stamped: not stale
+
+
+def test_a_queued_job_whose_worker_went_silent_before_starting_it_is_sent_again(
+    user, settings, django_capture_on_commit_callbacks
+):
+    """A worker received the message, then died before the job started (kill -9 of its main
+    process): the job's stamp goes stale and the sweep sends a new message; a job no worker has
+    received is left waiting."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.JOB_STALE_AFTER_S, settings.JOB_MAX_ATTEMPTS = 30, 2
+    held, waiting, spent = (services.job_create(kind="test", owner=user, task="jobs.worker_check") for _ in range(3))
+    old = timezone.now() - timedelta(seconds=60)
+    Job.objects.filter(pk__in=[held.pk, spent.pk]).update(heartbeat_at=old)
+    Job.objects.filter(pk=spent.pk).update(attempts=1)
+    sent = []
+    original, services._resend = services._resend, sent.append
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            swept = {job.pk: job.status for job in services.job_sweep_stale()}
+    finally:
+        services._resend = original
+
+    assert swept == {held.pk: Job.Status.QUEUED, spent.pk: Job.Status.FAILED}
+    requeued = Job.objects.get(pk=held.pk)
+    assert requeued.message.startswith("requeued: its worker stopped answering while holding it before it started")
+    assert (requeued.attempts, requeued.heartbeat_at) == (1, None)
+    assert requeued.delivery["id"] != held.delivery["id"]  # a new message, recorded before it is sent
+    assert sent == [requeued.delivery]
+    assert Job.objects.get(pk=waiting.pk).status == Job.Status.QUEUED
+    assert "Failed after 2 run(s)" in Job.objects.get(pk=spent.pk).error

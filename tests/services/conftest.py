@@ -8,6 +8,7 @@ In CI (``CI`` set) an unreachable service fails the run; elsewhere it skips with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -114,6 +115,15 @@ class Process:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def kill_tree(self) -> None:
+        """SIGKILL to the process and its children at once: a lost host or container."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if self.alive() else []
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
+        self.kill()
+
     def stop(self) -> None:
         if self.alive():
             self.process.terminate()
@@ -163,10 +173,11 @@ def asgi_server(services_env, tmp_path):
 
 @pytest.fixture
 def start_celery_worker(services_env, tmp_path):
-    """Factory: start a real Celery worker process (solo pool) consuming from Redis."""
+    """Factory: start a real Celery worker process consuming from Redis (solo pool, or the
+    pool arguments given as ``pool``)."""
     started: list[Process] = []
 
-    def start(extra_env: dict | None = None, name: str = "celery") -> Process:
+    def start(extra_env: dict | None = None, name: str = "celery", pool: list[str] | None = None) -> Process:
         args = [
             sys.executable,
             "-m",
@@ -174,8 +185,7 @@ def start_celery_worker(services_env, tmp_path):
             "-A",
             "a1site",
             "worker",
-            "--pool",
-            "solo",
+            *(pool or ["--pool", "solo"]),
             "--loglevel",
             "INFO",
             "--without-gossip",

@@ -98,3 +98,54 @@ def test_a_job_out_of_runs_is_marked_failed_when_its_worker_dies(asgi_server, st
     assert job["status"] == "failed", job
     assert "its worker stopped answering" in job["error"]
     print(f"\nworker killed, no runs left: job failed after {time.monotonic() - killed_at:.1f} s")
+
+
+def test_a_job_whose_worker_died_holding_its_message_before_starting_it_is_sent_again(
+    asgi_server, start_celery_worker, staff_token
+):
+    """The gap the running job's heartbeat does not cover: a worker received the message
+    (reserved: its pool is busy) and died before the job started. Without the worker's stamp
+    the job showed ``queued`` until the broker's visibility timeout (an hour in production,
+    300 s here); now it is sent again within JOB_STALE_AFTER_S and runs once."""
+    env = {**FAST, "CELERY_VISIBILITY_TIMEOUT_S": "300"}
+    server = asgi_server(env)
+    # One pool process, two messages held at a time: the second waits in the main process.
+    first = start_celery_worker(
+        env, name="first", pool=["--pool", "prefork", "--concurrency", "1", "--prefetch-multiplier", "2"]
+    )
+    busy = start_held_job(server, staff_token, first, hold_s=6)
+    status, _, body = call("POST", f"{server.url}/api/worker-checks/", staff_token, {"hold_s": 0})
+    assert status == 202, body
+    held = json.loads(body)["id"]
+    wait_until(
+        lambda: Job.objects.get(pk=held).heartbeat_at is not None,
+        timeout=15,
+        interval=0.1,
+        what=f"the worker to receive and stamp the second job:\n{first.log()[-2000:]}",
+    )
+    assert Job.objects.get(pk=held).status == Job.Status.QUEUED
+
+    first.kill_tree()
+    killed_at = time.monotonic()
+    second = start_celery_worker(env, name="second")
+
+    def requeued():
+        job = read_job(server, staff_token, held)  # a read sweeps, as a person's page would
+        return job["message"].startswith("requeued") and job
+
+    seen = wait_until(requeued, timeout=30, interval=0.5, what="the held job to be sent again")
+    requeued_after_s = time.monotonic() - killed_at
+    assert "while holding it before it started" in seen["message"], seen
+
+    def both_finished():
+        jobs = [Job.objects.get(pk=pk) for pk in (busy, held)]
+        return all(job.is_finished for job in jobs) and jobs
+
+    jobs = wait_until(both_finished, timeout=60, interval=0.5, what=f"both jobs to finish:\n{second.log()[-3000:]}")
+    for job in jobs:
+        assert job.status == Job.Status.SUCCEEDED, (job.error, second.log()[-3000:])
+        assert job.attempts == 2  # the lost run and the one that finished it
+        assert job.result["worker"]["pid"] == second.process.pid
+    assert "already finished or running elsewhere" not in second.log()
+    assert requeued_after_s < 15, requeued_after_s
+    print(f"\nworker died holding a message: job sent again after {requeued_after_s:.1f} s")
