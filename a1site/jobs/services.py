@@ -91,6 +91,16 @@ def job_create_queued(*, kind: str, owner, task: str, params: dict | None = None
     return job
 
 
+def job_queue_on_commit(job: Job, *, task: str, args: list | None = None) -> None:
+    """Send the message that runs ``job`` (task ``task`` by its stable name, with ``args``;
+    by default the job's id) when the caller's transaction commits, recorded on the job first
+    so that a worker holding it can stamp the job (a1site.jobs.worker)."""
+    delivery = _new_delivery(task, args=[str(job.id)] if args is None else args)
+    Job.objects.filter(pk=job.pk).update(delivery=delivery)
+    job.delivery = delivery
+    transaction.on_commit(lambda: signature(task).apply_async(args=delivery["args"], task_id=delivery["id"]))
+
+
 def _new_delivery(task: str, *, args: list, kwargs: dict | None = None) -> dict:
     return {"task": task, "id": str(uuid.uuid4()), "args": list(args), "kwargs": dict(kwargs or {})}
 

@@ -69,7 +69,7 @@ def explanation_job_start(*, user, prediction_ids: list[int], level: str = "deta
         job = job_services.job_create(
             kind=EXPLAIN_JOB, owner=user, params={"prediction_ids": list(prediction_ids), "level": level}
         )
-        _queue(EXPLAIN_JOB, str(job.id))
+        job_services.job_queue_on_commit(job, task=EXPLAIN_JOB)
     return job
 
 
@@ -101,7 +101,7 @@ def insight_job_start(*, user, version_id: int):
         raise ApplicationError("No such ensemble version.", code="not_found", status_code=404)
     with transaction.atomic():
         job = job_services.job_create(kind=INSIGHT_JOB, owner=user, params={"version_id": version_id})
-        _queue(INSIGHT_JOB, str(job.id))
+        job_services.job_queue_on_commit(job, task=INSIGHT_JOB)
     return job
 
 
@@ -168,7 +168,7 @@ def on_model_version_activated(sender, name: str = "", version_id: int | None = 
     try:
         if version.activated_by is not None:
             job = job_services.job_create(kind=SLATE_JOB, owner=version.activated_by, params=params)
-            _queue(SLATE_JOB, str(job.id))
+            job_services.job_queue_on_commit(job, task=SLATE_JOB)
         else:
             _queue(SLATE_JOB, None, params)
     except Exception:

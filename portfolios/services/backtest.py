@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from celery import signature
-from django.db import transaction
 from threadpoolctl import threadpool_limits
 
 from a1site.core.errors import ApplicationError
@@ -119,7 +117,7 @@ def portfolio_backtest(*, portfolio: Portfolio, user, start: dt.date, end: dt.da
         owner=user,
         params={"portfolio_id": portfolio.pk, "start": start.isoformat(), "end": end.isoformat()},
     )
-    transaction.on_commit(lambda: signature(BACKTEST_TASK, args=(str(job.pk),)).delay())
+    jobs.job_queue_on_commit(job, task=BACKTEST_TASK)
     return job
 
 

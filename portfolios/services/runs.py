@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from celery import signature
 from django.db import transaction
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
@@ -72,7 +71,7 @@ def portfolio_optimize(
         run = OptimizationRun.objects.create(
             portfolio=portfolio, job=job, seed=seed, reason=reason, details=details or {}
         )
-        transaction.on_commit(lambda: signature(OPTIMIZE_TASK, args=(run.pk,)).delay())
+        jobs.job_queue_on_commit(job, task=OPTIMIZE_TASK, args=[run.pk])
     return run
 
 

@@ -212,3 +212,24 @@ def test_a_queued_job_whose_worker_went_silent_before_starting_it_is_sent_again(
     assert sent == [requeued.delivery]
     assert Job.objects.get(pk=waiting.pk).status == Job.Status.QUEUED
     assert "Failed after 2 run(s)" in Job.objects.get(pk=spent.pk).error
+
+
+def test_a_job_queued_on_commit_records_its_message_and_sends_it_under_that_id(
+    user, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+
+    class Recorder:
+        def __init__(self, task):
+            self.task = task
+
+        def apply_async(self, *, args, task_id):
+            sent.append((self.task, args, task_id))
+
+    monkeypatch.setattr(services, "signature", Recorder)
+    job = services.job_create(kind="test", owner=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_queue_on_commit(job, task="portfolios.optimize", args=[17])
+    recorded = Job.objects.get(pk=job.pk).delivery
+    assert recorded == {"task": "portfolios.optimize", "id": recorded["id"], "args": [17], "kwargs": {}}
+    assert sent == [("portfolios.optimize", [17], recorded["id"])]
