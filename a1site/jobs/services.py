@@ -8,6 +8,7 @@ is sent (after commit) on the ``job_updated`` signal, which the live app turns i
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -250,8 +251,10 @@ def job_sweep_stale() -> list[Job]:
 
     - ``running``: the worker running it stopped beating (``_Heartbeat``);
     - ``queued`` with a heartbeat: a worker received its message, then stopped stamping it
-      before it started (``a1site.jobs.worker``). A queued job no worker has received yet has
-      no heartbeat and is only waiting.
+      before it started (``a1site.jobs.worker``);
+    - ``queued`` with no heartbeat whose message a worker took from the broker that long ago
+      (``taken_and_unannounced``): it died in the instant between taking the message and
+      stamping the job. A queued job whose message is still in the queue is only waiting.
 
     Each is requeued, its message sent again under a new id, while runs are left
     (JOB_MAX_ATTEMPTS; a message lost before it started counts as a run), else failed.
@@ -259,10 +262,12 @@ def job_sweep_stale() -> list[Job]:
     do (one indexed query)."""
     stale_before = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_S)
     swept = []
+    silent = Q(status__in=[Job.Status.RUNNING, Job.Status.QUEUED], heartbeat_at__lt=stale_before)
+    never_stamped = taken_and_unannounced(before=stale_before)
+    if never_stamped:
+        silent |= Q(status=Job.Status.QUEUED, heartbeat_at__isnull=True, delivery__id__in=never_stamped)
     with transaction.atomic():
-        stale = Job.objects.select_for_update(skip_locked=True).filter(
-            status__in=[Job.Status.RUNNING, Job.Status.QUEUED], heartbeat_at__lt=stale_before
-        )
+        stale = Job.objects.select_for_update(skip_locked=True).filter(silent)
         for job in stale:
             _requeue_or_fail(job)
             logger.warning("job swept: %s", job.status, extra={"job_id": str(job.id)})
@@ -288,6 +293,35 @@ def _requeue_or_fail(job: Job) -> None:
         job.status, job.finished_at = Job.Status.FAILED, timezone.now()
         job.error = f"Failed after {job.attempts} run(s): {lost}."
         job.save(update_fields=["status", "finished_at", "error", "attempts"])
+
+
+def taken_and_unannounced(*, before) -> list[str]:
+    """Ids of the messages that workers took from the broker before ``before`` and have not
+    acked: kombu's Redis transport keeps each in its ``unacked`` hash, indexed by the time it
+    was taken, until the ack (it is how the visibility timeout finds them). A live worker
+    stamps the job of such a message within milliseconds (``a1site.jobs.worker``), so one taken
+    JOB_STALE_AFTER_S ago whose job is unstamped was taken by a worker that is gone.
+    Empty without a Redis broker, or when Redis cannot be read (the next sweep tries again)."""
+    if not settings.REDIS_URL:
+        return []
+    try:
+        with current_app.pool.acquire(block=True, timeout=2) as connection:
+            channel = connection.default_channel
+            if getattr(channel, "unacked_key", None) is None:
+                return []  # not the Redis transport
+            tags = redis_call(channel.client.zrangebyscore, channel.unacked_index_key, "-inf", before.timestamp())
+            payloads = redis_call(channel.client.hmget, channel.unacked_key, tags) if tags else []
+    except (*REDIS_FAILURES, OperationalError) as exc:
+        logger.warning("jobs: could not read the broker's unacked messages (%r)", exc)
+        return []
+    ids = []
+    for payload in payloads:
+        try:
+            message = json.loads(payload)[0]
+            ids.append(str(message["headers"]["id"]))
+        except (TypeError, ValueError, KeyError, IndexError):
+            continue  # gone since (acked), or not a Celery message
+    return ids
 
 
 _last_sweep = 0.0

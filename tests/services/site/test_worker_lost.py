@@ -149,3 +149,54 @@ def test_a_job_whose_worker_died_holding_its_message_before_starting_it_is_sent_
     assert "already finished or running elsewhere" not in second.log()
     assert requeued_after_s < 15, requeued_after_s
     print(f"\nworker died holding a message: job sent again after {requeued_after_s:.1f} s")
+
+
+# A worker's instant between taking a message from Redis and stamping its job: this process
+# takes one message as a worker's consumer does (kombu, no ack), says which, and dies.
+TAKE_AND_DIE = """
+import os, signal, sys
+from kombu import Connection
+with Connection(sys.argv[1]) as connection:
+    message = connection.SimpleQueue("celery", no_ack=False).get(timeout=20)
+    print(message.headers["id"], flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_job_whose_message_was_taken_by_a_worker_that_died_before_stamping_it_is_sent_again(
+    asgi_server, start_celery_worker, staff_token, services_env
+):
+    import subprocess
+    import sys
+
+    env = {**FAST, "CELERY_VISIBILITY_TIMEOUT_S": "300"}
+    server = asgi_server(env)
+    status, _, body = call("POST", f"{server.url}/api/worker-checks/", staff_token, {"hold_s": 0})
+    assert status == 202, body
+    job_id = json.loads(body)["id"]
+    taker = subprocess.run(
+        [sys.executable, "-c", TAKE_AND_DIE, services_env["REDIS_URL"]], capture_output=True, text=True, timeout=60
+    )
+    assert taker.returncode == -9, taker.stderr
+    taken_at = time.monotonic()
+    job = Job.objects.get(pk=job_id)
+    assert taker.stdout.strip() == job.delivery["id"] and job.heartbeat_at is None
+
+    def requeued():
+        seen = read_job(server, staff_token, job_id)  # a read sweeps, as a person's page would
+        return seen["message"].startswith("requeued") and seen
+
+    seen = wait_until(requeued, timeout=30, interval=0.5, what="the taken job to be sent again")
+    requeued_after_s = time.monotonic() - taken_at
+    assert "while holding it before it started" in seen["message"], seen
+
+    worker = start_celery_worker(env)
+    job = wait_until(
+        lambda: (job := Job.objects.get(pk=job_id)).is_finished and job,
+        timeout=60,
+        interval=0.5,
+        what=f"the job to finish:\n{worker.log()[-3000:]}",
+    )
+    assert job.status == Job.Status.SUCCEEDED and job.attempts == 2, (job.error, worker.log()[-3000:])
+    assert requeued_after_s < 15, requeued_after_s
+    print(f"\nmessage taken by a worker that died before stamping: sent again after {requeued_after_s:.1f} s")
