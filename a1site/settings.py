@@ -84,9 +84,11 @@ WSGI_APPLICATION = "a1site.wsgi.application"
 ASGI_APPLICATION = "a1site.asgi.application"
 # The WebSocket routes live in the live app; named by string so a1site imports no domain app.
 # Requests one server process runs at once (a1site/asgi.py): Django's sync views in this many
-# threads. One, as Django's own ASGI handler does; scale with processes (docs/performance.md: threads
-# fight over the two cores).
-A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=1)
+# threads. With one, a slow request (a 10,000-prop batch, a big import) held up every other
+# request of the process for its whole length; with four, the others go on beside it (at
+# the GIL's share of the CPU). Throughput still comes from processes (--workers): the
+# threads share one GIL. Model code stays on one OpenMP/BLAS thread each (docs/performance.md).
+A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=4)
 # Request bodies the server reads at most (a1site/core/wsgi_bridge.py: 413 past it, counted
 # while the body streams in). 16 MiB holds a full odds feed post (50,000 ticks, ~11 MB) and a
 # 10,000-prop batch (~1.5 MB); imports (staff uploads of CSV files) take more.

@@ -110,3 +110,44 @@ def test_django_behind_the_bridge_answers_api_json_and_streams_static_files():
     static = _call(http, _scope(path="/static/live/live.js"))
     assert static[0]["status"] == 200
     assert b"".join(m.get("body", b"") for m in static[1:]).startswith(b"/")
+
+
+def _timed_calls(app, paths: list[str]) -> dict[str, float]:
+    """Start a request per path at once; seconds until each answered."""
+
+    async def one(path):
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            pass
+
+        started = asyncio.get_running_loop().time()
+        await app(_scope(path=path), receive, send)
+        return path, asyncio.get_running_loop().time() - started
+
+    async def all_of_them():
+        return dict(await asyncio.gather(*(one(path) for path in paths)))
+
+    return asyncio.run(all_of_them())
+
+
+def _slow_and_fast_app(environ, start_response):
+    import time
+
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(1.0)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def test_a_slow_request_does_not_hold_up_the_others_with_the_default_threads(settings):
+    """One 4-second request stalled every other request of `make run` (issue: many users at
+    once): Django's views now run in A1_HTTP_THREADS threads per process."""
+    assert settings.A1_HTTP_THREADS >= 4
+    took = _timed_calls(WSGIBridge(_slow_and_fast_app, threads=settings.A1_HTTP_THREADS), ["/slow", "/fast", "/fast2"])
+    assert took["/slow"] >= 1.0
+    assert took["/fast"] < 0.5 and took["/fast2"] < 0.5, took
+    # With one thread (the old default) the fast ones queue behind it: what the test guards.
+    took = _timed_calls(WSGIBridge(_slow_and_fast_app, threads=1), ["/slow", "/fast"])
+    assert took["/fast"] >= 1.0, took
