@@ -111,3 +111,27 @@ def test_the_models_page_compares_mlb_ensembles_with_the_fair_and_the_plain_marc
     assert "fair Marcel" in section and "qualified players only" in section
     assert "mlb.home_runs.ensemble v1" in section
     assert "0.962" in section and "0.909" in section  # 5.0 / 5.2 and 5.0 / 5.5
+
+
+def test_the_best_edges_are_read_once_until_a_prediction_or_prop_is_added(served, django_assert_max_num_queries):
+    from predictions import selectors
+
+    day = served["upcoming"][0].date
+    services.slate_predict(sport="nba", date=day)
+    Prediction.objects.update(edge=0.07)
+    first = selectors.best_edges(date=day)
+    assert first and all(prop.pred_edge == 0.07 for block in first for prop, _ in block["props"])
+    with django_assert_max_num_queries(2):  # the newest prediction's and prop's ids
+        again = selectors.best_edges(date=day)
+    assert [p.pk for p, _ in again[0]["props"]] == [p.pk for p, _ in first[0]["props"]]
+    # The odds move: a new prop line and its prediction (neither is ever edited) make a new
+    # key, and the answer is read again.
+    from datetime import timedelta
+
+    moved, repriced = first[0]["props"][-1]
+    moved.pk, moved.seen_at = None, moved.seen_at + timedelta(minutes=1)
+    moved.save()
+    repriced.pk, repriced.prop_line, repriced.edge = None, moved, 0.5
+    repriced.save()
+    top, prediction = selectors.best_edges(date=day)[0]["props"][0]
+    assert (top.pk, top.pred_edge, prediction.pk) == (moved.pk, 0.5, repriced.pk)
