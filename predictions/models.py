@@ -101,7 +101,11 @@ class Game(models.Model):
             models.CheckConstraint(condition=~Q(home_team=F("away_team")), name="game_teams_differ"),
             models.CheckConstraint(condition=Q(pace__isnull=True) | Q(pace__gt=0), name="game_pace_positive"),
         ]
-        indexes = [models.Index(fields=["sport", "date"], name="game_sport_date")]
+        # game_date: the props lists' default order (newest games first) across sports.
+        indexes = [
+            models.Index(fields=["sport", "date"], name="game_sport_date"),
+            models.Index(fields=["date"], name="game_date"),
+        ]
 
     def __str__(self):
         if self.kind == self.Kind.SEASON:

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from django.db import connection, models, transaction
 
+from a1site.core.db import planner_statistics_refresh
+
 from . import importers
 from .models import Game, Player, Prediction, PropLine, Result, StatLine, Team
 
@@ -415,3 +417,11 @@ def predictions_upsert(rows: list[PredictionRow]) -> tuple[int, int]:
     """Insert or update slate predictions by (prop line, model version)."""
     columns = {name: [getattr(row, name) for row in rows] for name in PREDICTION_COLUMNS}
     return bulk_upsert(Prediction, columns, key=("prop_line_id", "model_version_id"), scope="prop_line_id")
+
+
+CATALOGUE_TABLES = [model._meta.db_table for model in (Game, Player, Team, StatLine, PropLine, Result, Prediction)]
+
+
+def catalogue_statistics_refresh() -> None:
+    """The query planner's statistics of the sports tables, after a bulk load (demo, import)."""
+    planner_statistics_refresh(*CATALOGUE_TABLES)

@@ -28,7 +28,15 @@ from ..engine.simulate import league_as_of
 from ..engine.sports import SPORTS
 from ..engine.training import MLB_FIRST_TARGET_SEASON, MLB_LAST_TARGET_SEASON, demo_sim_configs
 from ..models import Game, Result
-from ..writes import write_games, write_players, write_props, write_results, write_stat_lines, write_teams
+from ..writes import (
+    catalogue_statistics_refresh,
+    write_games,
+    write_players,
+    write_props,
+    write_results,
+    write_stat_lines,
+    write_teams,
+)
 from .catalogue import no_progress, sports_sync_catalogue
 
 logger = logging.getLogger(__name__)
@@ -507,5 +515,6 @@ def demo_load(
                 object_id=sport,
                 details={"seed": seed, "small": small, "as_of": as_of.isoformat(), "created": summary[sport]},
             )
+    catalogue_statistics_refresh()
     progress(1.0, "demo data loaded")
     return summary
