@@ -413,3 +413,9 @@ A1_DEMO_ODDS_FEED_SPEED = env.float("A1_DEMO_ODDS_FEED_SPEED", default=10.0)
 # the database anyway in case a bump was lost (s).
 PREDICTIONS_SERVING_CHECK_MS = env.float("PREDICTIONS_SERVING_CHECK_MS", default=250)
 PREDICTIONS_SERVING_DB_TTL_S = env.float("PREDICTIONS_SERVING_DB_TTL_S", default=10.0)
+
+# --- Portfolios -------------------------------------------------------------------------------
+# Each worker process keeps the scenario draws of its recent runs (portfolios.engine.ScenarioCache)
+# so that a rebalance after a price move does not draw them again: ~42 MB per N = 50 portfolio
+# (S = 20,000 in sample, 50,000 out of sample). 0 turns the cache off.
+PORTFOLIO_SCENARIO_CACHE_MB = env.int("PORTFOLIO_SCENARIO_CACHE_MB", default=128)

@@ -4,9 +4,16 @@ the replica-exchange annealer for the discrete rules, and the run report. No Dja
 from .anneal import AnnealResult, AnnealSettings, anneal, project_discrete
 from .devig import METHODS, devig, edge, kelly_fraction
 from .exact import ContinuousResult, frank_wolfe_gap, solve_continuous, solve_risk_constrained, utility
-from .optimize import Report, RiskFigures, RunSettings, optimize, risk_figures
+from .optimize import OutOfSample, Report, RiskFigures, RunSettings, optimize, out_of_sample, risk_figures
 from .problem import Constraints, Limits, Opportunity, compile_constraints
-from .scenarios import Scenarios, estimate_correlation, event_index, nearest_correlation, scenario_returns
+from .scenarios import (
+    ScenarioCache,
+    Scenarios,
+    estimate_correlation,
+    event_index,
+    nearest_correlation,
+    scenario_returns,
+)
 
 __all__ = [
     "METHODS",
@@ -16,9 +23,11 @@ __all__ = [
     "ContinuousResult",
     "Limits",
     "Opportunity",
+    "OutOfSample",
     "Report",
     "RiskFigures",
     "RunSettings",
+    "ScenarioCache",
     "Scenarios",
     "anneal",
     "compile_constraints",
@@ -30,6 +39,7 @@ __all__ = [
     "kelly_fraction",
     "nearest_correlation",
     "optimize",
+    "out_of_sample",
     "project_discrete",
     "risk_figures",
     "scenario_returns",

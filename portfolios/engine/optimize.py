@@ -1,5 +1,9 @@
 """One optimization run: scenarios → exact continuous bound → annealer for the discrete
-rules → the report (growth, gap, comparisons with independent Kelly, risk, out of sample)."""
+rules → the report (growth, gap, comparisons with independent Kelly, risk, out of sample).
+
+The out-of-sample check needs nothing the allocation does, so a caller in a hurry (a rebalance
+that publishes the allocation at once) can leave it out (``out_of_sample_now=False``: the report
+says "deferred" and holds no figure) and call ``out_of_sample`` afterwards: the same numbers."""
 
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ from .anneal import AnnealSettings, ProgressFn, anneal, project_discrete
 from .devig import kelly_fraction
 from .exact import risk_slack_value, solve_continuous, solve_risk_constrained, utility
 from .problem import Constraints, Limits, Opportunity, compile_constraints
-from .scenarios import scenario_returns
+from .scenarios import ScenarioCache, scenario_returns
 
 
 @dataclass(frozen=True)
 class RunSettings:
     n_scenarios: int = 20_000
     oos_scenarios: int = 50_000
+    oos_seed_offset: int = 1_000_003  # the fresh scenarios' seed: seed + this
     scenario_method: str = "pseudo"
     seed: int = 0
     anneal: AnnealSettings = field(default_factory=AnnealSettings)
@@ -48,9 +53,11 @@ class Report:
     half_kelly: RiskFigures
     improvement_over_kelly_pct: float | None
     improvement_over_half_kelly_pct: float | None
-    oos_growth: float | None  # None: ruin in some fresh scenario
+    oos_growth: float | None  # None: ruin in some fresh scenario, or not computed (oos_status)
     oos_independent_kelly_growth: float | None
     oos_growth_loss_pct: float | None
+    oos_status: str  # "computed" (oos_scenarios fresh scenarios) or "deferred" (not yet: no figures)
+    oos_scenarios: int
     iterations: int
     chains: int
     seconds: float
@@ -58,9 +65,19 @@ class Report:
     converged: bool
     n_scenarios: int
     method: str
+    scenario_draws: str  # "drawn" for this run, or "cached" (the same draws, kept from an earlier run)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class OutOfSample:
+    growth: float | None  # None: ruin in some fresh scenario
+    independent_kelly_growth: float | None
+    growth_loss_pct: float | None  # in-sample growth lost out of sample, in %
+    n_scenarios: int
+    seconds: float
 
 
 def risk_figures(returns: np.ndarray, fractions: np.ndarray) -> RiskFigures:
@@ -89,6 +106,49 @@ def scaled_to_limits(fractions: np.ndarray, constraints: Constraints, limits: Li
     )
 
 
+def independent_kelly(opportunities: list[Opportunity], limits: Limits, constraints: Constraints) -> np.ndarray:
+    """Each bet's own (fractional) Kelly stake, scaled together to the limits."""
+    single = np.array(
+        [kelly_fraction(probability=o.probability, decimal_odds=o.decimal_odds, p_push=o.p_push) for o in opportunities]
+    )
+    return scaled_to_limits(single * limits.kelly_fraction, constraints, limits)
+
+
+def out_of_sample(
+    opportunities: list[Opportunity],
+    limits: Limits,
+    correlation: np.ndarray | None,
+    fractions: np.ndarray,
+    *,
+    in_sample_growth: float | None,
+    settings: RunSettings = RunSettings(),
+    scenario_cache: ScenarioCache | None = None,
+) -> OutOfSample:
+    """The growth of ``fractions`` (and of independent Kelly) on ``settings.oos_scenarios``
+    fresh scenarios (seed + oos_seed_offset, pseudo-random), and the share of the in-sample
+    growth it loses."""
+    began = time.perf_counter()
+    fractions = np.asarray(fractions, dtype=float)
+    kelly = independent_kelly(opportunities, limits, compile_constraints(opportunities, limits))
+    fresh = scenario_returns(
+        opportunities,
+        correlation,
+        n_scenarios=settings.oos_scenarios,
+        seed=settings.seed + settings.oos_seed_offset,
+        method="pseudo",
+        cache=scenario_cache,
+    ).returns
+    growth = _finite(utility(fresh, fractions))
+    change = _relative(growth, in_sample_growth)
+    return OutOfSample(
+        growth=growth,
+        independent_kelly_growth=_finite(utility(fresh, kelly)),
+        growth_loss_pct=None if change is None else -change,
+        n_scenarios=settings.oos_scenarios,
+        seconds=time.perf_counter() - began,
+    )
+
+
 def _currency(fractions: np.ndarray, limits: Limits) -> list[float]:
     """Stakes in currency, exactly on the increment's grid (or in cents)."""
     step = limits.increment if limits.increment > 0 else 0.01
@@ -114,8 +174,12 @@ def optimize(
     settings: RunSettings = RunSettings(),
     current_stakes: np.ndarray | None = None,
     progress: ProgressFn | None = None,
+    scenario_cache: ScenarioCache | None = None,
+    out_of_sample_now: bool = True,
 ) -> Report:
-    """The allocation of ``limits.bankroll`` over ``opportunities`` with its report."""
+    """The allocation of ``limits.bankroll`` over ``opportunities`` with its report.
+    ``scenario_cache``: reuse draws made before (same numbers, see ``ScenarioCache``);
+    ``out_of_sample_now=False``: the out-of-sample figures are left for ``out_of_sample``."""
     began = time.perf_counter()
     if not opportunities:
         raise ValueError("opportunities: nothing to allocate")
@@ -127,6 +191,7 @@ def optimize(
         n_scenarios=settings.n_scenarios,
         seed=settings.seed,
         method=settings.scenario_method,
+        cache=scenario_cache,
     )
     # Fractional Kelly c: maximize c E log(1 + R f / c), whose optimum is c times the full
     # Kelly answer when no limit binds.
@@ -177,20 +242,22 @@ def optimize(
     single = np.array(
         [kelly_fraction(probability=o.probability, decimal_odds=o.decimal_odds, p_push=o.p_push) for o in opportunities]
     )
-    kelly = scaled_to_limits(single * limits.kelly_fraction, constraints, limits)
+    kelly = independent_kelly(opportunities, limits, constraints)
     half = scaled_to_limits(single * limits.kelly_fraction * 0.5, constraints, limits)
     risk = risk_figures(scenarios.returns, fractions)
     kelly_risk = risk_figures(scenarios.returns, kelly)
     half_risk = risk_figures(scenarios.returns, half)
-    fresh = scenario_returns(
-        opportunities,
-        correlation,
-        n_scenarios=settings.oos_scenarios,
-        seed=settings.seed + 1_000_003,
-        method="pseudo",
-    ).returns
-    oos = _finite(utility(fresh, fractions))
-    oos_change = _relative(oos, risk.expected_log_growth)
+    oos = None
+    if out_of_sample_now:
+        oos = out_of_sample(
+            opportunities,
+            limits,
+            correlation,
+            fractions,
+            in_sample_growth=risk.expected_log_growth,
+            settings=settings,
+            scenario_cache=scenario_cache,
+        )
     return Report(
         stakes=_currency(fractions, limits),
         fractions=[float(x) for x in fractions],
@@ -205,9 +272,11 @@ def optimize(
         half_kelly=half_risk,
         improvement_over_kelly_pct=_relative(risk.expected_log_growth, kelly_risk.expected_log_growth),
         improvement_over_half_kelly_pct=_relative(risk.expected_log_growth, half_risk.expected_log_growth),
-        oos_growth=oos,
-        oos_independent_kelly_growth=_finite(utility(fresh, kelly)),
-        oos_growth_loss_pct=None if oos_change is None else -oos_change,
+        oos_growth=oos.growth if oos else None,
+        oos_independent_kelly_growth=oos.independent_kelly_growth if oos else None,
+        oos_growth_loss_pct=oos.growth_loss_pct if oos else None,
+        oos_status="computed" if oos else "deferred",
+        oos_scenarios=oos.n_scenarios if oos else 0,
         iterations=annealed.iterations if annealed else exact.iterations,
         chains=annealed.chains if annealed else 1,
         seconds=time.perf_counter() - began,
@@ -215,4 +284,5 @@ def optimize(
         converged=annealed.converged if annealed else bool(exact.gap_bound <= 1e-8 or limits.risk_lambda),
         n_scenarios=settings.n_scenarios,
         method="anneal" if annealed else exact.method,
+        scenario_draws=scenarios.draws,
     )

@@ -3,10 +3,18 @@
 Each event (one prop) has a standard normal latent; a bet's outcome is read from the latent's
 uniform value against its marginal probabilities, so the marginals hold exactly in
 expectation whatever the correlation. Over wins on a high latent, under on a low one.
+
+The draws depend only on the events, their correlation, S, the seed and the method; prices and
+probabilities enter only when the uniforms are read. ``ScenarioCache`` keeps the draws (and the
+last return matrix made from them), so a run whose prices moved rebuilds only the moved bets'
+columns: the same numbers as a fresh draw with the same seed, without drawing again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -72,6 +80,10 @@ class Scenarios:
     returns: np.ndarray
     seed: int
     method: str
+    # "drawn": fresh draws; "cached": the draws came from a ScenarioCache (bit for bit the same
+    # as fresh ones), with ``rebuilt_columns`` bets' columns read again from them.
+    draws: str = "drawn"
+    rebuilt_columns: int = 0
 
 
 def event_index(opportunities: Sequence[Opportunity]) -> tuple[list[str], np.ndarray]:
@@ -109,15 +121,29 @@ def scenario_returns(
     n_scenarios: int,
     seed: int,
     method: str = "pseudo",
+    cache: ScenarioCache | None = None,
 ) -> Scenarios:
     """The S x N return matrix of ``opportunities``; ``correlation`` is between their events
-    (in the order of first appearance, see ``event_index``); None = independent events."""
+    (in the order of first appearance, see ``event_index``); None = independent events.
+    With ``cache``, draws made before for the same events, correlation, S, seed and method
+    are reused (the result is identical to a fresh draw; its ``returns`` is then read-only)."""
     events, index = event_index(opportunities)
     if correlation is None:
         correlation = np.eye(len(events))
     if correlation.shape != (len(events), len(events)):
         raise ValueError(f"correlation: expected {len(events)}x{len(events)} for the events, got {correlation.shape}")
-    uniforms = draw_uniforms(correlation, n_scenarios=n_scenarios, seed=seed, method=method)[:, index]
+    if cache is not None:
+        return cache.scenario_returns(
+            opportunities, events, index, correlation, n_scenarios=n_scenarios, seed=seed, method=method
+        )
+    uniforms = draw_uniforms(correlation, n_scenarios=n_scenarios, seed=seed, method=method)
+    returns = _returns_from_uniforms(uniforms, index, opportunities)
+    return Scenarios(returns=returns, seed=seed, method=method, rebuilt_columns=len(opportunities))
+
+
+def _returns_from_uniforms(uniforms: np.ndarray, index: np.ndarray, opportunities: Sequence[Opportunity]) -> np.ndarray:
+    """Each bet's net return per unit in each scenario, read from its event's uniforms."""
+    uniforms = uniforms[:, index]
     p_win = np.array([o.probability for o in opportunities])
     p_push = np.array([o.p_push for o in opportunities])
     over = np.array([o.side == "over" for o in opportunities])
@@ -127,4 +153,120 @@ def scenario_returns(
     push = (~win) & (position < (p_win + p_push)[None, :])
     payout = np.array([o.decimal_odds - 1.0 for o in opportunities])
     returns = np.where(win, payout[None, :], np.where(push, 0.0, -1.0))
-    return Scenarios(returns=np.ascontiguousarray(returns), seed=seed, method=method)
+    return np.ascontiguousarray(returns)
+
+
+def _column_from_uniforms(uniforms: np.ndarray, opportunity: Opportunity) -> np.ndarray:
+    """One bet's column, by the same arithmetic as ``_returns_from_uniforms`` (so the same bits)."""
+    position = 1.0 - uniforms if opportunity.side == "over" else uniforms
+    win = position < opportunity.probability
+    push = (~win) & (position < opportunity.probability + opportunity.p_push)
+    return np.where(win, opportunity.decimal_odds - 1.0, np.where(push, 0.0, -1.0))
+
+
+@dataclass
+class _Drawn:
+    uniforms: np.ndarray  # S x E, read-only
+    columns: tuple  # per bet of the last matrix: (event index, side, probability, p_push, decimal_odds)
+    returns: np.ndarray  # S x N, read-only: the last matrix built from these draws
+
+    @property
+    def nbytes(self) -> int:
+        return self.uniforms.nbytes + self.returns.nbytes
+
+
+# Past this share of moved bets, one vectorised rebuild is quicker than column by column.
+REBUILD_ALL_SHARE = 0.25
+
+
+class ScenarioCache:
+    """Correlated uniforms by (events, correlation, S, seed, method), each with the return
+    matrix last built from them; least recently used out first beyond ``max_bytes``.
+
+    The key holds the correlation's bytes, so new stat lines (a new correlation) draw again;
+    the bets are compared column by column, so only what changed is rebuilt: a moved price
+    rewrites the winning cells of its column (win/push/loss stay where they were), a moved
+    probability reads its column again from the same uniforms. Thread-safe; per process."""
+
+    def __init__(self, *, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, _Drawn] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(entry.nbytes for entry in self._entries.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def scenario_returns(
+        self,
+        opportunities: Sequence[Opportunity],
+        events: list[str],
+        index: np.ndarray,
+        correlation: np.ndarray,
+        *,
+        n_scenarios: int,
+        seed: int,
+        method: str,
+    ) -> Scenarios:
+        digest = hashlib.blake2b(np.ascontiguousarray(correlation, dtype=float).tobytes(), digest_size=16).digest()
+        key = (tuple(events), digest, n_scenarios, seed, method)
+        columns = tuple(
+            (int(event), o.side, o.probability, o.p_push, o.decimal_odds)
+            for event, o in zip(index, opportunities, strict=True)
+        )
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is None:
+            uniforms = draw_uniforms(correlation, n_scenarios=n_scenarios, seed=seed, method=method)
+            returns = _returns_from_uniforms(uniforms, index, opportunities)
+            self._store(key, _Drawn(uniforms=_frozen(uniforms), columns=columns, returns=_frozen(returns)))
+            return Scenarios(returns=returns, seed=seed, method=method, rebuilt_columns=len(columns))
+        if entry.columns == columns:
+            return Scenarios(returns=entry.returns, seed=seed, method=method, draws="cached")
+        same_bets = len(entry.columns) == len(columns) and all(
+            old[:2] == new[:2] for old, new in zip(entry.columns, columns, strict=True)
+        )
+        moved = [j for j in range(len(columns)) if entry.columns[j] != columns[j]] if same_bets else []
+        if not same_bets or len(moved) > REBUILD_ALL_SHARE * len(columns):
+            returns = _returns_from_uniforms(entry.uniforms, index, opportunities)
+            rebuilt = len(columns)
+        else:
+            returns = entry.returns.copy()
+            for j in moved:
+                old, opportunity = entry.columns[j], opportunities[j]
+                if old[2:4] == columns[j][2:4]:
+                    # Only the price moved: the winning cells (the only positive ones) take it.
+                    column = returns[:, j]
+                    returns[:, j] = np.where(column > 0.0, opportunity.decimal_odds - 1.0, column)
+                else:
+                    returns[:, j] = _column_from_uniforms(entry.uniforms[:, index[j]], opportunity)
+            rebuilt = len(moved)
+        self._store(key, _Drawn(uniforms=entry.uniforms, columns=columns, returns=_frozen(returns)))
+        return Scenarios(returns=returns, seed=seed, method=method, draws="cached", rebuilt_columns=rebuilt)
+
+    def _store(self, key: tuple, entry: _Drawn) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            if entry.nbytes > self.max_bytes:
+                return
+            self._entries[key] = entry
+            total = sum(e.nbytes for e in self._entries.values())
+            while total > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                total -= evicted.nbytes
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """Shared between runs, so nobody may write into it."""
+    array.flags.writeable = False
+    return array

@@ -4,8 +4,11 @@ rebalanced when odds ticks move an auto-rebalance portfolio's prices."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
@@ -22,7 +25,15 @@ from .building import market_key
 # The optimization task (portfolios.tasks), queued by its stable name: services import no task.
 OPTIMIZE_TASK = "portfolios.optimize"
 
+logger = logging.getLogger(__name__)
+
 RUN_SETTINGS = engine.RunSettings(n_scenarios=20_000, oos_scenarios=50_000)
+# The reason of the runs that odds ticks queue: these publish first and compute the
+# out-of-sample figures after (the report says "deferred" until then).
+REBALANCE_REASON = "odds moved"
+# Scenario draws of this process's recent runs, by their inputs (the same seed and inputs give
+# the same draws, so reusing them changes no number); a price tick rebuilds only its columns.
+SCENARIO_CACHE = engine.ScenarioCache(max_bytes=settings.PORTFOLIO_SCENARIO_CACHE_MB << 20)
 
 
 def portfolio_correlation(portfolio: Portfolio, opportunities: list[Opportunity]) -> np.ndarray | None:
@@ -45,7 +56,17 @@ def event_correlation(events: list[str], *, before: dt.date | None) -> np.ndarra
     histories = prediction_selectors.stat_histories(
         player_ids={player for player, _ in keys}, stats={stat for _, stat in keys}, before=before
     )
-    correlation, _ = engine.estimate_correlation([histories.get(key, {}) for key in keys])
+    return _estimated_correlation(tuple(tuple(sorted(histories.get(key, {}).items())) for key in keys))
+
+
+# The estimate takes ~40 ms for 25 events (one Pearson fit per pair) and depends only on the
+# histories, which a rebalance reads unchanged on every tick. Keyed by the histories themselves
+# (compared in full on a hit), so a new or corrected stat line gives a new estimate. Read-only:
+# one array serves every caller.
+@functools.lru_cache(maxsize=16)
+def _estimated_correlation(histories: tuple[tuple[tuple[int, float], ...], ...]) -> np.ndarray:
+    correlation, _ = engine.estimate_correlation([dict(history) for history in histories])
+    correlation.flags.writeable = False
     return correlation
 
 
@@ -77,6 +98,7 @@ def portfolio_optimize(
 
 def optimization_run_execute(*, run_id: int) -> None:
     """The job's work: load, optimize, store the report, publish on ``portfolio.{id}``.
+    A rebalance (odds moved) publishes before its out-of-sample check, then stores it.
     Idempotent: a run that finished is not run again."""
     run = OptimizationRun.objects.select_related("portfolio").get(pk=run_id)
     if run.status in (OptimizationRun.Status.SUCCEEDED, OptimizationRun.Status.FAILED):
@@ -84,20 +106,27 @@ def optimization_run_execute(*, run_id: int) -> None:
     portfolio = run.portfolio
     rows = list(portfolio.opportunities.all())
     current = _accepted_stakes(portfolio, rows)
+    defer_oos = run.reason == REBALANCE_REASON
+    inputs: dict = {}
 
     def work(progress):
         OptimizationRun.objects.filter(pk=run.pk).update(status=OptimizationRun.Status.RUNNING)
-        limits = engine.Limits(bankroll=float(portfolio.bankroll), **portfolio.limits)
+        inputs["opportunities"] = [_engine_opportunity(o) for o in rows]
+        inputs["limits"] = engine.Limits(bankroll=float(portfolio.bankroll), **portfolio.limits)
+        inputs["correlation"] = portfolio_correlation(portfolio, rows)
+        inputs["settings"] = engine.RunSettings(
+            n_scenarios=RUN_SETTINGS.n_scenarios, oos_scenarios=RUN_SETTINGS.oos_scenarios, seed=run.seed
+        )
         with threadpool_limits(1):
             report = engine.optimize(
-                [_engine_opportunity(o) for o in rows],
-                limits,
-                portfolio_correlation(portfolio, rows),
-                settings=engine.RunSettings(
-                    n_scenarios=RUN_SETTINGS.n_scenarios, oos_scenarios=RUN_SETTINGS.oos_scenarios, seed=run.seed
-                ),
+                inputs["opportunities"],
+                inputs["limits"],
+                inputs["correlation"],
+                settings=inputs["settings"],
                 current_stakes=current,
                 progress=progress,
+                scenario_cache=SCENARIO_CACHE,
+                out_of_sample_now=not defer_oos,
             )
         result = report.as_dict()
         result["opportunity_ids"] = [o.pk for o in rows]
@@ -105,10 +134,11 @@ def optimization_run_execute(*, run_id: int) -> None:
 
     job = jobs.job_run(job_id=run.job_id, work=work) if run.job_id else None
     status = OptimizationRun.Status.SUCCEEDED if job and job.status == "succeeded" else OptimizationRun.Status.FAILED
+    report = job.result if job and status == "succeeded" else None
     with transaction.atomic():
         OptimizationRun.objects.filter(pk=run.pk).update(
             status=status,
-            report=job.result if job and status == "succeeded" else None,
+            report=report,
             error=(job.error if job else "not run"),
             finished_at=timezone.now(),
         )
@@ -124,6 +154,39 @@ def optimization_run_execute(*, run_id: int) -> None:
                 "previous_stakes": None if current is None else [float(x) for x in current],
             },
         )
+    if report is not None and report.get("oos_status") == "deferred":
+        _out_of_sample_store(run_id=run.pk, report=report, inputs=inputs)
+
+
+def _out_of_sample_store(*, run_id: int, report: dict, inputs: dict) -> None:
+    """The deferred out-of-sample figures of a published run, into its report: the numbers an
+    undeferred run gives (same seed, same fresh scenarios). A failure is logged and the report
+    says "failed" rather than keep "deferred" for ever."""
+    try:
+        with threadpool_limits(1):
+            oos = engine.out_of_sample(
+                inputs["opportunities"],
+                inputs["limits"],
+                inputs["correlation"],
+                np.asarray(report["fractions"], dtype=float),
+                in_sample_growth=report["expected_log_growth"],
+                settings=inputs["settings"],
+                scenario_cache=SCENARIO_CACHE,
+            )
+    except Exception:
+        logger.exception("out-of-sample check failed", extra={"run_id": run_id})
+        report = {**report, "oos_status": "failed"}
+    else:
+        report = {
+            **report,
+            "oos_growth": oos.growth,
+            "oos_independent_kelly_growth": oos.independent_kelly_growth,
+            "oos_growth_loss_pct": oos.growth_loss_pct,
+            "oos_status": "computed",
+            "oos_scenarios": oos.n_scenarios,
+            "oos_seconds": oos.seconds,
+        }
+    OptimizationRun.objects.filter(pk=run_id).update(report=report)
 
 
 def _accepted_stakes(portfolio: Portfolio, rows: list[Opportunity]) -> np.ndarray | None:
@@ -184,5 +247,7 @@ def portfolios_rebalance_on_ticks(*, tick_ids: list[int]) -> dict:
         Opportunity.objects.bulk_update(changed, ["decimal_odds", "book_probability", "edge", "kelly_fraction"])
         for portfolio_id, items in moved.items():
             portfolio = portfolios[portfolio_id]
-            portfolio_optimize(portfolio=portfolio, user=portfolio.owner, reason="odds moved", details={"moved": items})
+            portfolio_optimize(
+                portfolio=portfolio, user=portfolio.owner, reason=REBALANCE_REASON, details={"moved": items}
+            )
     return {"portfolios": len(moved), "moved": len(changed)}

@@ -9,7 +9,9 @@ from django.core.management import call_command
 
 from portfolios import services
 from portfolios.models import Opportunity
+from portfolios.services import runs
 from predictions import selectors
+from predictions.models import StatLine
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +54,29 @@ def test_slate_portfolio_prices_both_sides_and_correlates_teammates(served, user
     off_diagonal = correlation[~np.eye(20, dtype=bool)]
     assert np.any(off_diagonal != 0.0)
     assert np.all(np.abs(off_diagonal) < 1.0)
+
+
+def test_the_correlation_estimate_is_reused_until_a_stat_line_changes(served, user):
+    date = served["upcoming"][0].date
+    call_command("predict_slate", "--sport", "nba", "--date", date.isoformat(), "--no-progress", stdout=io.StringIO())
+    portfolio = services.portfolio_create(
+        owner=user,
+        name="slate",
+        bankroll=1000,
+        limits={"max_exposure": 0.5},
+        props_filter={"sport": "nba", "date": date.isoformat(), "min_edge": -1},
+    )
+    rows = list(Opportunity.objects.filter(portfolio=portfolio))
+    runs._estimated_correlation.cache_clear()
+    first = services.portfolio_correlation(portfolio, rows)
+    again = services.portfolio_correlation(portfolio, rows)
+    assert again is first and not first.flags.writeable
+    assert runs._estimated_correlation.cache_info().hits == 1
+    # A corrected stat line of one player in a game before the slate: a new estimate.
+    _, player_id, stat = rows[0].event.split(":")
+    line = StatLine.objects.filter(player_id=int(player_id), game__date__lt=date).order_by("-game__date").first()
+    line.stats = {**line.stats, stat: float(line.stats[stat]) + 25.0}
+    line.save(update_fields=["stats"])
+    corrected = services.portfolio_correlation(portfolio, rows)
+    assert runs._estimated_correlation.cache_info().misses == 2
+    assert not np.array_equal(corrected, first)
