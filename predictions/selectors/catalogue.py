@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 from django.core.cache import cache
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
 
 from ..engine.sports import SPORTS
 from ..models import Game, Player, Prediction, PropLine, Result, Sport, StatLine, Team
@@ -148,10 +148,14 @@ def priced_prop_list(
     predicted_only: bool = False,
     player: str | None = None,
     book: str | None = None,
+    current_only: bool = False,
 ) -> QuerySet[PropLine]:
     """Prop lines with the id, edge and P(over) of their latest shown prediction (shadow
     predictions are never shown). Fetch the page's predictions with ``predictions_by_id``:
-    list queries stay constant whatever the page size."""
+    list queries stay constant whatever the page size.
+
+    Each odds tick is a new prop line (a quote); ``current_only`` keeps each book's latest
+    quote of a prop, the price on offer now, and leaves out the ones it superseded."""
     latest = Prediction.objects.filter(prop_line=OuterRef("pk"), shadow=False).order_by("-created_at", "-id")
     queryset = prop_list(sport=sport, date=date, stat=stat).annotate(
         pred_id=Subquery(latest.values("id")[:1]),
@@ -162,6 +166,15 @@ def priced_prop_list(
         queryset = queryset.filter(player__external_id=player)
     if book:
         queryset = queryset.filter(book=book)
+    if current_only:
+        newer = PropLine.objects.filter(
+            game=OuterRef("game"),
+            player=OuterRef("player"),
+            stat=OuterRef("stat"),
+            book=OuterRef("book"),
+            seen_at__gt=OuterRef("seen_at"),
+        )
+        queryset = queryset.exclude(Exists(newer))
     if min_edge is not None:
         queryset = queryset.filter(pred_edge__gte=min_edge)
     elif predicted_only:
@@ -210,7 +223,9 @@ def best_edges(*, date: dt.date, per_sport: int = 5) -> list[dict]:
 def _best_edges(*, date: dt.date, per_sport: int) -> list[dict]:
     out = []
     for sport in sport_list():
-        props = list(priced_prop_list(sport=sport.code, date=date, min_edge=0.0, sort="-edge")[:per_sport])
+        props = list(
+            priced_prop_list(sport=sport.code, date=date, min_edge=0.0, sort="-edge", current_only=True)[:per_sport]
+        )
         if props:
             predictions = predictions_by_id([prop.pred_id for prop in props])
             out.append({"sport": sport, "props": [(prop, predictions.get(prop.pred_id)) for prop in props]})

@@ -16,8 +16,9 @@ def priced_props_with_predictions(
     *, sport: str | None = None, date: dt.date | None = None, stat: str | None = None, limit: int = 500
 ) -> list[dict]:
     """Props that have a shown prediction, as plain dicts: the prop's ids, both prices and our
-    P(over), P(under), P(push). Two queries whatever the number."""
-    props = list(priced_prop_list(sport=sport, date=date, stat=stat, predicted_only=True)[:limit])
+    P(over), P(under), P(push). Only each book's latest quote: a superseded price is no
+    longer on offer. Two queries whatever the number."""
+    props = list(priced_prop_list(sport=sport, date=date, stat=stat, predicted_only=True, current_only=True)[:limit])
     predictions = predictions_by_id([prop.pred_id for prop in props])
     out = []
     for prop in props:

@@ -80,3 +80,26 @@ def test_the_correlation_estimate_is_reused_until_a_stat_line_changes(served, us
     corrected = services.portfolio_correlation(portfolio, rows)
     assert runs._estimated_correlation.cache_info().misses == 2
     assert not np.array_equal(corrected, first)
+
+
+def test_a_slate_portfolio_takes_each_books_current_quote_not_the_ones_it_superseded(served, user):
+    """Each odds tick stores a new quote (prop line); an older one of the same book and prop is
+    no longer on offer and must not become a second bet on the same market."""
+    from datetime import timedelta
+
+    from predictions import services as prediction_services
+    from predictions.models import PropLine
+
+    date = served["upcoming"][0].date
+    prediction_services.slate_predict(sport="nba", date=date)
+    before = selectors.priced_props_with_predictions(sport="nba", date=date)
+    old = PropLine.objects.get(pk=before[0]["prop_line_id"])
+    moved = PropLine.objects.get(pk=old.pk)
+    moved.pk, moved.seen_at, moved.over_decimal_odds = None, old.seen_at + timedelta(minutes=5), 2.2
+    moved.save()
+    prediction_services.slate_predict(sport="nba", date=date)  # the new quote gets its prediction
+
+    after = selectors.priced_props_with_predictions(sport="nba", date=date)
+    ids = [prop["prop_line_id"] for prop in after]
+    assert len(after) == len(before) and moved.pk in ids and old.pk not in ids
+    assert next(p for p in after if p["prop_line_id"] == moved.pk)["over_decimal_odds"] == 2.2
