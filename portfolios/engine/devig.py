@@ -12,9 +12,12 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import brentq
 
 METHODS = ("multiplicative", "additive", "power", "shin")
+
+# SCIPY_OPTIMIZE_ON_FIRST_USE: scipy.optimize is imported where a root is solved for (the
+# power and Shin methods), not at import: it costs ~40 MB and ~0.9 s, and a server process
+# that never prices a portfolio by those methods need not pay them.
 
 
 def _implied(decimal_odds: Sequence[float]) -> np.ndarray:
@@ -57,6 +60,8 @@ def devig_power(decimal_odds: Sequence[float]) -> np.ndarray:
         high *= 2.0
     while excess(low) < 0:
         low /= 2.0
+    from scipy.optimize import brentq  # on first use: see SCIPY_OPTIMIZE_ON_FIRST_USE
+
     exponent = brentq(excess, low, high, xtol=1e-14, rtol=1e-14)
     probabilities = np.exp(exponent * log_q)
     return probabilities / probabilities.sum()
@@ -72,6 +77,8 @@ def devig_shin(decimal_odds: Sequence[float]) -> np.ndarray:
 
     def probabilities_at(z: float) -> np.ndarray:
         return (np.sqrt(z * z + 4.0 * (1.0 - z) * implied**2 / total) - z) / (2.0 * (1.0 - z))
+
+    from scipy.optimize import brentq  # on first use: see SCIPY_OPTIMIZE_ON_FIRST_USE
 
     z = brentq(lambda z: probabilities_at(z).sum() - 1.0, 0.0, 0.999, xtol=1e-14, rtol=1e-14)
     probabilities = probabilities_at(z)

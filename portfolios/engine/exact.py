@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .problem import Constraints
 
@@ -212,6 +211,10 @@ def solve_continuous(
 
 
 def _slsqp(returns, constraints, rows, caps, start, *, tol, extra=()):
+    # On first use, not at import: scipy.optimize costs ~40 MB and ~0.9 s in every server
+    # process, and a web process in services mode never solves (its workers do).
+    from scipy.optimize import minimize
+
     n_scenarios, n = returns.shape
 
     def negative_utility(f):
