@@ -51,7 +51,7 @@ from a1site.registry.services import model_version_load_artifact
 
 from . import selectors
 from .engine.calibration import temper
-from .engine.fast_pricing import NumpyMLP, line_prices, scalar_book_logit, scalar_prices, scalar_temper, torch_params
+from .engine.fast_pricing import NumpyMLP, line_prices, scalar_book_logit, scalar_mixture_prices, torch_params
 from .engine.features import FeatureSchema, feature_schema_current
 from .engine.logs import devig_proportional
 from .engine.metrics import best_side_edges
@@ -170,29 +170,27 @@ class ServedModel:
     def _score_one(self, X: np.ndarray, line: float, anchor: float | None = None) -> dict[str, np.ndarray]:
         """``score`` for one row, in Python floats after the two model calls: the same maths
         as the array path, without numpy's per-call overhead on one-element arrays."""
-        book_logit = scalar_book_logit(anchor)
         means, dispersions = self._member_params(X)
-        weights = self.ensemble.weights.tolist()
-        mixed_over = mixed_under = mixed_push = mixed_mean = 0.0
+        prices = scalar_mixture_prices(
+            self.ensemble.family,
+            [float(mean[0]) for mean in means],
+            [float(dispersion[0]) for dispersion in dispersions],
+            self.ensemble.weights.tolist(),
+            self._temperatures.tolist(),
+            self.ensemble.line_temperature,
+            line,
+            scalar_book_logit(anchor),
+        )
         result = {}
-        for kind, weight, mean, dispersion, temperature in zip(
-            self.member_kinds, weights, means, dispersions, self._temperatures.tolist(), strict=True
-        ):
-            p_over, p_under, p_push = scalar_prices(self.ensemble.family, float(mean[0]), float(dispersion[0]), line)
-            p_over, p_under = scalar_temper(p_over, p_under, p_push, temperature, book_logit)
+        for kind, (p_over, p_under) in zip(self.member_kinds, prices.members, strict=True):
             result[f"{kind}_p_over"] = np.array([p_over])
             result[f"{kind}_p_under"] = np.array([p_under])
-            mixed_over += weight * p_over
-            mixed_under += weight * p_under
-            mixed_push += weight * p_push
-            mixed_mean += weight * float(mean[0])
-        p_over, p_under = scalar_temper(mixed_over, mixed_under, mixed_push, self.ensemble.line_temperature, book_logit)
         result.update(
             {
-                "mean": np.array([mixed_mean]),
-                "p_over": np.array([p_over]),
-                "p_under": np.array([p_under]),
-                "p_push": np.array([mixed_push]),
+                "mean": np.array([prices.mean]),
+                "p_over": np.array([prices.p_over]),
+                "p_under": np.array([prices.p_under]),
+                "p_push": np.array([prices.p_push]),
             }
         )
         return result

@@ -31,10 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from predictions.engine.calibration import temper
-from predictions.engine.distributions import prob_over_under_push
+from predictions.engine.fast_pricing import line_prices, scalar_book_logit, scalar_mixture_prices
 
 # Below this |Delta mean| (stat units) the ratio Delta P / Delta mean is taken as a derivative.
 _SMALL_MOVE = 1e-6
+# Up to this many rows (one explained row is two: its price and its base price) P(over) is
+# priced in Python floats, as serving prices one prop: numpy's per-call overhead on tiny
+# arrays costs more than the maths.
+SCALAR_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -97,13 +101,16 @@ class Pricing:
             ensemble_temperature=float(ensemble.line_temperature),
         )
 
-    def p_over(self, member_means, member_dispersions, lines, anchors) -> np.ndarray:
-        """The ensemble's P(over) from each member's mean and dispersion (n, K): the same maths
-        as Ensemble.predict_proba."""
-        lines = np.asarray(lines, np.float64).reshape(-1, 1)
+    def prices(self, member_means, member_dispersions, lines, anchors) -> dict[str, np.ndarray]:
+        """The ensemble's mean and P(over/under/push) from each member's mean and dispersion
+        (n, K), as predictions.serving prices them (Ensemble.predict_proba's maths): up to
+        ``SCALAR_ROWS`` rows one at a time in Python floats, more as arrays."""
+        lines = np.asarray(lines, np.float64).reshape(-1)
+        if len(lines) <= SCALAR_ROWS:
+            return self._prices_by_row(member_means, member_dispersions, lines, anchors)
+        lines = lines.reshape(-1, 1)
         anchor_column = None if anchors is None else np.asarray(anchors, np.float64).reshape(-1, 1)
-        prices = prob_over_under_push(self.family, member_means, member_dispersions, lines)
-        over, under, push = prices.p_over, prices.p_under, prices.p_push
+        over, under, push = line_prices(self.family, member_means, member_dispersions, lines)
         over, under, push = temper(over, under, push, self.member_temperatures, anchor_column)
         mixed = temper(
             (over @ self.weights)[:, None],
@@ -112,7 +119,44 @@ class Pricing:
             self.ensemble_temperature,
             anchor_column,
         )
-        return mixed[0][:, 0]
+        return {
+            "mean": member_means @ self.weights,
+            "p_over": mixed[0][:, 0],
+            "p_under": mixed[1][:, 0],
+            "p_push": push @ self.weights,
+        }
+
+    def p_over(self, member_means, member_dispersions, lines, anchors) -> np.ndarray:
+        return self.prices(member_means, member_dispersions, lines, anchors)["p_over"]
+
+    def _prices_by_row(self, member_means, member_dispersions, lines, anchors) -> dict[str, np.ndarray]:
+        weights, temperatures = self.weights.tolist(), self.member_temperatures.tolist()
+        anchors = [None] * len(lines) if anchors is None else np.asarray(anchors, np.float64).reshape(-1).tolist()
+        rows = [
+            scalar_mixture_prices(
+                self.family,
+                means,
+                dispersions,
+                weights,
+                temperatures,
+                self.ensemble_temperature,
+                line,
+                scalar_book_logit(anchor),
+            )
+            for means, dispersions, line, anchor in zip(
+                np.asarray(member_means, np.float64).tolist(),
+                np.asarray(member_dispersions, np.float64).tolist(),
+                lines.tolist(),
+                anchors,
+                strict=True,
+            )
+        ]
+        return {
+            "mean": np.array([row.mean for row in rows]),
+            "p_over": np.array([row.p_over for row in rows]),
+            "p_under": np.array([row.p_under for row in rows]),
+            "p_push": np.array([row.p_push for row in rows]),
+        }
 
 
 def p_over_explanation(
@@ -140,9 +184,7 @@ def p_over_explanation(
     value, base = both[:n], both[n:]
     delta_mean = mean_values.sum(axis=1)
     small = np.abs(delta_mean) < _SMALL_MOVE
-    ratio = np.zeros_like(delta_mean)
-    moved = ~small
-    ratio[moved] = (value[moved] - base[moved]) / delta_mean[moved]
+    ratio = np.divide(value - base, delta_mean, out=np.zeros_like(delta_mean), where=~small)
     if small.any():
         step = 1e-4 * np.maximum(1.0, np.abs(member_means[small]).max(axis=1, keepdims=True))
         sub_lines = np.asarray(lines, np.float64).reshape(-1)[small]

@@ -7,13 +7,14 @@ TreeSHAP call and one DeepExplainer call plus a vectorised combination (engine.c
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import combine, quality
-from .labels import label_for, reason, stat_unit
+from .labels import Label, label_for, label_reason, stat_unit
 from .shapley import MemberExplainer, MemberValues
 
 LEVELS = ("fast", "standard", "detailed", "comprehensive")
@@ -56,6 +57,7 @@ class EnsembleExplainer:
             self.typical = np.nanmedian(np.where(np.isfinite(background), background, np.nan), axis=0)
         self.sorted_background = np.sort(background, axis=0)
         self.stability = stability
+        self._texts_by_stat: dict[tuple[str, str], _FeatureTexts] = {}
         # DeepExplainer attaches hooks to the shared network while it runs: one call at a time
         # per explainer (processes run one thread each; this guards a threaded server).
         self._lock = threading.RLock()
@@ -85,30 +87,35 @@ class EnsembleExplainer:
     # --- predictions ----------------------------------------------------------------------
 
     def _member_params_unlocked(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        params = [member.predict_params(X) for member in self.ensemble.members]
+        """Each member's served mean and dispersion (n, K), as serving computes them."""
+        X = self._rows(X)
+        params = [explainer.served_params(X) for explainer in self.members]
         return np.column_stack([p.mean for p in params]), np.column_stack([p.dispersion for p in params])
 
     def _predict_unlocked(self, X: np.ndarray, lines, anchors=None) -> dict[str, np.ndarray]:
         """mean and P(over/under/push) as serving prices them."""
+        X = self._rows(X)
+        member_means, member_dispersions = self._member_params_unlocked(X)
+        return self.pricing.prices(
+            member_means, member_dispersions, _line_vector(lines, len(X)), _anchor_vector(anchors, len(X))
+        )
+
+    def _rows(self, X) -> np.ndarray:
         X = np.atleast_2d(np.asarray(X, np.float64))
-        probabilities = self.ensemble.predict_proba(X, np.asarray(lines, np.float64), _anchor_vector(anchors, len(X)))
-        return {
-            "mean": probabilities.mean,
-            "p_over": probabilities.p_over,
-            "p_under": probabilities.p_under,
-            "p_push": probabilities.p_push,
-        }
+        if X.shape[1] != len(self.names):
+            raise ValueError(f"feature matrix has {X.shape[1]} columns; the model has {len(self.names)} features")
+        return X
 
     # --- explaining -----------------------------------------------------------------------
 
     def _explain_unlocked(self, X, lines, anchors=None) -> BatchExplanation:
-        X = np.atleast_2d(np.asarray(X, np.float64))
-        if X.shape[1] != len(self.names):
-            raise ValueError(f"feature matrix has {X.shape[1]} columns; the model has {len(self.names)} features")
-        lines = np.broadcast_to(np.asarray(lines, np.float64), (len(X),)).copy()
+        X = self._rows(X)
+        lines = _line_vector(lines, len(X))
         anchors = _anchor_vector(anchors, len(X))
-        member_means, member_dispersions = self.member_params(X)
-        member_values = [explainer.explain(X, member_means[:, column]) for column, explainer in enumerate(self.members)]
+        explained = [explainer.explain_served(X) for explainer in self.members]
+        member_values = [values for values, _ in explained]
+        member_means = np.column_stack([params.mean for _, params in explained])
+        member_dispersions = np.column_stack([params.dispersion for _, params in explained])
         return self._combine(member_values, X, lines, anchors, member_means, member_dispersions)
 
     def _combine(self, member_values, X, lines, anchors, member_means, member_dispersions) -> BatchExplanation:
@@ -178,16 +185,61 @@ class EnsembleExplainer:
     # --- shaping one explanation ----------------------------------------------------------
 
     def payload(self, batch: BatchExplanation, row: int, *, level: str, sport: str, stat: str, stability=None) -> dict:
-        """One row's explanation at ``level`` as JSON-ready data (docs/explanations.md)."""
+        """One row's explanation at ``level`` as JSON-ready data (docs/explanations.md); each
+        level adds fields to the one before."""
         check_level(level)
+        texts = self._texts(sport, stat)
+        line = float(batch.lines[row])
+        entries = _FeatureEntries(texts, batch, row)
+        order = np.argsort(-np.abs(batch.mean.values[row]), kind="stable").tolist()
+        up = [j for j in order if entries.means[j] > 0][: quality.TOP_K]
+        down = [j for j in order if entries.means[j] < 0][: quality.TOP_K]
+        result = {
+            "level": level,
+            "outputs": {
+                "mean": _output_dict(batch.mean, row, f"Predicted mean ({texts.unit})", texts.unit),
+                "p_over": _output_dict(batch.p_over, row, f"P(over {line:g})", "probability"),
+            },
+            "line": line,
+            "quality": self._quality(batch, row, stability),
+            "top": {"up": [entries[j] for j in up], "down": [entries[j] for j in down]},
+            "reasons": [entries[j]["reason"] for j in order[: 2 * quality.TOP_K]],
+        }
+        if level == "fast":
+            return result
+        result["contributions"] = [entries[j] for j in order]
+        result["members"] = self._member_dicts(batch, row, texts.unit)
+        if level == "standard":
+            return result
         x = batch.X[row]
-        mean_values, p_values = batch.mean.values[row], batch.p_over.values[row]
-        unit = stat_unit(stat)
+        result["interactions"] = {"member": "xgboost", "space": "log mean", "pairs": self._interaction_pairs(x)}
+        result["percentiles"] = dict(zip(self.names, self.percentiles(x[None, :])[0].tolist(), strict=True))
+        if level == "detailed":
+            return result
+        anchor = None if batch.anchors is None or not np.isfinite(batch.anchors[row]) else float(batch.anchors[row])
+        result["what_if_curves"] = {
+            self.names[j]: self.what_if_curve(x, j, line, anchor) for j in order[: quality.TOP_K]
+        }
+        return result
+
+    def _texts(self, sport: str, stat: str) -> _FeatureTexts:
+        """The features' labels and typical values for a sport/stat, looked up once."""
+        texts = self._texts_by_stat.get((sport, stat))
+        if texts is None:
+            typical = [value if math.isfinite(value) else None for value in self.typical.tolist()]
+            labels = [label_for(sport, stat, name) for name in self.names]
+            texts = _FeatureTexts(stat_unit(stat), self.names, labels, typical)
+            self._texts_by_stat[(sport, stat)] = texts
+        return texts
+
+    def _quality(self, batch: BatchExplanation, row: int, stability) -> dict:
+        """The row's quality score and its parts (engine.quality); ``stability`` measured for
+        this row, or None for the version's figure."""
         stability_value = self.stability if stability is None else float(stability)
         additivity = float(
             quality.additivity_component(batch.mean.additivity_error[row], batch.mean.base[row], batch.mean.value[row])
         )
-        coverage = float(quality.coverage(mean_values)[0])
+        coverage = float(quality.coverage(batch.mean.values[row])[0])
         score = float(
             quality.quality_score(
                 additivity=additivity,
@@ -195,62 +247,17 @@ class EnsembleExplainer:
                 coverage_share=coverage,
             )
         )
-
-        entries: dict[int, dict] = {}
-
-        def feature_entry(j: int) -> dict:
-            if j not in entries:
-                entries[j] = make_entry(j)
-            return entries[j]
-
-        def make_entry(j: int) -> dict:
-            value = float(x[j])
-            typical = float(self.typical[j]) if np.isfinite(self.typical[j]) else None
-            label = label_for(sport, stat, self.names[j])
-            return {
-                "feature": self.names[j],
-                "label": label.text,
-                "value": value if np.isfinite(value) else None,
-                "value_text": label.format(value),
-                "typical": typical,
-                "mean": float(mean_values[j]),
-                "p_over": float(p_values[j]),
-                "reason": reason(
-                    sport=sport,
-                    stat=stat,
-                    feature=self.names[j],
-                    value=value,
-                    typical=typical,
-                    contribution=float(mean_values[j]),
-                    output="mean",
-                ),
-            }
-
-        order = np.argsort(-np.abs(mean_values), kind="stable")
-        line = float(batch.lines[row])
-        result = {
-            "level": level,
-            "outputs": {
-                "mean": _output_dict(batch.mean, row, f"Predicted mean ({unit})", unit),
-                "p_over": _output_dict(batch.p_over, row, f"P(over {line:g})", "probability"),
-            },
-            "line": line,
-            "quality": {
-                "score": score,
-                "additivity": additivity,
-                "stability": stability_value,
-                "coverage": coverage,
-                "definition": quality.DEFINITION,
-            },
+        return {
+            "score": score,
+            "additivity": additivity,
+            "stability": stability_value,
+            "coverage": coverage,
+            "definition": quality.DEFINITION,
         }
-        up = [int(j) for j in order if mean_values[j] > 0][: quality.TOP_K]
-        down = [int(j) for j in order if mean_values[j] < 0][: quality.TOP_K]
-        result["top"] = {"up": [feature_entry(j) for j in up], "down": [feature_entry(j) for j in down]}
-        result["reasons"] = [entry["reason"] for entry in (feature_entry(j) for j in order[: 2 * quality.TOP_K])]
-        if level == "fast":
-            return result
-        result["contributions"] = [feature_entry(int(j)) for j in order]
-        result["members"] = [
+
+    def _member_dicts(self, batch: BatchExplanation, row: int, unit: str) -> list[dict]:
+        """Each member's explanation of the row in its own output space."""
+        return [
             {
                 "kind": member.kind,
                 "weight": float(weight),
@@ -260,28 +267,72 @@ class EnsembleExplainer:
                 "additivity_error": float(member.additivity_error[row]),
                 "values": dict(zip(self.names, member.values[row].tolist(), strict=True)),
             }
-            for member, weight in zip(batch.members, batch.weights, strict=True)
+            for member, weight in zip(batch.members, batch.weights.tolist(), strict=True)
         ]
-        if level == "standard":
-            return result
+
+    def _interaction_pairs(self, x: np.ndarray) -> list[dict]:
+        """The tree member's strongest feature pairs for one row (``TOP_INTERACTIONS``)."""
         interactions = self.interactions(x[None, :])
+        if interactions is None:
+            return []
+        upper = np.triu_indices(len(self.names), k=1)
+        strength = 2.0 * interactions[0][upper]
         pairs = []
-        if interactions is not None:
-            matrix = interactions[0]
-            upper = np.triu_indices(len(self.names), k=1)
-            strength = 2.0 * matrix[upper]
-            for index in np.argsort(-np.abs(strength))[:TOP_INTERACTIONS]:
-                a, b = int(upper[0][index]), int(upper[1][index])
-                pairs.append({"a": self.names[a], "b": self.names[b], "value": float(strength[index])})
-        result["interactions"] = {"member": "xgboost", "space": "log mean", "pairs": pairs}
-        result["percentiles"] = dict(zip(self.names, self.percentiles(x[None, :])[0].tolist(), strict=True))
-        if level == "detailed":
-            return result
-        anchor = None if batch.anchors is None or not np.isfinite(batch.anchors[row]) else float(batch.anchors[row])
-        result["what_if_curves"] = {
-            self.names[int(j)]: self.what_if_curve(x, int(j), line, anchor) for j in order[: quality.TOP_K]
+        for index in np.argsort(-np.abs(strength))[:TOP_INTERACTIONS]:
+            a, b = int(upper[0][index]), int(upper[1][index])
+            pairs.append({"a": self.names[a], "b": self.names[b], "value": float(strength[index])})
+        return pairs
+
+
+@dataclass(frozen=True)
+class _FeatureTexts:
+    """What a payload says about each feature of a sport/stat before it sees a row."""
+
+    unit: str
+    names: list[str]
+    labels: list[Label]
+    typical: list[float | None]
+
+
+class _FeatureEntries:
+    """One row's per-feature entries (value, typical value, label, contributions, reason),
+    each built the first time it is asked for: ``fast`` shows six, ``standard`` all."""
+
+    def __init__(self, texts: _FeatureTexts, batch: BatchExplanation, row: int):
+        self.texts = texts
+        self.values = batch.X[row].tolist()
+        self.means = batch.mean.values[row].tolist()
+        self.p_overs = batch.p_over.values[row].tolist()
+        self._built: dict[int, dict] = {}
+
+    def __getitem__(self, j: int) -> dict:
+        entry = self._built.get(j)
+        if entry is None:
+            entry = self._built[j] = self._build(j)
+        return entry
+
+    def _build(self, j: int) -> dict:
+        texts = self.texts
+        value, typical, label, mean = self.values[j], texts.typical[j], texts.labels[j], self.means[j]
+        value_text = label.format(value)
+        return {
+            "feature": texts.names[j],
+            "label": label.text,
+            "value": value if math.isfinite(value) else None,
+            "value_text": value_text,
+            "typical": typical,
+            "mean": mean,
+            "p_over": self.p_overs[j],
+            "reason": label_reason(
+                label,
+                value=value,
+                typical=typical,
+                contribution=mean,
+                output="mean",
+                unit=texts.unit,
+                value_text=value_text,
+            ),
         }
-        return result
 
 
 def _output_dict(output: combine.OutputExplanation, row: int, label: str, unit: str) -> dict:
@@ -295,10 +346,18 @@ def _output_dict(output: combine.OutputExplanation, row: int, label: str, unit: 
     }
 
 
+def _line_vector(lines, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(lines, np.float64), (n,)).copy()
+
+
 def _anchor_vector(anchors, n: int) -> np.ndarray | None:
+    """Each row's book anchor as floats (NaN: no book), or None where no row has one."""
     if anchors is None:
         return None
-    vector = np.array([np.nan if a is None else a for a in np.atleast_1d(np.asarray(anchors, object))], np.float64)
+    if isinstance(anchors, np.ndarray) and anchors.dtype.kind == "f":
+        vector = np.array(anchors, np.float64).reshape(-1)
+    else:
+        vector = np.array([np.nan if a is None else a for a in np.atleast_1d(np.asarray(anchors, object))], np.float64)
     if len(vector) == 1 and n > 1:
         vector = np.repeat(vector, n)
     if np.all(np.isnan(vector)):

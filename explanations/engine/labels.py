@@ -136,8 +136,30 @@ def reason(
 ) -> str:
     """One plain-language reason, e.g. "Opponent allows per game, last 30 games (points):
     114.1 points, 4.1 more than typical: +1.8 points"."""
-    label = label_for(sport, stat, feature)
-    text = f"{label.text}: {label.format(value)}"
+    return label_reason(
+        label_for(sport, stat, feature),
+        value=value,
+        typical=typical,
+        contribution=contribution,
+        output=output,
+        unit=stat_unit(stat),
+    )
+
+
+def label_reason(
+    label: Label,
+    *,
+    value: float,
+    typical: float | None,
+    contribution: float,
+    output: str,
+    unit: str,
+    value_text: str | None = None,
+) -> str:
+    """``reason`` with the feature's label and the stat's unit already looked up (an
+    explanation's payload looks them up once per model version), and ``value_text``
+    (``label.format(value)``) when the caller has it."""
+    text = f"{label.text}: {label.format(value) if value_text is None else value_text}"
     if typical is not None and value is not None and not math.isnan(value) and not math.isnan(typical):
         gap = value - typical
         if abs(gap) >= 0.5 * 10 ** (-label.decimals):
@@ -145,7 +167,5 @@ def reason(
             text += f", {abs(gap):,.{label.decimals}f} {direction} than typical"
         else:
             text += ", about typical"
-    effect = (
-        f"{contribution * 100:+.1f} pts of P(over)" if output == "p_over" else f"{contribution:+.2f} {stat_unit(stat)}"
-    )
+    effect = f"{contribution * 100:+.1f} pts of P(over)" if output == "p_over" else f"{contribution:+.2f} {unit}"
     return f"{text}: {effect}"

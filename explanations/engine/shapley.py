@@ -16,7 +16,9 @@
 
 Every member's values satisfy base + sum(values) = output up to the measured
 ``additivity_error`` (|base + sum - the member's actual output|), which is reported, never
-assumed.
+assumed. The output is the member's mean as predictions.serving serves it: the booster's own
+prediction (from the DMatrix its TreeSHAP call reads, so the rows are converted once) and the
+network's numpy forward (engine.fast_pricing), never a sum of the values themselves.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from predictions.engine import models as engine_models
+from predictions.engine.fast_pricing import NumpyMLP, torch_params
+from predictions.engine.models import DistParams
 
 # How many background rows DeepExplainer averages over: 100 gives ~5 ms a row (FACTS.md);
 # the explanation's cost grows linearly with it.
@@ -83,6 +87,7 @@ class MemberExplainer:
         self.kind = member.kind
         self.link = member_link(member)
         self.schema = member.schema
+        self.names = list(member.schema.names)
         background = np.asarray(background, np.float64)
         if background.ndim != 2 or background.shape[1] != len(member.schema.names):
             raise ValueError(
@@ -108,6 +113,7 @@ class MemberExplainer:
             self.network = member.network.to("cpu").eval()
             self.deep = shap.DeepExplainer(_LogMeanHead(self.network), torch.from_numpy(member._standardise(rows)))
             self.deep_base = float(np.asarray(self.deep.expected_value).ravel()[0])
+            self._mlp = NumpyMLP(self.network)
         else:
             raise ValueError(f"no exact explainer for member kind {self.kind!r}")
 
@@ -116,39 +122,69 @@ class MemberExplainer:
 
     def _matrix(self, X: np.ndarray):
         log_offset = None if self.offset_index is None else self.log_offset(X)
-        return self._xgb.DMatrix(
-            X, feature_names=list(self.schema.names), nthread=1, base_margin=log_offset
-        ), log_offset
+        return self._xgb.DMatrix(X, feature_names=self.names, nthread=1, base_margin=log_offset), log_offset
+
+    def served_params(self, X: np.ndarray) -> DistParams:
+        """The member's mean and dispersion for rows ``X`` as serving computes them
+        (predictions.serving: the booster's prediction, the network's numpy forward)."""
+        X = np.asarray(X, np.float64)
+        if self.kind == "xgboost":
+            return self.member.predict_params(X)
+        return DistParams(*torch_params(self.member, self._mlp, X))
+
+    def explain_served(self, X: np.ndarray) -> tuple[MemberValues, DistParams]:
+        """The member's SHAP values for rows ``X`` and its served parameters (``served_params``)
+        in one pass: the tree member predicts its mean from the DMatrix its TreeSHAP reads."""
+        X = np.asarray(X, np.float64)
+        if self.kind == "xgboost":
+            matrix, log_offset = self._matrix(X)
+            values, base = self._tree_values(matrix, log_offset)
+            # The contributions' call has checked this matrix's feature names.
+            mean = self.member.predict_mean_matrix(matrix, validate_features=False)
+            params = DistParams(mean=mean, dispersion=np.full_like(mean, self.member.dispersion))
+        else:
+            params = self.served_params(X)
+            values, base = self._network_values(X)
+        return self._member_values(values, base, params.mean), params
 
     def explain(self, X: np.ndarray, served_mean: np.ndarray | None = None) -> MemberValues:
         """The member's SHAP values for rows ``X``. The output they must add up to is the
         served mean in the member's space (its log for the log link), from ``served_mean``
-        when the caller has it (the ensemble explainer does) or from the member itself; the
-        served mean is clipped and floored as engine.models serves it, and such a row shows
-        its gap as additivity error."""
+        when the caller has it or from ``served_params``; the served mean is clipped and
+        floored as engine.models serves it, and such a row shows its gap as additivity error."""
         X = np.asarray(X, np.float64)
         if served_mean is None:
-            served_mean = self.member.predict_params(X).mean
+            return self.explain_served(X)[0]
+        if self.kind == "xgboost":
+            values, base = self._tree_values(*self._matrix(X))
+        else:
+            values, base = self._network_values(X)
+        return self._member_values(values, base, served_mean)
+
+    def _tree_values(self, matrix, log_offset) -> tuple[np.ndarray, np.ndarray]:
+        contributions = self.booster.predict(matrix, pred_contribs=True).astype(np.float64)
+        values, base = contributions[:, :-1], contributions[:, -1]
+        if log_offset is not None:
+            # XGBoost folds the base margin into the bias column; give it to its feature.
+            base = base - log_offset + self.offset_base
+            values[:, self.offset_index] += log_offset - self.offset_base
+        return values, base
+
+    def _network_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _single_thread()
+        inputs = self._torch.from_numpy(self.member._standardise(X))
+        values = np.asarray(self.deep.shap_values(inputs, check_additivity=False), np.float64)
+        values = values.reshape(len(X), -1)
+        base = np.full(len(X), self.deep_base)
+        if self.offset_index is not None:
+            log_offset = self.log_offset(X)
+            values[:, self.offset_index] += log_offset - self.offset_base
+            base = base + self.offset_base
+        return values, base
+
+    def _member_values(self, values: np.ndarray, base: np.ndarray, served_mean) -> MemberValues:
         served_mean = np.asarray(served_mean, np.float64)
         output = np.log(served_mean) if self.link == "log" else served_mean
-        if self.kind == "xgboost":
-            matrix, log_offset = self._matrix(X)
-            contributions = self.booster.predict(matrix, pred_contribs=True).astype(np.float64)
-            values, base = contributions[:, :-1], contributions[:, -1]
-            if log_offset is not None:
-                # XGBoost folds the base margin into the bias column; give it to its feature.
-                base = base - log_offset + self.offset_base
-                values[:, self.offset_index] += log_offset - self.offset_base
-        else:
-            _single_thread()
-            inputs = self._torch.from_numpy(self.member._standardise(X))
-            values = np.asarray(self.deep.shap_values(inputs, check_additivity=False), np.float64)
-            values = values.reshape(len(X), -1)
-            base = np.full(len(X), self.deep_base)
-            if self.offset_index is not None:
-                log_offset = self.log_offset(X)
-                values[:, self.offset_index] += log_offset - self.offset_base
-                base = base + self.offset_base
         error = np.abs(base + values.sum(axis=1) - output)
         return MemberValues(self.kind, self.link, base, values, output, error)
 

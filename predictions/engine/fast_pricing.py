@@ -5,6 +5,7 @@ engine function it stands for). Pure numpy/scipy, no Django."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy import special
@@ -100,6 +101,43 @@ def scalar_temper(
     tempered = 1.0 / (1.0 + math.exp(-(book_logit + temperature * (logit - book_logit))))
     no_push = 1.0 - p_push
     return no_push * tempered, no_push * (1.0 - tempered)
+
+
+class MixturePrices(NamedTuple):
+    """One row's ensemble prices (``scalar_mixture_prices``), in Python floats."""
+
+    p_over: float
+    p_under: float
+    p_push: float
+    mean: float
+    members: list[tuple[float, float]]  # each member's tempered (p_over, p_under)
+
+
+def scalar_mixture_prices(
+    family: str,
+    means: list[float],
+    dispersions: list[float],
+    weights: list[float],
+    temperatures: list[float],
+    ensemble_temperature: float,
+    line: float,
+    book_logit: float | None,
+) -> MixturePrices:
+    """engine.models.Ensemble.predict_proba for one row from its members' parameters: each
+    member's price at ``line``, pooled with the book (``scalar_book_logit``; None: no book) by
+    its own temperature, mixed by ``weights`` and pooled again by the ensemble's."""
+    members = []
+    mixed_over = mixed_under = mixed_push = mixed_mean = 0.0
+    for weight, mean, dispersion, temperature in zip(weights, means, dispersions, temperatures, strict=True):
+        p_over, p_under, p_push = scalar_prices(family, mean, dispersion, line)
+        p_over, p_under = scalar_temper(p_over, p_under, p_push, temperature, book_logit)
+        members.append((p_over, p_under))
+        mixed_over += weight * p_over
+        mixed_under += weight * p_under
+        mixed_push += weight * p_push
+        mixed_mean += weight * mean
+    p_over, p_under = scalar_temper(mixed_over, mixed_under, mixed_push, ensemble_temperature, book_logit)
+    return MixturePrices(p_over, p_under, mixed_push, mixed_mean, members)
 
 
 class NumpyMLP:

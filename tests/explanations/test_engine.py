@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from explanations.engine import quality
+from explanations.engine.combine import SCALAR_ROWS
 from explanations.engine.explainer import LEVELS, EnsembleExplainer, check_level
 from explanations.engine.labels import default_feature_names, label_table, reason
 from predictions.engine.features import FeatureSchema
@@ -56,6 +57,22 @@ def yardage():
     return EnsembleExplainer(ensemble, X[:300]), X
 
 
+def _served(explainer):
+    from predictions.serving import ServedModel
+
+    ensemble = explainer.ensemble
+    return ServedModel(
+        version_id=0,
+        name="nba.points.ensemble",
+        version=1,
+        sport="nba",
+        stat="points",
+        schema=ensemble.schema,
+        ensemble=ensemble,
+        weights_id=None,
+    )
+
+
 def test_tree_values_equal_shap_tree_explainer(counts):
     import shap
 
@@ -101,11 +118,68 @@ def test_members_and_both_outputs_are_additive_on_held_out_rows(case, request):
     tree, network = batch.members
     assert tree.additivity_error.max() <= 1e-4
     assert network.additivity_error.max() <= 1e-4
-    served = explainer.ensemble.predict_proba(rows, lines, anchors)
-    np.testing.assert_allclose(batch.p_over.value, served.p_over, atol=1e-12)
-    np.testing.assert_allclose(batch.mean.value, served.mean, rtol=1e-9)
+    # The outputs explained are the numbers serving serves (its numpy forward of the network)...
+    served = _served(explainer).score(rows, lines, anchors)
+    np.testing.assert_allclose(batch.p_over.value, served["p_over"], atol=1e-12)
+    np.testing.assert_allclose(batch.mean.value, served["mean"], rtol=1e-9)
+    # ...which equal the engine's torch forward within float32 rounding (tests/predictions/test_serving.py).
+    engine = explainer.ensemble.predict_proba(rows, lines, anchors)
+    np.testing.assert_allclose(batch.p_over.value, engine.p_over, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(batch.mean.value, engine.mean, rtol=1e-5)
     assert np.max(batch.mean.additivity_error / np.maximum(np.abs(batch.mean.value), 1)) <= 1e-4
     assert batch.p_over.additivity_error.max() <= 1e-9
+
+
+@pytest.mark.parametrize("case", ["counts", "with_offset", "yardage"])
+def test_members_explain_the_parameters_they_serve(case, request):
+    explainer, X = request.getfixturevalue(case)
+    rows = X[900:960]
+    tree, network = explainer.members
+    tree_model, network_model = explainer.ensemble.members
+    # The tree's mean comes from the DMatrix its TreeSHAP reads: inplace_predict's, bit for bit.
+    values, params = tree.explain_served(rows)
+    np.testing.assert_array_equal(params.mean, tree_model.predict_params(rows).mean)
+    np.testing.assert_array_equal(params.dispersion, tree_model.predict_params(rows).dispersion)
+    np.testing.assert_array_equal(values.values, tree.explain(rows, params.mean).values)
+    # The network's is serving's numpy forward: torch's within float32 rounding.
+    values, params = network.explain_served(rows)
+    np.testing.assert_allclose(params.mean, network_model.predict_params(rows).mean, rtol=1e-5)
+    np.testing.assert_allclose(params.dispersion, network_model.predict_params(rows).dispersion, rtol=1e-5)
+    np.testing.assert_array_equal(values.values, network.explain(rows, params.mean).values)
+
+
+@pytest.mark.parametrize("case", ["counts", "yardage"])
+def test_one_row_is_priced_as_serving_prices_one_prop(case, request):
+    explainer, X = request.getfixturevalue(case)
+    served = _served(explainer)
+    for index, anchor in [(900, None), (901, 0.45), (902, 0.6)]:
+        row = X[index : index + 1]
+        line = float(np.round(served.score(row, np.array([0.5]))["mean"][0]))
+        for at in (line, line + 0.5):  # an integer line can push
+            anchors = None if anchor is None else np.array([anchor])
+            one = served.score(row, np.array([at]), anchors)
+            batch = explainer.explain(row, at, anchors)
+            assert batch.p_over.value[0] == pytest.approx(one["p_over"][0], abs=1e-12)
+            assert batch.mean.value[0] == pytest.approx(one["mean"][0], rel=1e-12)
+            predicted = explainer.predict(row, [at], anchors)
+            for name in ("mean", "p_over", "p_under", "p_push"):
+                assert predicted[name][0] == pytest.approx(one[name][0], rel=1e-12, abs=1e-12), name
+
+
+@pytest.mark.parametrize("case", ["counts", "yardage"])
+def test_pricing_row_by_row_equals_the_array_path(case, request):
+    explainer, X = request.getfixturevalue(case)
+    rows = X[900:940]
+    means, dispersions = explainer.member_params(rows)
+    lines = np.round(means.mean(axis=1)) + np.where(np.arange(len(rows)) % 2, 0.0, 0.5)
+    anchors = np.where(np.arange(len(rows)) % 3, 0.55, np.nan)
+    assert len(rows) > SCALAR_ROWS
+    together = explainer.pricing.prices(means, dispersions, lines, anchors)
+    assert together["p_push"].max() > 0
+    for i in range(len(rows)):
+        one = explainer.pricing.prices(means[i : i + 1], dispersions[i : i + 1], lines[i : i + 1], anchors[i : i + 1])
+        for name, values in together.items():
+            assert one[name][0] == pytest.approx(values[i], rel=1e-12, abs=1e-12), name
 
 
 def test_offset_feature_carries_the_log_offset(with_offset):

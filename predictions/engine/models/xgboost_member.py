@@ -132,10 +132,27 @@ class XGBoostDistModel(_DistModel):
     def _predict_mean(self, X: np.ndarray) -> np.ndarray:
         row_offset = log_offset(X, self.schema, self.offset_feature)
         if row_offset is None:
-            mean = np.asarray(self.booster.inplace_predict(X), dtype=np.float64)
-        else:
-            margin = self.booster.inplace_predict(X, base_margin=row_offset, predict_type="margin")
-            mean = np.exp(np.clip(np.asarray(margin, dtype=np.float64), *LOG_MEAN_RANGE))
+            return self._served_mean(self.booster.inplace_predict(X))
+        return self._served_mean(self.booster.inplace_predict(X, base_margin=row_offset, predict_type="margin"))
+
+    def predict_mean_matrix(self, matrix, *, validate_features: bool = True) -> np.ndarray:
+        """``predict_params(X).mean`` for rows already in a DMatrix (with their log offset as
+        its base margin, as ``fit`` builds it), for a caller that asks the booster something
+        else of the same rows and builds the matrix once (explanations' TreeSHAP); that
+        caller may skip XGBoost's feature-name check (``validate_features``) when its other
+        call already made it on this matrix. ``Booster.predict`` on a DMatrix gives
+        ``inplace_predict``'s values bit for bit."""
+        prediction = self.booster.predict(
+            matrix, output_margin=self.offset_feature is not None, validate_features=validate_features
+        )
+        return self._served_mean(prediction)
+
+    def _served_mean(self, prediction) -> np.ndarray:
+        """The booster's output as the served mean: with an offset the output is the margin
+        (log mean), clipped to the engine's range before its exp; floored at 1e-6."""
+        mean = np.asarray(prediction, dtype=np.float64)
+        if self.offset_feature is not None:
+            mean = np.exp(np.clip(mean, *LOG_MEAN_RANGE))
         return np.maximum(mean, 1e-6)
 
     def predict_params(self, X) -> DistParams:
