@@ -214,6 +214,28 @@ def bench_oos(seeds, n_scenarios, method):
     return losses, over_kelly, over_half
 
 
+def bench_noise_stop(seeds):
+    """What the annealer's noise-based stop (RunSettings.noise_share) gives up, in a full
+    optimize() run (N = 50, K = 8, minimum stake 5, whole units): the same problem and seed
+    with noise_share = 0 (stop on the relative 1e-7 rule alone) is the baseline. Returns the
+    worst in-sample growth lost (%, and in standard errors of the growth estimate) and the
+    median share of annealing time saved."""
+    lost_pct, lost_se, saved = [], [], []
+    for seed in seeds:
+        opportunities, correlation = problem(50, seed)
+        limits = Limits(bankroll=1000, max_bets=8, min_stake=5, increment=1, **LIMITS)
+        runs = {}
+        for share in (0.0, RunSettings().noise_share):
+            settings = RunSettings(n_scenarios=20_000, oos_scenarios=1, seed=seed, noise_share=share)
+            runs[share] = optimize(opportunities, limits, correlation, settings=settings)
+        full, stopped = runs[0.0], runs[RunSettings().noise_share]
+        lost = full.objective - stopped.objective
+        lost_pct.append(lost / abs(full.objective) * 100)
+        lost_se.append(lost / max(stopped.growth_se, 1e-300))
+        saved.append((full.anneal_seconds - stopped.anneal_seconds) / full.anneal_seconds * 100)
+    return max(lost_pct), max(lost_se), statistics.median(saved)
+
+
 def mean_se(values):
     values = [float(v) for v in values]
     if len(values) < 2:
@@ -242,6 +264,8 @@ def main() -> None:
     n12_gap, n12_s = bench_discrete_n12(seeds[:1] if args.quick else seeds[:3], 1.0)
     n50_gap = bench_discrete_n50(seeds[:1] if args.quick else seeds[:3], 1.0 if args.quick else 2.0)
     print(f"discrete done in {time.perf_counter() - started:.0f} s", flush=True)
+    stop_lost_pct, stop_lost_se, stop_saved = bench_noise_stop(seeds[:2] if args.quick else seeds)
+    print(f"noise stop done in {time.perf_counter() - started:.0f} s", flush=True)
     oos_seeds = seeds[:2] if args.quick else seeds
     oos, over_kelly, over_half = bench_oos(oos_seeds, 20_000, "pseudo")
     # The scenario count and Sobol against pseudo-random draws (full run only).
@@ -267,6 +291,9 @@ def main() -> None:
         ("discrete_n12_gap_pct", n12_gap, "%", "lower", 0.1, {"name": "exhaustive_subsets_bound", "value": 0}),
         ("discrete_n12_s", n12_s, "s", "lower", None, None),
         ("discrete_n50_gap_pct", n50_gap, "%", "lower", 0.5, {"name": "anneal_20x_longer", "value": 0}),
+        ("noise_stop_growth_lost_pct", stop_lost_pct, "%", "lower", None, {"name": "noise_share_0", "value": 0}),
+        ("noise_stop_growth_lost_se", stop_lost_se, "std errors", "lower", None, None),
+        ("noise_stop_anneal_time_saved_pct", stop_saved, "%", "higher", None, None),
         ("oos_growth_loss_pct", mean_se(oos)[0], "%", "lower", 3.0, None),
         ("oos_growth_loss_se_pct", mean_se(oos)[1], "%", "lower", None, None),
         ("oos_growth_loss_s10k_pct", mean_se(oos_10k)[0], "%", "lower", None, None),

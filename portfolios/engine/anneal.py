@@ -9,8 +9,8 @@ products of 16 ratios (one log per 16 scenarios). Moves are random steps, one-di
 Newton steps on a coordinate, and swaps (drop one bet, add another) when K bets are on.
 Between chunks of sweeps neighbouring chains exchange temperatures (Metropolis), step sizes
 adapt to an acceptance of ~30 %, the ladder's top adapts to a swap rate of ~20-50 %, and the
-run stops when the best value has risen by less than a relative 1e-7 over the last ``patience``
-chunks.
+run stops when the best value has risen by less than a relative 1e-7, or by less than
+``absolute_tol``, over the last ``patience`` chunks.
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ class AnnealSettings:
     sweeps_per_chunk: int = 2
     max_chunks: int = 400
     max_seconds: float = 5.0
-    # Converged: the best value rose by less than relative_tol (relative) over `patience` chunks.
+    # Converged: the best value rose by less than relative_tol (relative) or absolute_tol over
+    # `patience` chunks (optimize sets absolute_tol from the growth estimate's sampling noise).
     patience: int = 10
     relative_tol: float = 1e-7
+    absolute_tol: float = 0.0
     newton_share: float = 0.5
     pair_share: float = 0.5
     seed: int = 0
@@ -179,7 +181,8 @@ def anneal(
         history_seconds.append(time.perf_counter() - began)
         if len(history) > settings.patience:
             window_gain = history[-1] - history[-1 - settings.patience]
-            stale = settings.patience if window_gain <= settings.relative_tol * abs(history[-1]) else 0
+            tolerance = max(settings.relative_tol * abs(history[-1]), settings.absolute_tol)
+            stale = settings.patience if window_gain <= tolerance else 0
         if progress is not None:
             progress(chunks / settings.max_chunks, f"annealing: best growth {history[-1]:.6f}")
         if stale >= settings.patience:

@@ -8,7 +8,7 @@ says "deferred" and holds no figure) and call ``out_of_sample`` afterwards: the 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -27,6 +27,10 @@ class RunSettings:
     scenario_method: str = "pseudo"
     seed: int = 0
     anneal: AnnealSettings = field(default_factory=AnnealSettings)
+    # The annealer stops once its best growth rises by less than this share of the growth
+    # estimate's standard error (over its patience): a rise that small is sampling noise of
+    # the scenarios, not a better portfolio (docs/portfolios.md has the measurements).
+    noise_share: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ class Report:
     n_scenarios: int
     method: str
     scenario_draws: str  # "drawn" for this run, or "cached" (the same draws, kept from an earlier run)
+    # The objective's standard error over the scenarios at the stakes: differences smaller
+    # than this are sampling noise (the annealer stops on noise_share of it).
+    growth_se: float = 0.0
+    anneal_seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -166,6 +174,12 @@ def _relative(value: float | None, reference: float | None) -> float | None:
     return (value - reference) / abs(reference) * 100.0
 
 
+def growth_standard_error(returns: np.ndarray, fractions: np.ndarray) -> float:
+    """The standard error of the in-sample mean log growth at ``fractions`` (S scenarios)."""
+    log_wealth = np.log(np.maximum(1.0 + returns @ fractions, 1e-300))
+    return float(np.std(log_wealth) / np.sqrt(len(log_wealth)))
+
+
 def optimize(
     opportunities: list[Opportunity],
     limits: Limits,
@@ -212,6 +226,7 @@ def optimize(
             if progress:
                 progress(0.1 + 0.8 * fraction, message)
 
+        noise = growth_standard_error(scaled, exact.stakes)
         annealed = anneal(
             scaled,
             constraints,
@@ -219,7 +234,7 @@ def optimize(
             unit=limits.unit,
             min_stake=limits.min_fraction,
             starts=starts,
-            settings=settings.anneal,
+            settings=replace(settings.anneal, absolute_tol=settings.noise_share * noise),
             progress=anneal_progress,
         )
         fractions = annealed.stakes
@@ -285,4 +300,6 @@ def optimize(
         n_scenarios=settings.n_scenarios,
         method="anneal" if annealed else exact.method,
         scenario_draws=scenarios.draws,
+        growth_se=growth_standard_error(scaled, fractions),
+        anneal_seconds=annealed.seconds if annealed else 0.0,
     )

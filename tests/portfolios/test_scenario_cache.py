@@ -146,7 +146,7 @@ def deterministic_run(seed: int = 5) -> RunSettings:
 
 def comparable(report) -> dict:
     out = report.as_dict()
-    for timing_or_provenance in ("seconds", "exact_seconds", "scenario_draws"):
+    for timing_or_provenance in ("seconds", "exact_seconds", "anneal_seconds", "scenario_draws"):
         out.pop(timing_or_provenance)
     return out
 
