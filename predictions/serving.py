@@ -108,7 +108,7 @@ class ServedModel:
         self.member_kinds = list(self.ensemble.member_kinds)
         for index, member in enumerate(self.ensemble.members):
             if member.kind == "torch":
-                self._mlps[index] = NumpyMLP(member.network)
+                self._mlps[index] = NumpyMLP(member.numpy_layers())
         self._temperatures = np.array([member.line_temperature for member in self.ensemble.members])
 
     def score(self, X: np.ndarray, lines: np.ndarray, anchors=None) -> dict[str, np.ndarray]:

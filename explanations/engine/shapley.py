@@ -113,7 +113,7 @@ class MemberExplainer:
             self.network = member.network.to("cpu").eval()
             self.deep = shap.DeepExplainer(_LogMeanHead(self.network), torch.from_numpy(member._standardise(rows)))
             self.deep_base = float(np.asarray(self.deep.expected_value).ravel()[0])
-            self._mlp = NumpyMLP(self.network)
+            self._mlp = NumpyMLP(member.numpy_layers())
         else:
             raise ValueError(f"no exact explainer for member kind {self.kind!r}")
 

@@ -141,18 +141,11 @@ def scalar_mixture_prices(
 
 
 class NumpyMLP:
-    """The torch member's network as numpy float32 matrices (Linear → ReLU → ... → Linear)."""
+    """The torch member's network as numpy float32 matrices (Linear → ReLU → ... → Linear),
+    from ``TorchDistModel.numpy_layers()``: (weight transposed, bias) per Linear layer."""
 
-    def __init__(self, network) -> None:
-        # torch is imported where a network exists (its artifact was loaded with torch), not at
-        # module level: importing it costs 2-3 s, which a process that serves no network skips.
-        from torch import nn
-
-        self.layers = [
-            (module.weight.detach().cpu().numpy().T.copy(), module.bias.detach().cpu().numpy().copy())
-            for module in network
-            if isinstance(module, nn.Linear)
-        ]
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.layers = [(np.ascontiguousarray(weight), bias) for weight, bias in layers]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         last = len(self.layers) - 1

@@ -24,6 +24,7 @@ from predictions.engine.models.base import (
     _DistModel,
     log_offset,
 )
+from predictions.engine.models.torch_state import state_dict_arrays
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,18 @@ def _build_network(n_features: int, hidden: tuple[int, ...]):
         width = size
     layers.append(nn.Linear(width, 2))
     return nn.Sequential(*layers)
+
+
+def _check_layer_shapes(state: dict[str, np.ndarray], n_features: int, hidden: tuple[int, ...]) -> None:
+    """The weights fit the network _build_network makes (Linear layers at 0, 2, 4, ...)."""
+    widths = [n_features, *hidden, 2]
+    expected = {}
+    for layer, (width_in, width_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        expected[f"{2 * layer}.weight"] = (width_out, width_in)
+        expected[f"{2 * layer}.bias"] = (width_out,)
+    found = {name: array.shape for name, array in state.items()}
+    if found != expected:
+        raise ValueError(f"the network's weights {found} do not fit its layers {expected}")
 
 
 def _torch_nll(family: str, output, y):
@@ -183,17 +196,50 @@ class TorchDistModel(_DistModel):
         dispersion_scale: float = 1.0,
         line_temperature: float = 1.0,
         offset_feature: str | None = None,
+        state: dict[str, np.ndarray] | None = None,
     ):
         _check_offset(family, schema, offset_feature)
         self.sport, self.stat, self.family, self.schema = sport, stat, family, schema
         self.offset_feature = offset_feature
         self.dispersion_scale = float(dispersion_scale)
         self.line_temperature = float(line_temperature)
-        self.device = device or select_device()
-        self.network = network.to(self.device).eval()
         self.feature_mean = np.asarray(feature_mean, np.float64)
         self.feature_scale = np.asarray(feature_scale, np.float64)
         self.hidden = tuple(hidden)
+        self._device = device
+        # Loaded from an artifact, the weights are numpy arrays (torch_state) and the torch
+        # network is built on first use: serving's numpy forward never needs it (or torch).
+        self._state = state
+        if network is None and state is None:
+            raise ValueError("a torch member needs its network or its weights")
+        self._network = None if network is None else network.to(self.device).eval()
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = select_device()
+        return self._device
+
+    @property
+    def network(self):
+        """The torch network (imports torch; built from the loaded weights on first use)."""
+        if self._network is None:
+            import torch
+
+            network = _build_network(len(self.schema.names), self.hidden)
+            network.load_state_dict({name: torch.from_numpy(array) for name, array in self._state.items()})
+            self._network = network.to(self.device).eval()
+        return self._network
+
+    def numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each Linear layer's (weight transposed, bias) as float32 arrays, in order, for a
+        numpy forward pass (engine.fast_pricing.NumpyMLP); no torch if it was never built."""
+        if self._network is not None:
+            state = {name: tensor.detach().cpu().numpy() for name, tensor in self._network.state_dict().items()}
+        else:
+            state = self._state
+        indexes = sorted({int(name.split(".")[0]) for name in state})
+        return [(state[f"{i}.weight"].T.copy(), state[f"{i}.bias"].copy()) for i in indexes]
 
     def _standardise(self, X: np.ndarray) -> np.ndarray:
         scaled = (X - self.feature_mean) / self.feature_scale
@@ -306,19 +352,17 @@ class TorchDistModel(_DistModel):
 
     @classmethod
     def _from_parts(cls, metadata, files, expected_schema, device=None) -> TorchDistModel:
-        import torch
-
         schema = _check_kind(metadata, cls.kind, expected_schema)
         hidden = tuple(metadata["hidden"])
-        network = _build_network(len(schema.names), hidden)
-        state = torch.load(io.BytesIO(files["state_dict.pt"]), map_location="cpu", weights_only=True)
-        network.load_state_dict(state)
+        state = state_dict_arrays(files["state_dict.pt"])
+        _check_layer_shapes(state, len(schema.names), hidden)
         return cls(
             sport=metadata["sport"],
             stat=metadata["stat"],
             family=metadata["family"],
             schema=schema,
-            network=network,
+            network=None,
+            state=state,
             feature_mean=metadata["feature_mean"],
             feature_scale=metadata["feature_scale"],
             hidden=hidden,
