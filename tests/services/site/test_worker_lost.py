@@ -51,6 +51,19 @@ def wait_not_running(server, token: str, job_id: str, what: str) -> dict:
     return wait_until(not_running, timeout=60, interval=0.5, what=what)
 
 
+def wait_sent_again_before_start(server, token: str, job_id: str, *, since: float) -> float:
+    """Read the job (a read sweeps, as a person's page would) until it shows it was sent again
+    because its worker was lost before the job started; seconds since ``since``."""
+
+    def requeued():
+        job = read_job(server, token, job_id)
+        return job["message"].startswith("requeued") and job
+
+    seen = wait_until(requeued, timeout=30, interval=0.5, what="the job to be sent again")
+    assert "while holding it before it started" in seen["message"], seen
+    return time.monotonic() - since
+
+
 def test_a_job_whose_worker_was_killed_is_requeued_and_finishes_exactly_once(
     asgi_server, start_celery_worker, staff_token
 ):
@@ -129,13 +142,7 @@ def test_a_job_whose_worker_died_holding_its_message_before_starting_it_is_sent_
     killed_at = time.monotonic()
     second = start_celery_worker(env, name="second")
 
-    def requeued():
-        job = read_job(server, staff_token, held)  # a read sweeps, as a person's page would
-        return job["message"].startswith("requeued") and job
-
-    seen = wait_until(requeued, timeout=30, interval=0.5, what="the held job to be sent again")
-    requeued_after_s = time.monotonic() - killed_at
-    assert "while holding it before it started" in seen["message"], seen
+    requeued_after_s = wait_sent_again_before_start(server, staff_token, held, since=killed_at)
 
     def both_finished():
         jobs = [Job.objects.get(pk=pk) for pk in (busy, held)]
@@ -182,13 +189,7 @@ def test_a_job_whose_message_was_taken_by_a_worker_that_died_before_stamping_it_
     job = Job.objects.get(pk=job_id)
     assert taker.stdout.strip() == job.delivery["id"] and job.heartbeat_at is None
 
-    def requeued():
-        seen = read_job(server, staff_token, job_id)  # a read sweeps, as a person's page would
-        return seen["message"].startswith("requeued") and seen
-
-    seen = wait_until(requeued, timeout=30, interval=0.5, what="the taken job to be sent again")
-    requeued_after_s = time.monotonic() - taken_at
-    assert "while holding it before it started" in seen["message"], seen
+    requeued_after_s = wait_sent_again_before_start(server, staff_token, job_id, since=taken_at)
 
     worker = start_celery_worker(env)
     job = wait_until(
