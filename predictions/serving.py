@@ -46,6 +46,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
+from a1site.core.memory import gc_freeze_long_lived
 from a1site.registry import selectors as registry_selectors
 from a1site.registry.services import model_version_load_artifact
 
@@ -393,6 +394,8 @@ class InferenceService:
             self._ensembles.move_to_end(version_id)
             while len(self._ensembles) > ENSEMBLES_KEPT:
                 self._ensembles.popitem(last=False)
+        # A loaded version lives as long as the process: no full collection should walk it.
+        gc_freeze_long_lived()
 
     # --- scoring with the cache -------------------------------------------------------------
 

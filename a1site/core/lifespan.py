@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from .memory import gc_freeze_at_start
+
 logger = logging.getLogger(__name__)
 
 Stop = Callable[[], None]
@@ -58,6 +60,8 @@ class LifespanApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Everything imported by now lives as long as the process (memory.py says why).
+                gc_freeze_at_start()
                 # The hooks only start threads: quick, and no ORM call in this event loop.
                 stops = startup_run()
                 await send({"type": "lifespan.startup.complete"})

@@ -25,3 +25,27 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def gc_freeze_at_start() -> None:
+    """When a server process has loaded the app (ASGI lifespan start-up): collect once, then
+    move every object alive to the permanent generation (``gc.freeze``), which no collection
+    walks again.
+
+    A full collection walks every object the process tracks: with Django and its libraries
+    loaded that took ~0.12 s each (max 0.21 s), during which no thread runs, the event loop
+    that answers /healthz included. Measured on a 50-client props load (8 s, 2 busy cores):
+    10 full collections of ~120 ms; frozen at start, ~50 ms each, and /healthz's p99 seen
+    from another process 117-168 ms -> 37-68 ms. (The WebSocket fast path also collects the
+    young generation less often: a1site.ws_fast.)"""
+    gc.collect()
+    gc.freeze()
+
+
+def gc_freeze_long_lived() -> None:
+    """After loading something that lives as long as the process (a model version): move it,
+    with whatever else is alive, to the permanent generation, so full collections stop
+    walking it. Young garbage is collected first; a request's objects alive at that instant
+    are frozen too and freed by reference counting when it ends (cycles among them are not)."""
+    gc.collect(1)
+    gc.freeze()

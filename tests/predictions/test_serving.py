@@ -164,3 +164,15 @@ def test_a_process_keeps_a_bounded_number_of_loaded_ensembles(served, register_m
     assert list(inference._ensembles) == [versions[1].pk, versions[2].pk]
     assert inference.ensemble_for_version(versions[0].pk) is not None
     assert list(inference._ensembles) == [versions[2].pk, versions[0].pk]
+
+
+def test_a_loaded_model_version_is_frozen_out_of_full_collections(served):
+    """A version lives as long as the process: full collections stop walking its objects."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        InferenceService().ensemble_for_version(served["version"].pk)  # a process's first load
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
