@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument("--backlog", type=int, default=2048)
+    parser.add_argument(
+        "--timeout-keep-alive",
+        type=float,
+        default=5.0,
+        help="seconds an idle HTTP connection is kept open (uvicorn's default 5; clients that "
+        "send every 20 s and keep their connection need more)",
+    )
     parser.add_argument("--no-ws-per-message-deflate", dest="deflate", action="store_false")
     parser.add_argument(
         "--ws-ping-interval", type=float, default=None, help="protocol pings (off: the app heartbeat finds dead peers)"
@@ -61,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         access_log=args.access_log,
         backlog=args.backlog,
+        timeout_keep_alive=args.timeout_keep_alive,
         ws=ws_protocol(fast_path=environ.Env().bool("A1_WS_FAST_PATH", default=True)),
         ws_per_message_deflate=args.deflate,
         ws_ping_interval=args.ws_ping_interval,
