@@ -160,15 +160,17 @@ def stop_server(process) -> None:
 
 def warm_up(port: int, pid: int, data: dict, mix: Mix, requests: int) -> dict:
     """Rounds of every kind on 16 new connections (the kernel spreads them over the workers)
-    until the server processes' memory grows by under 2 % in a round (at least 2 rounds, at
-    most 6), so each worker has loaded its models and templates; the last round's result."""
+    until every worker holds at least 80 % of the largest one's memory and the sum grew by
+    under 2 % in the round (at least 2 rounds, at most 8), so each worker has loaded its models
+    and templates; the last round's result."""
     rss, rounds = gen.tree_rss_mb(pid)[0], []
-    for k in range(6):
+    for k in range(8):
         result = gen.run(gen.closed_loop(port, data["users"], mix.pick, connections=16, total=requests, seed=99 + k))
         gen.run(gen.closed_loop(port, data["users"], plain, connections=4, total=20))
         before, rss = rss, gen.tree_rss_mb(pid)[0]
-        rounds.append(rss)
-        if k and rss < 1.02 * before:
+        workers = gen.worker_rss_mb(pid)
+        rounds.append(workers)
+        if k and rss < 1.02 * before and min(workers) >= 0.8 * max(workers):
             break
     result["rss_by_round_mb"] = rounds
     return result

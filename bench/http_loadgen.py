@@ -365,6 +365,19 @@ def tree_rss_mb(pid: int) -> tuple[float, int]:
     return round(sum(rss_mb(p) for p in pids), 1), len(pids)
 
 
+def worker_rss_mb(pid: int) -> list[float]:
+    """Resident MB of each server worker: the processes uvicorn spawned (multiprocessing's
+    ``spawn_main``), or ``pid`` itself when it has none (one process)."""
+    workers = []
+    for p in tree_pids(pid)[1:]:
+        try:
+            if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes():
+                workers.append(round(rss_mb(p), 1))
+        except OSError:
+            continue
+    return workers or [round(rss_mb(pid), 1)]
+
+
 def tree_rss_detail(pid: int) -> dict[str, float]:
     """Resident MB of each process of the tree, keyed ``pid command``."""
     out = {}
