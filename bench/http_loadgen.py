@@ -113,7 +113,8 @@ class Recorder:
         late_over = sum(ms > LATE_LIMIT_MS for ms in self.late_ms)
         return {
             "requests": len(everything),
-            "rps": round(len(everything) / seconds, 1) if seconds else None,
+            # Answered (2xx) requests a second; a timed-out or failed request is not throughput.
+            "rps": round((len(everything) - sum(self.errors.values())) / seconds, 1) if seconds else None,
             "p50_ms": round(percentile(everything, 0.5), 2),
             "p99_ms": round(percentile(everything, 0.99), 2),
             "max_ms": round(max(everything, default=float("nan")), 2),
