@@ -64,11 +64,10 @@ reported; more than 1 % of requests sent over 50 ms late marks a run invalid (``
 a metric measured in an invalid run is not ``met``. ``generator_cpu_share`` is the share of
 one core it used.
 
-**Keep-alive.** uvicorn closes a connection idle for 5 s (``timeout_keep_alive``) and
-``a1site.serve`` has no option for it, so a user sending every 20 s would find its connection
-closed each time. To hold the users' connections open, as the issue states them,
-``--keep-alive-s`` (default 30) starts ``a1site.serve``'s ``main`` with uvicorn's
-``timeout_keep_alive`` set to it; ``--keep-alive-s 0`` serves exactly as ``a1site.serve`` does
+**Keep-alive.** uvicorn closes a connection idle for 5 s by default, so a user sending every
+20 s would find its connection closed each time. To hold the users' connections open, as the
+issue states them, ``--keep-alive-s`` (default 30) starts the server with
+``a1site.serve --timeout-keep-alive`` set to it; ``--keep-alive-s 0`` serves with the default
 (the generator then reopens a closed connection before a request, inside its latency:
 ``reconnects``).
 
@@ -134,15 +133,8 @@ def props_only(user, rng) -> tuple[str, bytes]:
 def start_server(env: dict, scratch: Path, port: int, *, workers: int, keep_alive_s: float):
     args = ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     if keep_alive_s:
-        # a1site.serve's main with one uvicorn setting changed: idle connections held open.
-        launcher = (
-            "import functools, sys, uvicorn; "
-            "uvicorn.run = functools.partial(uvicorn.run, timeout_keep_alive=float(sys.argv[1])); "
-            "from a1site.serve import main; main(sys.argv[2:])"
-        )
-        command = [sys.executable, "-c", launcher, str(keep_alive_s), *args]
-    else:
-        command = [sys.executable, "-m", "a1site.serve", *args]
+        args += ["--timeout-keep-alive", str(keep_alive_s)]  # idle connections held open
+    command = [sys.executable, "-m", "a1site.serve", *args]
     process = serve_until_healthy(command, env=env, log_path=scratch / f"server-{port}.log", port=port)
     deadline = time.monotonic() + 60
     while workers > 1 and len(gen.tree_pids(process.pid)) <= workers and time.monotonic() < deadline:
