@@ -226,9 +226,12 @@ class TorchDistModel(_DistModel):
         if self._network is None:
             import torch
 
-            network = _build_network(len(self.schema.names), self.hidden)
-            network.load_state_dict({name: torch.from_numpy(array) for name, array in self._state.items()})
-            self._network = network.to(self.device).eval()
+            # Normal tensors even when first asked for inside torch.inference_mode() (predict_params):
+            # parameters made there could never join autograd (DeepExplainer needs gradients).
+            with torch.inference_mode(False):
+                network = _build_network(len(self.schema.names), self.hidden)
+                network.load_state_dict({name: torch.from_numpy(array) for name, array in self._state.items()})
+                self._network = network.to(self.device).eval()
         return self._network
 
     def numpy_layers(self) -> list[tuple[np.ndarray, np.ndarray]]:

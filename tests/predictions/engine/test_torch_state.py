@@ -102,3 +102,14 @@ print(json.dumps({{"torch": "torch" in sys.modules, "mean": mean[:3].tolist()}})
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["torch"] is False
     np.testing.assert_allclose(answer["mean"], model.predict_params(X[:3]).mean, rtol=1e-5)
+
+
+def test_a_network_first_built_inside_inference_mode_still_takes_gradients(member):
+    """predict_params runs under torch.inference_mode(); the network built there on first use
+    must still serve autograd (SHAP's DeepExplainer), not hold inference tensors."""
+    model, X = member
+    restored = TorchDistModel.from_bytes(model.to_bytes(), expected_schema=SCHEMA)
+    restored.predict_params(X)  # builds the network inside inference mode
+    inputs = torch.from_numpy(restored._standardise(X[:4])).requires_grad_(True)
+    restored.network(inputs)[:, 0].sum().backward()
+    assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
