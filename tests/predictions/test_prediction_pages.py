@@ -135,3 +135,16 @@ def test_the_best_edges_are_read_once_until_a_prediction_or_prop_is_added(served
     repriced.save()
     top, prediction = selectors.best_edges(date=day)[0]["props"][0]
     assert (top.pk, top.pred_edge, prediction.pk) == (moved.pk, 0.5, repriced.pk)
+
+
+def test_a_pages_predictions_come_with_their_model_versions_in_two_queries(served, django_assert_num_queries):
+    """Each distinct version is read once, not joined (and its JSON decoded) per prediction."""
+    from predictions import selectors
+
+    services.slate_predict(sport="nba", date=served["upcoming"][0].date)
+    ids = list(Prediction.objects.values_list("pk", flat=True)[:50])
+    assert len(ids) > 1
+    with django_assert_num_queries(2):
+        found = selectors.predictions_by_id(ids + [None])
+        names = {prediction.model_version.name for prediction in found.values()}
+    assert set(found) == set(ids) and names == {"nba.points.ensemble"}
