@@ -134,6 +134,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation of queries: A1's are short, but a page of props with its latest
+    # predictions is estimated costly enough to cross jit_above_cost, and PostgreSQL then
+    # spent ~150 ms compiling 132 functions to run a 2 ms query (GET /api/props/ p50 147 ms
+    # on the full NBA demo; PostgreSQL's docs advise JIT for long analytical queries only).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 # Keep each thread's connection between requests: opening one (and, for SQLite, running the
 # PRAGMAs above) cost more than a cached prediction request itself.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -422,6 +422,15 @@ def predictions_upsert(rows: list[PredictionRow]) -> tuple[int, int]:
 CATALOGUE_TABLES = [model._meta.db_table for model in (Game, Player, Team, StatLine, PropLine, Result, Prediction)]
 
 
-def catalogue_statistics_refresh() -> None:
-    """The query planner's statistics of the sports tables, after a bulk load (demo, import)."""
-    planner_statistics_refresh(*CATALOGUE_TABLES)
+# Rows written at once that change the tables' shape enough to refresh the planner's
+# statistics (a few milliseconds each time; a small import or slate does not need it).
+STATISTICS_AFTER_ROWS = 10_000
+
+
+def catalogue_statistics_refresh(*, rows_written: int | None = None) -> None:
+    """The query planner's statistics of the sports tables, after a bulk load (demo, import,
+    a large slate); with ``rows_written``, only when that is at least STATISTICS_AFTER_ROWS.
+    Stale statistics cost more than a slow plan on PostgreSQL: 120,000 predictions written
+    after the last ANALYZE made a props page's plan estimate cross jit_above_cost."""
+    if rows_written is None or rows_written >= STATISTICS_AFTER_ROWS:
+        planner_statistics_refresh(*CATALOGUE_TABLES)

@@ -101,11 +101,6 @@ def _summary(errors: list[RowError], total: int) -> str:
     return f"{shown}{more}"
 
 
-# A file adding this many rows changes the tables' shape enough to refresh the planner's
-# statistics (a few milliseconds each time; a small API import does not need it).
-STATISTICS_AFTER_ROWS = 10_000
-
-
 def data_import(
     *,
     kind: str,
@@ -166,8 +161,7 @@ def data_import(
             fields=log.as_fields(),
             report=report,
         )
-    if report.created >= STATISTICS_AFTER_ROWS:
-        writes.catalogue_statistics_refresh()
+    writes.catalogue_statistics_refresh(rows_written=report.created)
     progress(1.0, "done")
     logger.info("import finished", extra={"report": {k: v for k, v in report.as_dict().items() if k != "errors"}})
     return report

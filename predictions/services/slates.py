@@ -158,6 +158,7 @@ def slate_predict(
             )
             summary["stored"] += written
             summary["shadow" if model.shadow else "scored"] += len(props)
+    writes.catalogue_statistics_refresh(rows_written=summary["stored"])
     progress(1.0, f"{summary['scored']:,} props scored")
     logger.info("slate scored", extra={"summary": summary})
     return summary

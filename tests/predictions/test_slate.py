@@ -117,3 +117,24 @@ def test_the_nightly_slate_is_on_the_beat_schedule():
 
     entry = app.conf.beat_schedule["predictions.nightly_slate"]
     assert entry["task"] == predict_slates_task.name == "predictions.predict_slates"
+
+
+def test_a_large_slate_refreshes_the_query_planners_statistics(served, monkeypatch):
+    """Stale statistics after ~100,000 new predictions gave PostgreSQL a plan it JIT-compiled
+    for 150 ms; a slate writing at least STATISTICS_AFTER_ROWS rows runs ANALYZE."""
+    from django.db import connection
+
+    from predictions import services, writes
+
+    def predictions_analyzed() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if not cursor.fetchone():
+                return False
+            cursor.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'predictions_prediction'")
+            return cursor.fetchone() is not None
+
+    assert not predictions_analyzed()
+    monkeypatch.setattr(writes, "STATISTICS_AFTER_ROWS", 5)
+    assert services.slate_predict(sport="nba", date=served["upcoming"][0].date)["stored"] >= 5
+    assert predictions_analyzed()

@@ -43,3 +43,13 @@ def test_settings_in_services_mode_use_postgres_redis_and_a_real_broker(settings
     assert settings.CACHES["default"]["BACKEND"] == "a1site.core.cache.ResilientRedisCache"
     assert app.conf.task_always_eager is False
     assert app.conf.broker_url == settings.REDIS_URL
+
+
+def test_postgres_connections_run_without_jit():
+    """A props page's plan crossed jit_above_cost and PostgreSQL spent ~150 ms compiling it
+    for a query of a few milliseconds (GET /api/props/ p50 147 ms on the full NBA demo)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
