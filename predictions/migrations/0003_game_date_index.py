@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 from a1site.core.db import planner_statistics_refresh
 
-TABLES = ["predictions_game", "predictions_propline", "predictions_prediction"]
+TABLES = ["predictions_sport", "predictions_game", "predictions_propline", "predictions_prediction"]
 
 
 def refresh_statistics(apps, schema_editor):
