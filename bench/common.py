@@ -61,6 +61,36 @@ def embedded_scratch_env(scratch: Path, **overrides: str) -> dict:
     return {**os.environ, **env}
 
 
+def services_env(*, database: str, redis_url: str, namespace: str, var_dir: Path, **overrides: str) -> dict:
+    """The environment of a services-mode site for a bench: its own PostgreSQL database (see
+    ``fresh_database``), a Redis URL (its own DB number) and live namespace, DEBUG off, one
+    thread, no demo odds feed; ``overrides`` last."""
+    return {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+        "DJANGO_SETTINGS_MODULE": "a1site.settings",
+        "SECRET_KEY": "bench-only-secret",
+        "DEBUG": "false",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": redis_url,
+        "LIVE_NAMESPACE": namespace,
+        "A1_VAR_DIR": str(var_dir),
+        "MEDIA_ROOT": str(var_dir / "media"),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "OMP_NUM_THREADS": "1",
+        "LOG_LEVEL": "WARNING",
+        "A1_DEMO_ODDS_FEED": "false",
+        **overrides,
+    }
+
+
+def fresh_database(name: str) -> None:
+    """An empty PostgreSQL database ``name`` (dropped first if it exists)."""
+    import subprocess
+
+    for command in (["dropdb", "--if-exists", "--force"], ["createdb"]):
+        subprocess.run([*command, "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True, check=True)
+
+
 def serve_until_healthy(command: list[str], *, env: dict, log_path: Path, port: int, timeout_s: float = 120):
     """Start a server process (``command``, run from the repository root with its output in
     ``log_path``) and wait until ``GET /healthz`` on ``port`` answers 200; the process, or

@@ -92,7 +92,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import http_loadgen as gen  # noqa: E402
-from bench.common import embedded_scratch_env, machine, results_path, serve_until_healthy  # noqa: E402
+from bench.common import (  # noqa: E402
+    embedded_scratch_env,
+    fresh_database,
+    machine,
+    results_path,
+    serve_until_healthy,
+    services_env,
+)
 from bench.http_load_report import P99_TARGET_MS, metrics_from, print_table  # noqa: E402
 from bench.http_load_setup import Mix, prepare_child  # noqa: E402
 
@@ -212,24 +219,15 @@ def embedded_phases(args, phases: set, scratch: Path) -> dict:
     return out
 
 
-def services_env(scratch: Path, args) -> dict:
-    return {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
-        "DJANGO_SETTINGS_MODULE": "a1site.settings",
-        "SECRET_KEY": "bench-only-secret",
-        "DEBUG": "false",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "REDIS_URL": REDIS_URL,
-        "LIVE_NAMESPACE": "httpbench",
-        "A1_VAR_DIR": str(scratch / "var"),
-        "MEDIA_ROOT": str(scratch / "media"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "OMP_NUM_THREADS": "1",
-        "LOG_LEVEL": "WARNING",
-        "A1_DEMO_ODDS_FEED": "false",
-        "A1_HTTP_THREADS": str(args.threads),
+def services_site_env(scratch: Path, args) -> dict:
+    return services_env(
+        database=DB_NAME,
+        redis_url=REDIS_URL,
+        namespace="httpbench",
+        var_dir=scratch / "var",
+        A1_HTTP_THREADS=str(args.threads),
         **THROTTLES,
-    }
+    )
 
 
 def psql(*command: str) -> None:
@@ -239,9 +237,8 @@ def psql(*command: str) -> None:
 def services_phases(args, phases: set, scratch: Path) -> dict:
     import redis
 
-    env = services_env(scratch, args)
-    psql("dropdb", "--if-exists")
-    psql("createdb")
+    env = services_site_env(scratch, args)
+    fresh_database(DB_NAME)
     redis.Redis.from_url(REDIS_URL).flushdb()
     out: dict = {}
     try:

@@ -48,7 +48,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, percentile, results_path, serve_until_healthy  # noqa: E402
+from bench.common import (  # noqa: E402
+    fresh_database,
+    machine,
+    percentile,
+    results_path,
+    serve_until_healthy,
+    services_env,
+)
 
 PY = sys.executable
 DB_NAME = os.environ.get("PFBENCH_DB", "pfbench")
@@ -67,30 +74,21 @@ KILL_WHEN = "running"  # or "received" (--kill-when): see jobs_phase
 
 
 def bench_env(workdir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "a1site.settings",
-        "SECRET_KEY": "bench-only-secret",
-        "DEBUG": "false",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-        "REDIS_URL": REDIS_URL,
-        "LIVE_NAMESPACE": NAMESPACE,
-        "A1_VAR_DIR": str(workdir / "var"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "OMP_NUM_THREADS": "1",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-        "CONN_MAX_AGE": "0",
-        "JOB_STALE_AFTER_S": str(STALE_AFTER_S),
-        "JOB_HEARTBEAT_S": str(HEARTBEAT_S),
-        "A1_DEMO_ODDS_FEED": "false",
-    }
+    return services_env(
+        database=DB_NAME,
+        redis_url=REDIS_URL,
+        namespace=NAMESPACE,
+        var_dir=workdir / "var",
+        PYTHONUNBUFFERED="1",
+        CONN_MAX_AGE="0",
+        JOB_STALE_AFTER_S=str(STALE_AFTER_S),
+        JOB_HEARTBEAT_S=str(HEARTBEAT_S),
+    )
 
 
 def ensure_database() -> None:
     """An empty database each run (a second run on the last one's rows found two of each)."""
-    for command in (["dropdb", "--if-exists", "--force"], ["createdb"]):
-        subprocess.run([*command, "-h", "127.0.0.1", "-U", "postgres", DB_NAME], capture_output=True, check=True)
+    fresh_database(DB_NAME)
 
 
 def setup_django(env: dict) -> None:
