@@ -29,6 +29,7 @@ from a1site.core.metrics import JOBS
 from a1site.core.resilience import REDIS_FAILURES, RedisUnavailable, redis_call, require_redis
 
 from .models import Job
+from .worker import JOB_MESSAGE_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def job_create_queued(*, kind: str, owner, task: str, params: dict | None = None
     job = job_create(kind=kind, owner=owner, params=params, task=task)
     try:
         # retry=False: kombu's own publish retries would hold the request for seconds.
-        redis_call(signature(task).apply_async, args=[str(job.id)], task_id=job.delivery["id"], retry=False)
+        redis_call(_send, job.delivery, retry=False)
     except (*REDIS_FAILURES, OperationalError) as exc:
         Job.objects.filter(pk=job.pk).delete()
         raise RedisUnavailable("queue a job") from exc
@@ -99,7 +100,19 @@ def job_queue_on_commit(job: Job, *, task: str, args: list | None = None) -> Non
     delivery = _new_delivery(task, args=[str(job.id)] if args is None else args)
     Job.objects.filter(pk=job.pk).update(delivery=delivery)
     job.delivery = delivery
-    transaction.on_commit(lambda: signature(task).apply_async(args=delivery["args"], task_id=delivery["id"]))
+    transaction.on_commit(lambda: _send(delivery))
+
+
+def _send(delivery: dict, *, retry: bool = True) -> None:
+    """Publish a job's message as recorded in ``delivery``, under its id and marked as a job's
+    (the worker stamps only jobs' messages: a1site.jobs.worker)."""
+    signature(delivery["task"]).apply_async(
+        args=delivery.get("args"),
+        kwargs=delivery.get("kwargs"),
+        task_id=delivery["id"],
+        headers={JOB_MESSAGE_HEADER: "1"},
+        retry=retry,
+    )
 
 
 def _new_delivery(task: str, *, args: list, kwargs: dict | None = None) -> dict:
@@ -340,9 +353,7 @@ def job_sweep_stale_now_and_then() -> None:
 def _resend(delivery: dict) -> None:
     # If the broker is unreachable now, the job stays queued and the original message comes
     # back by itself after the broker's visibility timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS).
-    current_app.send_task(
-        delivery["task"], args=delivery.get("args"), kwargs=delivery.get("kwargs"), task_id=delivery["id"], retry=False
-    )
+    _send(delivery, retry=False)
 
 
 # The worker self-check task (a1site.jobs.tasks), queued by its stable name.

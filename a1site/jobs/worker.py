@@ -28,6 +28,14 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+# Set on the messages that run jobs (jobs.services._send): only those have a job to stamp, so
+# the consumer runs no query for the other tasks it receives (odds ticks, grading, sweeps).
+JOB_MESSAGE_HEADER = "a1_job"
+
+
+def _is_job_message(request) -> bool:
+    return bool(request.request_dict.get(JOB_MESSAGE_HEADER))
+
 
 def stamp_received(delivery_ids: list[str]) -> int:
     """Mark the queued jobs of these messages as held by a live worker; returns how many."""
@@ -47,7 +55,7 @@ def stamp_received(delivery_ids: list[str]) -> int:
 
 @task_received.connect
 def _on_task_received(request=None, **kwargs):
-    if request is not None:
+    if request is not None and _is_job_message(request):
         stamp_received([request.id])
 
 
@@ -71,4 +79,4 @@ class ReservedJobsHeartbeat(bootsteps.StartStopStep):
     shutdown = stop
 
     def beat(self) -> None:
-        stamp_received([request.id for request in list(state.reserved_requests)])
+        stamp_received([request.id for request in list(state.reserved_requests) if _is_job_message(request)])

@@ -217,14 +217,15 @@ def test_a_queued_job_whose_worker_went_silent_before_starting_it_is_sent_again(
 def test_a_job_queued_on_commit_records_its_message_and_sends_it_under_that_id(
     user, django_capture_on_commit_callbacks, monkeypatch
 ):
-    sent = []
+    sent, headers = [], []
 
     class Recorder:
         def __init__(self, task):
             self.task = task
 
-        def apply_async(self, *, args, task_id):
+        def apply_async(self, *, args, task_id, **options):
             sent.append((self.task, args, task_id))
+            headers.append(options.get("headers"))
 
     monkeypatch.setattr(services, "signature", Recorder)
     job = services.job_create(kind="test", owner=user)
@@ -233,3 +234,4 @@ def test_a_job_queued_on_commit_records_its_message_and_sends_it_under_that_id(
     recorded = Job.objects.get(pk=job.pk).delivery
     assert recorded == {"task": "portfolios.optimize", "id": recorded["id"], "args": [17], "kwargs": {}}
     assert sent == [("portfolios.optimize", [17], recorded["id"])]
+    assert headers == [{"a1_job": "1"}]  # the worker stamps jobs' messages only
