@@ -80,8 +80,10 @@ def _empty_cache():
     from django.core.cache import cache
 
     from a1site.accounts.authentication import forget_all
+    from a1site.core.rowcache import clear_all
 
     forget_all()
+    clear_all()
 
     cache.clear()
     yield

@@ -16,3 +16,8 @@ REDIS_DEGRADED = Counter(
     "(cache_bypass, throttle_local, refused_503).",
     ["operation"],
 )
+ROW_CACHE = Counter(
+    "a1_row_cache_rows_total",
+    "Rendered list rows served from this process' row cache (hit) or rendered (miss), by list.",
+    ["cache", "outcome"],
+)

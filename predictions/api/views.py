@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from a1site.core.errors import error_body
 from a1site.core.memory import gc_paused
 from a1site.core.parsers import JSONBodyParser
+from a1site.core.rowcache import RowCache
 
 from .. import selectors, services
 from . import serializers
@@ -114,6 +115,10 @@ class StatLineViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.stat_line_list(sport=params.get("sport"), player=params.get("player"), game=params.get("game"))
 
 
+# The props list's rendered rows, under each row's version (a1site/core/rowcache.py).
+PROP_ROWS = RowCache("props_api")
+
+
 @extend_schema(
     parameters=[
         SPORT,
@@ -129,22 +134,35 @@ class StatLineViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class PropLineViewSet(viewsets.ReadOnlyModelViewSet):
     """Book prop lines with their latest prediction and edge, the oracle (simulated data) and
-    the result once settled. Three queries per page whatever its size."""
+    the result once settled. A page reads its keys, then every value its rows show; rows
+    rendered before under the same values come from the row cache, the rest are read and
+    serialized (four queries at most, whatever the page size)."""
 
     lookup_value_regex = ID
     serializer_class = serializers.PricedPropSerializer
 
-    def get_queryset(self):
+    def _filters(self) -> dict:
         params = self.request.query_params
-        return selectors.priced_prop_list(
-            sport=params.get("sport"),
-            date=_date_param(self.request),
-            stat=params.get("stat"),
-            min_edge=_float_param(self.request, "min_edge"),
-            sort=params.get("sort") or "-date",
-            player=params.get("player"),
-            book=params.get("book"),
-        )
+        return {
+            "sport": params.get("sport"),
+            "date": _date_param(self.request),
+            "stat": params.get("stat"),
+            "min_edge": _float_param(self.request, "min_edge"),
+            "sort": params.get("sort") or "-date",
+            "player": params.get("player"),
+            "book": params.get("book"),
+        }
+
+    def get_queryset(self):
+        return selectors.priced_prop_list(**self._filters())
+
+    def list(self, request, *args, **kwargs):
+        keys = self.paginate_queryset(selectors.priced_prop_keys(**self._filters()))
+        return self.get_paginated_response(selectors.rendered_prop_rows(PROP_ROWS, keys, self._render_rows))
+
+    def _render_rows(self, found: list[tuple]) -> list:
+        context = {**self.get_serializer_context(), "predictions": {p.pk: p for _, p in found if p is not None}}
+        return self.get_serializer_class()([prop for prop, _ in found], many=True, context=context).data
 
     def get_serializer(self, *args, **kwargs):
         instances = args[0] if args else None

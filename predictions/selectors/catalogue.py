@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 from django.core.cache import cache
 from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
 
+from a1site.core.rowcache import RowCache
 from a1site.registry import selectors as registry_selectors
 
 from ..engine.sports import SPORTS
 from ..models import Game, Player, Prediction, PropLine, Result, Sport, StatLine, Team
+from .rows import prop_row_version_rows
 
 
 def sport_list() -> QuerySet[Sport]:
@@ -60,6 +63,20 @@ def stat_line_list(
     return queryset.order_by("-game__date", "game_id", "player_id")
 
 
+def _filtered_props(queryset, *, sport, date, stat, player=None, book=None) -> QuerySet[PropLine]:
+    if sport:
+        queryset = queryset.filter(game__sport__code=sport)
+    if date:
+        queryset = queryset.filter(game__date=date)
+    if stat:
+        queryset = queryset.filter(stat=stat)
+    if player:
+        queryset = queryset.filter(player__external_id=player)
+    if book:
+        queryset = queryset.filter(book=book)
+    return queryset
+
+
 def prop_list(
     *,
     sport: str | None = None,
@@ -75,16 +92,7 @@ def prop_list(
         result_value=Subquery(result.values("value")[:1]),
         result_status=Subquery(result.values("status")[:1]),
     )
-    if sport:
-        queryset = queryset.filter(game__sport__code=sport)
-    if date:
-        queryset = queryset.filter(game__date=date)
-    if stat:
-        queryset = queryset.filter(stat=stat)
-    if player:
-        queryset = queryset.filter(player__external_id=player)
-    if book:
-        queryset = queryset.filter(book=book)
+    queryset = _filtered_props(queryset, sport=sport, date=date, stat=stat, player=player, book=book)
     return queryset.order_by("-game__date", "game_id", "player_id", "stat", "book", "-seen_at")
 
 
@@ -158,7 +166,7 @@ def priced_prop_list(
 
     Each odds tick is a new prop line (a quote); ``current_only`` keeps each book's latest
     quote of a prop, the price on offer now, and leaves out the ones it superseded."""
-    latest = Prediction.objects.filter(prop_line=OuterRef("pk"), shadow=False).order_by("-created_at", "-id")
+    latest = _latest_shown_prediction()
     queryset = prop_list(sport=sport, date=date, stat=stat).annotate(
         pred_id=Subquery(latest.values("id")[:1]),
         pred_edge=Subquery(latest.values("edge")[:1]),
@@ -182,6 +190,118 @@ def priced_prop_list(
     elif predicted_only:
         queryset = queryset.filter(pred_id__isnull=False)
     return queryset.order_by(*PROP_SORTS.get(sort, PROP_SORTS["-date"]))
+
+
+def _latest_shown_prediction() -> QuerySet[Prediction]:
+    return Prediction.objects.filter(prop_line=OuterRef("pk"), shadow=False).order_by("-created_at", "-id")
+
+
+def priced_prop_keys(
+    *,
+    sport: str | None = None,
+    date: dt.date | None = None,
+    stat: str | None = None,
+    min_edge: float | None = None,
+    sort: str = "-date",
+    player: str | None = None,
+    book: str | None = None,
+) -> QuerySet:
+    """The primary keys of ``priced_prop_list``'s rows, in its order: a page reads its keys,
+    then its rows (``prop_row_versions``, ``priced_props_by_id``). Only what the filter and
+    the sort read is annotated: building the other subqueries was half of a cached page."""
+    queryset = _filtered_props(PropLine.objects.all(), sport=sport, date=date, stat=stat, player=player, book=book)
+    order = PROP_SORTS.get(sort, PROP_SORTS["-date"])
+    if min_edge is not None or "pred_edge" in order[0]:
+        queryset = queryset.annotate(pred_edge=Subquery(_latest_shown_prediction().values("edge")[:1]))
+    if "pred_p_over" in order[0]:
+        queryset = queryset.annotate(pred_p_over=Subquery(_latest_shown_prediction().values("p_over")[:1]))
+    if min_edge is not None:
+        queryset = queryset.filter(pred_edge__gte=min_edge)
+    return queryset.order_by(*order).values_list("pk", flat=True)
+
+
+# Every value a row of the props list shows (the API's PricedPropSerializer and the Predictions
+# page's row), read fresh for a page's rows on each request: the row's version in the row
+# cache (a1site/core/rowcache.py). The latest prediction is named by its id alone: predictions
+# are never edited, and its edge and probabilities are its own.
+PROP_ROW_VERSION = (
+    "pk",
+    "stat",
+    "book",
+    "line",
+    "over_decimal_odds",
+    "under_decimal_odds",
+    "seen_at",
+    "simulated",
+    "oracle_mean",
+    "oracle_dispersion",
+    "oracle_p_over",
+    "oracle_p_under",
+    "oracle_p_push",
+    "game_id",
+    "game__external_id",
+    "game__kind",
+    "game__season",
+    "game__date",
+    "game__sport__code",
+    "game__sport__label",
+    "game__home_team__id",
+    "game__home_team__external_id",
+    "game__home_team__name",
+    "game__home_team__abbreviation",
+    "game__away_team__id",
+    "game__away_team__external_id",
+    "game__away_team__name",
+    "game__away_team__abbreviation",
+    "player_id",
+    "player__external_id",
+    "player__name",
+    "player__role",
+    "result_value",
+    "result_status",
+    "pred_id",
+)
+
+
+def prop_row_versions(keys: list[int]) -> list[tuple]:
+    """The version (``PROP_ROW_VERSION``) of each priced prop in ``keys``, in that order, in
+    one query; a prop deleted since its key was read is left out."""
+    found = {row[0]: row for row in prop_row_version_rows(keys)}
+    return [found[key] for key in keys if key in found]
+
+
+def prop_row_version(prop: PropLine) -> tuple:
+    """The version of a prop read by ``priced_props_by_id``: what ``prop_row_versions``
+    gives for it when the data has not changed in between."""
+    out = []
+    for path in PROP_ROW_VERSION:
+        value = prop
+        for name in path.split("__"):
+            value = getattr(value, name) if value is not None else None
+        out.append(value)
+    return tuple(out)
+
+
+def priced_props_by_id(ids: list[int]) -> list[tuple[PropLine, Prediction | None]]:
+    """Priced props (as ``priced_prop_list``) with their latest prediction, in the order of
+    ``ids``; a prop deleted since its id was read is left out."""
+    props = priced_prop_list().order_by().filter(pk__in=ids).in_bulk()
+    predictions = predictions_by_id([prop.pred_id for prop in props.values()])
+    return [(props[key], predictions.get(props[key].pred_id)) for key in ids if key in props]
+
+
+def rendered_prop_rows(rows: RowCache, keys: list[int], render: Callable[[list[tuple]], list]) -> list:
+    """The rendered row of each priced prop in ``keys`` (a page's, in order): from ``rows``
+    under its version when rendered before, else by ``render``, which gets (prop, latest
+    prediction) pairs from ``priced_props_by_id`` and returns one rendering each."""
+    versions = prop_row_versions(keys)
+    at = {version[0]: k for k, version in enumerate(versions)}
+
+    def missing(indexes: list[int]) -> list:
+        found = priced_props_by_id([versions[k][0] for k in indexes])
+        return [(at[prop.pk], prop_row_version(prop), row) for (prop, _), row in zip(found, render(found), strict=True)]
+
+    return rows.rows(versions, missing)
 
 
 def predictions_by_id(ids) -> dict:

@@ -8,11 +8,12 @@ the models' own table and column names.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 from django.db import connection
 
-from ..models import Game, Player, PropFeatures
+from ..models import Game, Player, Prediction, PropFeatures, PropLine, Result, Sport, Team
 
 Clause = tuple[str, list]
 
@@ -112,3 +113,50 @@ def prop_feature_rows(*, stat: str, schema_version: str, game_ids, player_ids=No
             where.append(in_("player_id", set(player_ids)))
         found += select_rows(PropFeatures, ("game_id", "player_id", "values", "feature_hash"), all_of=where)
     return found
+
+
+def prop_row_version_rows(keys: list[int]) -> list[tuple]:
+    """The values every row of the props list shows (``catalogue.PROP_ROW_VERSION``, in that
+    order) of the props in ``keys``, in one SELECT. The ORM took ~6 ms to build this query
+    (joins, a result and the latest shown prediction), the database ~1 ms to answer it."""
+    if not keys:
+        return []
+    sql = _prop_row_version_sql(connection.vendor).replace("(:keys)", f"({', '.join(['%s'] * len(keys))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [False, *keys])
+        rows = cursor.fetchall()
+    if connection.vendor == "sqlite":  # SQLite hands back seen_at naive, in UTC
+        at = _PROP_VERSION_COLUMNS.index("p.seen_at")
+        rows = [(*row[:at], row[at].replace(tzinfo=dt.UTC), *row[at + 1 :]) for row in rows]
+    return rows
+
+
+_PROP_VERSION_COLUMNS = (
+    "p.id", "p.stat", "p.book", "p.line", "p.over_decimal_odds", "p.under_decimal_odds", "p.seen_at", "p.simulated",
+    "p.oracle_mean", "p.oracle_dispersion", "p.oracle_p_over", "p.oracle_p_under", "p.oracle_p_push",
+    "p.game_id", "g.external_id", "g.kind", "g.season", "g.date", "s.code", "s.label",
+    "h.id", "h.external_id", "h.name", "h.abbreviation", "a.id", "a.external_id", "a.name", "a.abbreviation",
+    "p.player_id", "pl.external_id", "pl.name", "pl.role",
+    "r.value", "r.status",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def _prop_row_version_sql(vendor: str) -> str:
+    table = {
+        model: connection.ops.quote_name(model._meta.db_table)
+        for model in (PropLine, Game, Sport, Team, Player, Result, Prediction)
+    }
+    latest = (
+        f"(SELECT pr.id FROM {table[Prediction]} pr WHERE pr.prop_line_id = p.id AND pr.shadow = %s"  # noqa: S608
+        " ORDER BY pr.created_at DESC, pr.id DESC LIMIT 1)"
+    )
+    # A result is unique per (game, player, stat): a LEFT JOIN finds the one a prop settles on.
+    return (
+        f"SELECT {', '.join(_PROP_VERSION_COLUMNS)}, {latest}"  # noqa: S608 - names from model metadata
+        f" FROM {table[PropLine]} p JOIN {table[Game]} g ON g.id = p.game_id JOIN {table[Sport]} s ON s.id = g.sport_id"
+        f" LEFT JOIN {table[Team]} h ON h.id = g.home_team_id LEFT JOIN {table[Team]} a ON a.id = g.away_team_id"
+        f" JOIN {table[Player]} pl ON pl.id = p.player_id"
+        f" LEFT JOIN {table[Result]} r ON r.game_id = p.game_id AND r.player_id = p.player_id AND r.stat = p.stat"
+        " WHERE p.id IN (:keys)"
+    )
