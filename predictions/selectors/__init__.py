@@ -16,6 +16,7 @@ its ``select_related``.
 from .catalogue import (
     PROP_SORTS,
     best_edges,
+    best_edges_version,
     game_ids_by_external_id,
     game_key_table,
     game_list,
@@ -64,7 +65,9 @@ from .model_state import (
     latest_weights_ids,
     live_metrics_by_version,
     live_snapshots_by_version,
+    open_drift_summaries,
     open_drift_warnings,
+    production_health,
     weights_history_by_version,
 )
 from .quotes import (
@@ -101,6 +104,7 @@ __all__ = [
     "active_shadow_states",
     "active_shadows",
     "best_edges",
+    "best_edges_version",
     "book_names_on_days",
     "ensemble_weights_get",
     "eq",
@@ -120,6 +124,7 @@ __all__ = [
     "latest_weights_ids",
     "live_metrics_by_version",
     "live_snapshots_by_version",
+    "open_drift_summaries",
     "open_drift_warnings",
     "player_birth_dates",
     "player_id_map",
@@ -133,6 +138,7 @@ __all__ = [
     "priced_pairs",
     "priced_prop_list",
     "priced_props_with_predictions",
+    "production_health",
     "prop_feature_rows",
     "prop_list",
     "prop_settlements",
