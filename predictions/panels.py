@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from a1site.core.fragments import cached_fragment
 from a1site.registry import selectors as registry_selectors
 
 from . import charts, grading, selectors
@@ -14,26 +15,24 @@ from .engine.sports import SPORTS
 
 
 def dashboard_edges(request) -> str:
+    """Today's best edges and the production ensembles' health.
+
+    The model health and drift rows are read as plain values on each view, the best edges by
+    their version (the newest prediction's and prop's ids); the HTML is rendered only when one
+    of them or the date has changed (a1site.core.fragments), and every user shares it."""
     today = timezone.now().date()
-    production = list(registry_selectors.production_versions().filter(kind="ensemble"))
-    metrics = selectors.live_metrics_by_version(version_ids=[v.pk for v in production])
-    health = [
-        {
-            "version": version,
-            "live": metrics.get(version.pk, {}).get(""),
-            "validation": (version.metrics or {}).get("log_loss"),
-        }
-        for version in production
-    ]
-    return render_to_string(
+    health = selectors.production_health()
+    drift = selectors.open_drift_summaries()
+    edges_version = selectors.best_edges_version()
+    return cached_fragment(
         "predictions/panels/dashboard.html",
-        {
+        shown=(today, edges_version, health, drift),
+        context=lambda: {
             "today": today,
-            "best": selectors.best_edges(date=today),
+            "best": selectors.best_edges(date=today, version=edges_version),
             "health": health,
-            "drift": list(selectors.open_drift_warnings()),
+            "drift": drift,
         },
-        request=request,
     )
 
 

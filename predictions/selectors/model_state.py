@@ -7,7 +7,10 @@ from __future__ import annotations
 from django.db.models import F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 
+from a1site.registry import selectors as registry_selectors
+
 from ..models import DriftWarning, EnsembleWeights, LiveMetricsSnapshot, ModelLiveMetrics, ShadowModel
+from .rows import eq, in_, quoted, select_rows
 
 
 def live_metrics_by_version(*, version_ids) -> dict[int, dict[str, object]]:
@@ -23,6 +26,51 @@ def open_drift_warnings(*, version_ids=None):
     if version_ids is not None:
         queryset = queryset.filter(model_version_id__in=list(version_ids))
     return queryset
+
+
+def production_health() -> list[dict]:
+    """Each production ensemble's name and number ("version"), held-out log loss
+    ("validation") and live metrics ("live": EWM log loss, graded props, hit rate; None before
+    its first grading), as plain values, in two hand-written SELECTs (rows.py: the ORM takes
+    longer to build them than the database to answer)."""
+    versions = registry_selectors.production_held_out_log_losses(kind="ensemble")
+    live = {
+        version_id: {"ewm_log_loss": ewm, "n_graded": n_graded, "hit_rate": hit_rate}
+        for version_id, ewm, n_graded, hit_rate in (
+            select_rows(
+                ModelLiveMetrics,
+                ("model_version", "ewm_log_loss", "n_graded", "hit_rate"),
+                all_of=[in_("model_version_id", [pk for pk, *_ in versions]), eq("member", "")],
+            )
+            if versions
+            else []
+        )
+    }
+    return [
+        {"version": {"name": name, "version": number}, "validation": validation, "live": live.get(pk)}
+        for pk, name, number, validation in versions
+    ]
+
+
+def open_drift_summaries() -> list[dict]:
+    """The open drift warnings, newest first, as plain values: the version's name and number,
+    the live and the held-out log loss (one hand-written SELECT, and one more for the
+    versions' names while any is open)."""
+    rows = select_rows(
+        DriftWarning,
+        ("pk", "model_version", "live_log_loss", "validation_log_loss", "created_at"),
+        all_of=[(f"{quoted('cleared_at')} IS NULL", [])],
+    )
+    rows.sort(key=lambda row: (row[4], row[0]), reverse=True)
+    labels = registry_selectors.version_labels(version_ids=[row[1] for row in rows])
+    return [
+        {
+            "model_version": dict(zip(("name", "version"), labels.get(version_id, ("", "")), strict=True)),
+            "live_log_loss": live,
+            "validation_log_loss": held_out,
+        }
+        for _, version_id, live, held_out, _ in rows
+    ]
 
 
 def _latest_per_version(model, *, version_ids, order: tuple[str, ...], limit: int) -> dict[int, list]:
