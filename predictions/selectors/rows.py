@@ -8,10 +8,11 @@ the models' own table and column names.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 from django.db import connection
+
+from a1site.core.db import as_aware
 
 from ..models import Game, Player, Prediction, PropFeatures, PropLine, Result, Sport, Team
 
@@ -125,10 +126,8 @@ def prop_row_version_rows(keys: list[int]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [False, *keys])
         rows = cursor.fetchall()
-    if connection.vendor == "sqlite":  # SQLite hands back seen_at naive, in UTC
-        at = _PROP_VERSION_COLUMNS.index("p.seen_at")
-        rows = [(*row[:at], row[at].replace(tzinfo=dt.UTC), *row[at + 1 :]) for row in rows]
-    return rows
+    at = _PROP_VERSION_COLUMNS.index("p.seen_at")
+    return [(*row[:at], as_aware(row[at]), *row[at + 1 :]) for row in rows]
 
 
 _PROP_VERSION_COLUMNS = (
