@@ -367,6 +367,9 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["game", "player", "stat"], name="prediction_prop"),
             models.Index(fields=["model_version", "graded_at"], name="prediction_version_graded"),
+            # The newest prediction of a prop line (best edges' version): API requests, most
+            # of the writes, price no prop line and are left out.
+            models.Index(fields=["id"], condition=Q(prop_line__isnull=False), name="prediction_priced_newest"),
         ]
 
     def __str__(self):

@@ -165,8 +165,8 @@ def _props_sql() -> str:
         " ORDER BY pr.created_at DESC, pr.id DESC LIMIT 1)"
     )
     # A result is unique per (game, player, stat): a LEFT JOIN finds the one a prop settles on.
-    return (  # noqa: S608 - table names from model metadata
-        "SELECT p.id, p.stat, p.book, p.line, p.over_decimal_odds, p.under_decimal_odds, p.seen_at, p.simulated,"
+    return (
+        "SELECT p.id, p.stat, p.book, p.line, p.over_decimal_odds, p.under_decimal_odds, p.seen_at, p.simulated,"  # noqa: S608
         " p.oracle_mean, p.oracle_dispersion, p.oracle_p_over, p.oracle_p_under, p.oracle_p_push,"
         f" p.game_id, p.player_id, r.value, r.status, {latest}"
         f" FROM {t[PropLine]} p LEFT JOIN {t[Result]} r"

@@ -112,3 +112,22 @@ def test_an_unchanged_dashboard_is_read_in_eight_queries_and_renders_no_section(
     with django_assert_num_queries(8):
         html = _dashboard(client)
     assert rendered == [] and 'data-testid="best-edges"' in html
+
+
+def test_a_prediction_asked_through_the_api_does_not_render_the_edges_again(
+    today_slate, client, user_client, monkeypatch
+):
+    """An API prediction prices no prop line, so the best edges cannot change with it: under
+    load they were scored again after every request (a third of a busy server's time)."""
+    from tests.predictions.test_predictions_api import prop_for
+
+    _dashboard(client)
+    asked = user_client.post("/api/predictions/", prop_for(today_slate, line=14), format="json")
+    assert asked.status_code in (200, 201) and Prediction.objects.filter(pk=asked.json()["id"], prop_line=None).exists()
+    rendered = []
+    render = fragments.render_to_string
+    monkeypatch.setattr(
+        fragments, "render_to_string", lambda name, context: rendered.append(name) or render(name, context)
+    )
+    _dashboard(client)
+    assert "predictions/panels/dashboard.html" not in rendered
