@@ -136,7 +136,7 @@ class PropLineViewSet(viewsets.ReadOnlyModelViewSet):
     """Book prop lines with their latest prediction and edge, the oracle (simulated data) and
     the result once settled. A page reads its keys, then every value its rows show; rows
     rendered before under the same values come from the row cache, the rest are read and
-    serialized (four queries at most, whatever the page size)."""
+    serialized (eight queries at most, whatever the page size)."""
 
     lookup_value_regex = ID
     serializer_class = serializers.PricedPropSerializer

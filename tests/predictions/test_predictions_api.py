@@ -173,12 +173,12 @@ def test_the_props_list_carries_predictions_and_makes_a_constant_number_of_queri
     large, large_queries = _props_queries(user_client, "/api/props/?sport=nba")
 
     assert small["count"] == 1 and large["count"] == 20 and len(large["results"]) == 20
-    # The count, the page's keys, the values its rows show, then for the rows not rendered
-    # before: the rows, their predictions and those predictions' versions.
-    assert small_queries == large_queries <= 6
-    # Read again, every row is rendered already (a1site/core/rowcache.py): three queries.
+    # The count, the page's keys, the values its rows show (props, games, players), then for
+    # the rows not rendered before: the rows, their predictions and those predictions' versions.
+    assert small_queries == large_queries <= 8
+    # Read again, every row is rendered already (a1site/core/rowcache.py): five queries.
     again, again_queries = _props_queries(user_client, "/api/props/?sport=nba")
-    assert again == large and again_queries == 3
+    assert again == large and again_queries == 5
     first = large["results"][0]
     assert first["prediction"]["model_version"]["name"] == "nba.points.ensemble"
     assert first["edge"] == pytest.approx(first["prediction"]["edge"])
