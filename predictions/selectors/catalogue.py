@@ -168,15 +168,11 @@ def priced_prop_list(
     Each odds tick is a new prop line (a quote); ``current_only`` keeps each book's latest
     quote of a prop, the price on offer now, and leaves out the ones it superseded."""
     latest = _latest_shown_prediction()
-    queryset = prop_list(sport=sport, date=date, stat=stat).annotate(
+    queryset = prop_list(sport=sport, date=date, stat=stat, player=player, book=book).annotate(
         pred_id=Subquery(latest.values("id")[:1]),
         pred_edge=Subquery(latest.values("edge")[:1]),
         pred_p_over=Subquery(latest.values("p_over")[:1]),
     )
-    if player:
-        queryset = queryset.filter(player__external_id=player)
-    if book:
-        queryset = queryset.filter(book=book)
     if current_only:
         newer = PropLine.objects.filter(
             game=OuterRef("game"),
