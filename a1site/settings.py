@@ -96,7 +96,8 @@ A1_MAX_BODY_BYTES = env.int("A1_MAX_BODY_BYTES", default=16 * 1024 * 1024)
 A1_MAX_UPLOAD_BYTES = env.int("A1_MAX_UPLOAD_BYTES", default=256 * 1024 * 1024)
 A1_UPLOAD_PATHS = env.list("A1_UPLOAD_PATHS", default=["/api/import/"])
 # Rendered list rows each server process keeps per list (a1site/core/rowcache.py): the props
-# list's API rows (~3 KB each) and page rows (~1 KB each), ~16 MB at this size.
+# list's API rows (at most ~6 KB each, measured with tracemalloc) and Predictions page rows
+# (~3 KB each): ~36 MB a process with both full at this size.
 ROW_CACHE_ROWS = env.int("ROW_CACHE_ROWS", default=4000)
 A1_WEBSOCKET_ROUTES = env.str("A1_WEBSOCKET_ROUTES", default="live.routing.websocket_urlpatterns")
 
