@@ -18,7 +18,8 @@ def dashboard_edges(request) -> str:
     """Today's best edges and the production ensembles' health.
 
     The model health and drift rows are read as plain values on each view, the best edges by
-    their version (the newest prediction's and prop's ids); the HTML is rendered only when one
+    their version (the newest prop line's id and the newest id of a prediction of a prop
+    line: ``selectors.best_edges_version``); the HTML is rendered only when one
     of them or the date has changed (a1site.core.fragments), and every user shares it."""
     today = timezone.now().date()
     health = selectors.production_health()

@@ -55,9 +55,14 @@ def eq(column: str, value) -> Clause:
     return f"{quoted(column)} = %s", [value]
 
 
+def placeholders(values) -> str:
+    """``%s, %s, …``: one parameter placeholder per value."""
+    return ", ".join(["%s"] * len(values))
+
+
 def in_(column: str, values) -> Clause:
     values = list(values)
-    return f"{quoted(column)} IN ({', '.join(['%s'] * len(values))})", values
+    return f"{quoted(column)} IN ({placeholders(values)})", values
 
 
 PLAYER_FIELDS = ("pk", "external_id", "name", "team_id", "simulated")
@@ -143,13 +148,19 @@ def prop_row_version_rows(keys: list[int]) -> list[tuple]:
 def _fetch(sql: str, params: list, keys) -> list[tuple]:
     keys = list(keys)
     with connection.cursor() as cursor:
-        cursor.execute(sql.replace("(:keys)", f"({', '.join(['%s'] * len(keys))})"), [*params, *keys])
+        cursor.execute(sql.replace("(:keys)", f"({placeholders(keys)})"), [*params, *keys])
         return cursor.fetchall()
 
 
-# Where the props' SELECT puts the game's and the player's id: each is followed in a row's
-# version by what that game (or player) shows.
-_SEEN_AT, _GAME_ID, _PLAYER_ID = 6, 13, 14
+# The props' SELECT: the prop's own values, then its game's and player's ids (in a row's
+# version each is followed by what that game, or player, shows), then the result and the
+# latest shown prediction (``_props_sql``).
+_PROP_COLUMNS = (
+    "p.id", "p.stat", "p.book", "p.line", "p.over_decimal_odds", "p.under_decimal_odds", "p.seen_at", "p.simulated",
+    "p.oracle_mean", "p.oracle_dispersion", "p.oracle_p_over", "p.oracle_p_under", "p.oracle_p_push",
+    "p.game_id", "p.player_id", "r.value", "r.status",
+)  # fmt: skip
+_SEEN_AT, _GAME_ID, _PLAYER_ID = (_PROP_COLUMNS.index(column) for column in ("p.seen_at", "p.game_id", "p.player_id"))
 
 
 def _tables() -> dict:
@@ -166,9 +177,7 @@ def _props_sql() -> str:
     )
     # A result is unique per (game, player, stat): a LEFT JOIN finds the one a prop settles on.
     return (
-        "SELECT p.id, p.stat, p.book, p.line, p.over_decimal_odds, p.under_decimal_odds, p.seen_at, p.simulated,"  # noqa: S608
-        " p.oracle_mean, p.oracle_dispersion, p.oracle_p_over, p.oracle_p_under, p.oracle_p_push,"
-        f" p.game_id, p.player_id, r.value, r.status, {latest}"
+        f"SELECT {', '.join(_PROP_COLUMNS)}, {latest}"  # noqa: S608
         f" FROM {t[PropLine]} p LEFT JOIN {t[Result]} r"
         " ON r.game_id = p.game_id AND r.player_id = p.player_id AND r.stat = p.stat WHERE p.id IN (:keys)"
     )
