@@ -5,11 +5,23 @@ or an API answer is computed instead of failing (counted as ``a1_redis_degraded_
 {operation="cache_bypass"}). Every call goes through the Redis circuit breaker
 (a1site/core/resilience.py), so once Redis is known down no request waits on a socket timeout.
 ``incr`` keeps Django's contract (ValueError for a missing key, which is what it is then).
+
+**One connection pool per process.** Django keeps its cache objects in an asgiref ``Local``
+that is per context, not per thread, and the ASGI bridge runs every request in a fresh copy of
+the loop's context (a1site/core/wsgi_bridge.py), as Django's own ASGI handler does per task.
+So each request built a new ``RedisCache``, a new redis-py pool and a new TCP connection to
+Redis (with redis-py's ``CLIENT SETINFO`` round trips on connect): py-spy put connecting at
+11 % of a services worker's samples on job polls. redis-py's pool is thread-safe and checks
+the pid after a fork, so the client, and the pool in it, is shared by every cache object of
+the process with the same servers and options.
 """
 
 from __future__ import annotations
 
+import threading
+
 from django.core.cache.backends.redis import RedisCache
+from django.utils.functional import cached_property
 
 from .resilience import REDIS_DEGRADED, REDIS_FAILURES, redis_call, redis_is_down
 
@@ -34,7 +46,20 @@ def _default(key, default=None, *args, **kwargs):
     return default
 
 
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
+
+
 class ResilientRedisCache(RedisCache):
+    @cached_property
+    def _cache(self):
+        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = self._class(self._servers, **self._options)
+        return client
+
     add = _degrading("add", False)
     get = _degrading("get", _default)
     set = _degrading("set", None)
