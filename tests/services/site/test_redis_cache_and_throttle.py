@@ -1,11 +1,13 @@
-"""The default cache against the real Redis (REDIS_URL)."""
+"""The default cache and the API throttles against the real Redis (REDIS_URL)."""
 
 import contextvars
 
 import pytest
 import redis
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import cache, caches
+
+from tests.a1site import test_throttling as in_memory
 
 pytestmark = [pytest.mark.services]
 
@@ -39,3 +41,27 @@ def clock():
             return now[0]
 
     return now, FiveAMinute
+
+
+def _calls(server, command: str) -> int:
+    return server.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0)
+
+
+def test_the_sliding_counter_runs_in_redis(clock):
+    now, throttle_class = clock
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    before = {command: _calls(server, command) for command in ("evalsha", "mget", "set")}
+    answers, waits = in_memory._attempts(throttle_class, 7)
+    # One round trip a request: the script, not a read and then a count.
+    after = {command: _calls(server, command) for command in before}
+    assert {command: after[command] - before[command] for command in before} == {"evalsha": 7, "mget": 0, "set": 0}
+    assert answers == [True] * 5 + [False] * 2
+    assert waits == [60.0, 60.0]
+    # Counted in Redis, under the cache's own key (a refused request is not counted).
+    window = int(now[0] // 60)
+    assert cache.get(f"throttle_user_7:{window}") == 5
+    assert redis.Redis.from_url(settings.REDIS_URL).ttl(cache.make_key(f"throttle_user_7:{window}")) == 120
+
+
+def test_the_previous_window_is_weighted_in_redis_as_in_memory(clock):
+    in_memory.test_sliding_counter_weights_the_previous_window_by_its_overlap(clock)
