@@ -132,6 +132,8 @@ def prop_row_version_rows(keys: list[int]) -> list[tuple]:
     if not keys:
         return []
     props = _fetch(_props_sql(), [False], keys)
+    if not props:  # all deleted since the keys were read; ``IN ()`` is an error on PostgreSQL
+        return []
     games = {row[0]: row for row in _fetch(_games_sql(), [], {row[_GAME_ID] for row in props})}
     players = {row[0]: row for row in _fetch(_players_sql(), [], {row[_PLAYER_ID] for row in props})}
     out = []
