@@ -11,8 +11,8 @@ class _User:
     is_authenticated = True
 
 
-@pytest.fixture
-def clock():
+def five_a_minute():
+    """A user throttle of 5 a minute on a clock the test moves: (the clock, the class)."""
     now = [60_000.0]
 
     class FiveAMinute(UserSlidingRateThrottle):
@@ -23,6 +23,11 @@ def clock():
 
     cache.clear()
     return now, FiveAMinute
+
+
+@pytest.fixture
+def clock():
+    return five_a_minute()
 
 
 def _attempts(throttle_class, n):

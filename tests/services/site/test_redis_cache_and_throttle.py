@@ -31,16 +31,7 @@ def test_requests_in_fresh_contexts_share_one_redis_connection_pool():
 
 @pytest.fixture
 def clock():
-    now = [60_000.0]
-    from a1site.core.throttling import UserSlidingRateThrottle
-
-    class FiveAMinute(UserSlidingRateThrottle):
-        rate = "5/min"
-
-        def timer(self):
-            return now[0]
-
-    return now, FiveAMinute
+    return in_memory.five_a_minute()  # the cache it clears is Redis here
 
 
 def _calls(server, command: str) -> int:
