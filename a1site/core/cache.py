@@ -75,3 +75,9 @@ class ResilientRedisCache(RedisCache):
     @staticmethod
     def unavailable() -> bool:
         return redis_is_down()
+
+    def eval_script(self, script, keys: list[str], args: list):
+        """A redis-py ``Script`` run on these keys (made as this cache makes its keys), through
+        the process' pool and the breaker: raises one of REDIS_FAILURES if Redis is gone."""
+        keys = [self.make_and_validate_key(key) for key in keys]
+        return redis_call(script, keys, args, self._cache.get_client(keys[0], write=True))

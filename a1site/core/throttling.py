@@ -30,7 +30,6 @@ import logging
 import math
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCacheClient
 from redis.commands.core import Script
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
@@ -72,22 +71,21 @@ class SlidingWindowCounterMixin:
         self.now = self.timer()
         if self._shared_cache_down():
             return self._allow(LOCAL_COUNTERS)
+        # The shared Redis cache runs the counter as one script (a1site/core/cache.py); DRF's
+        # ``cache`` is Django's proxy to the default cache, which passes the lookup on.
+        eval_script = getattr(self.cache, "eval_script", None)
+        if eval_script is None:
+            return self._allow(self.cache)
         # Not at the top: DRF imports this module while a1site.core.errors (which resilience
         # imports) is still being imported.
         from .resilience import REDIS_FAILURES
 
         try:
-            # DRF's ``cache`` is Django's proxy to the default cache: ask what is behind it.
-            if isinstance(getattr(self.cache, "_cache", None), RedisCacheClient):
-                return self._allow_in_redis(self.cache)
-            allowed = self._allow(self.cache)
+            return self._allow_in_redis(eval_script)
         except REDIS_FAILURES:  # Redis failed during this request: count it here instead
             if not self._shared_cache_down():  # (which counts it once the breaker is open)
                 REDIS_DEGRADED.labels("throttle_local").inc()
             return self._allow(LOCAL_COUNTERS)
-        if self._shared_cache_down():  # it failed during this request: count here instead
-            return self._allow(LOCAL_COUNTERS)
-        return allowed
 
     def _shared_cache_down(self) -> bool:
         global _counting_locally
@@ -120,17 +118,14 @@ class SlidingWindowCounterMixin:
                 cache.add(current, 1, timeout=2 * self.duration)
         return True
 
-    def _allow_in_redis(self, cache) -> bool:
-        """``_allow`` as one script in Redis, on the cache's own keys and connection pool."""
-        from .resilience import redis_call
-
+    def _allow_in_redis(self, eval_script) -> bool:
+        """``_allow`` as one script in Redis, under the same keys."""
         window = int(self.now // self.duration)
-        current = cache.make_and_validate_key(f"{self.key}:{window}")
-        previous = cache.make_and_validate_key(f"{self.key}:{window - 1}")
         overlap = 1.0 - (self.now - window * self.duration) / self.duration
-        client = cache._cache.get_client(current, write=True)  # Django's RedisCacheClient
-        allowed, self.previous_count, self.current_count = redis_call(
-            _SLIDING_WINDOW, [current, previous], [repr(overlap), self.num_requests, 2 * self.duration], client
+        allowed, self.previous_count, self.current_count = eval_script(
+            _SLIDING_WINDOW,
+            [f"{self.key}:{window}", f"{self.key}:{window - 1}"],
+            [repr(overlap), self.num_requests, 2 * self.duration],
         )
         return bool(allowed)
 
