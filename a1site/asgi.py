@@ -36,7 +36,9 @@ from a1site.core.wsgi_bridge import WSGIBridge  # noqa: E402
 application = ProtocolTypeRouter(
     {
         # /healthz on the event loop, never queued behind Django's threads (health_asgi.py).
-        "http": HealthzShortcut(WSGIBridge(django_wsgi_app, threads=settings.A1_HTTP_THREADS)),
+        "http": HealthzShortcut(
+            WSGIBridge(django_wsgi_app, threads=settings.A1_HTTP_THREADS, queue_timeout_s=settings.A1_QUEUE_TIMEOUT_S)
+        ),
         # Origin is checked where a session cookie could authenticate (docs/live.md).
         "websocket": SessionOriginValidator(
             AuthMiddlewareStack(URLRouter(import_string(settings.A1_WEBSOCKET_ROUTES)))

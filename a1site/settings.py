@@ -89,6 +89,10 @@ ASGI_APPLICATION = "a1site.asgi.application"
 # the GIL's share of the CPU). Throughput still comes from processes (--workers): the
 # threads share one GIL. Model code stays on one OpenMP/BLAS thread each (docs/performance.md).
 A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=4)
+# A request that waited longer than this for one of those threads is answered 503 with
+# Retry-After instead of being run (a1site/core/wsgi_bridge.py): its client has most likely
+# given up, and serving it only makes the queue behind it longer. 0 turns it off.
+A1_QUEUE_TIMEOUT_S = env.float("A1_QUEUE_TIMEOUT_S", default=10.0)
 # Request bodies the server reads at most (a1site/core/wsgi_bridge.py: 413 past it, counted
 # while the body streams in). 16 MiB holds a full odds feed post (50,000 ticks, ~11 MB) and a
 # 10,000-prop batch (~1.5 MB); imports (staff uploads of CSV files) take more.

@@ -374,7 +374,7 @@ def summary_line(name: str, result: dict, probes: dict | None = None) -> dict:
         shown |= {f"{path.strip('/')}_p99_ms": probe["p99_ms"] for path, probe in probes.items()}
     print(f"{name}: {json.dumps(shown)}", flush=True)
     if result.get("errors"):
-        print(f"  errors: {result['error_examples']}", flush=True)
+        print(f"  errors: {result.get('errors_by_cause')}, e.g. {result['error_examples']}", flush=True)
     return result
 
 

@@ -37,6 +37,8 @@ def metrics_from(emb: dict, svc: dict, users: int) -> list[dict]:
         rows += [
             metric(f"users_{tag}_p99_ms", load["p99_ms"], "ms", "lower", P99_TARGET_MS, None, valid),
             metric(f"users_{tag}_errors", load["errors"], "count", "lower", 0, None, valid),
+            # Of those, refused at once (503: waited past A1_QUEUE_TIMEOUT_S) rather than timed out.
+            metric(f"users_{tag}_shed_503", load.get("errors_by_cause", {}).get("503", 0), "count", "lower"),
             metric(
                 "healthz_p99_ms_under_load", probes["/healthz"]["p99_ms"], "ms", "lower", HEALTHZ_TARGET_MS,
                 ("readyz_via_django_p99_ms_under_load", probes["/readyz"]["p99_ms"]), valid,

@@ -96,6 +96,7 @@ class Recorder:
     def __init__(self) -> None:
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.causes: dict[str, int] = defaultdict(int)  # an error's status ("503"), or its exception
         self.late_ms: list[float] = []
         self.examples: list[str] = []
         self.reconnects = 0  # the server had closed an idle connection: a new one was opened
@@ -105,6 +106,7 @@ class Recorder:
         self.latency[kind].append(ms)
         if not 200 <= status < 300:
             self.errors[kind] += 1
+            self.causes[str(status or detail)] += 1
             if len(self.examples) < 5:
                 self.examples.append(f"{kind}: {status or detail}")
 
@@ -119,6 +121,7 @@ class Recorder:
             "p99_ms": round(percentile(everything, 0.99), 2),
             "max_ms": round(max(everything, default=float("nan")), 2),
             "errors": sum(self.errors.values()),
+            "errors_by_cause": dict(sorted(self.causes.items())),
             "error_examples": self.examples,
             "by_kind": {
                 kind: {

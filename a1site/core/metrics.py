@@ -21,3 +21,7 @@ ROW_CACHE = Counter(
     "Rendered list rows served from this process' row cache (hit) or rendered (miss), by list.",
     ["cache", "outcome"],
 )
+SHED = Counter(
+    "a1_requests_shed_total",
+    "Requests answered 503 without being run: they waited longer than A1_QUEUE_TIMEOUT_S for a thread.",
+)

@@ -15,6 +15,12 @@ Bodies are bounded before Django sees them: ``A1_MAX_BODY_BYTES`` (imports under
 ``A1_UPLOAD_PATHS``: ``A1_MAX_UPLOAD_BYTES``). A declared ``Content-Length`` over the limit is
 answered 413 before a byte is read; a chunked body as soon as it passes the limit (it was
 spooled whole before: 200 MB from an anonymous client, then refused).
+
+Overload: a request that waited in the process' queue for a free thread longer than
+``A1_QUEUE_TIMEOUT_S`` is not run; it is answered 503 with ``Retry-After`` (the JSON error
+shape under ``/api/``). A client has usually given up by then, and running its request only
+makes every later one wait longer: in the 10,000-user bench the workers went on serving
+requests whose users had left, for as long as the load lasted and minutes after it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import functools
 import logging
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import orjson
@@ -32,18 +39,22 @@ from a2wsgi.wsgi import build_environ
 from django.conf import settings
 
 from .errors import error_body
+from .metrics import SHED
 
 logger = logging.getLogger(__name__)
 
 _DONE = object()
+RETRY_AFTER_S = 5
 
 
 class WSGIBridge:
-    """An ASGI ``http`` app that runs ``wsgi_app`` in ``threads`` worker threads."""
+    """An ASGI ``http`` app that runs ``wsgi_app`` in ``threads`` worker threads; a request
+    that waited over ``queue_timeout_s`` for one is answered 503 instead (0: never)."""
 
-    def __init__(self, wsgi_app, *, threads: int = 1) -> None:
+    def __init__(self, wsgi_app, *, threads: int = 1, queue_timeout_s: float = 0.0) -> None:
         self.wsgi_app = wsgi_app
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+        self.queue_timeout_s = queue_timeout_s
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -68,7 +79,8 @@ class WSGIBridge:
                     break
             body.seek(0)
             loop = asyncio.get_running_loop()
-            status, headers, content, iterator = await self._in_thread(loop, self._respond, build_environ(scope, body))
+            environ = build_environ(scope, body)
+            status, headers, content, iterator = await self._in_thread(loop, self._respond, environ, time.monotonic())
             await send({"type": "http.response.start", "status": status, "headers": headers})
             if iterator is None:
                 await send({"type": "http.response.body", "body": content})
@@ -85,9 +97,13 @@ class WSGIBridge:
         # The caller's context (request id, etc.) goes with the call, as run_in_executor does not.
         return loop.run_in_executor(self.executor, functools.partial(contextvars.copy_context().run, function, *args))
 
-    def _respond(self, environ) -> tuple[int, list, bytes, object]:
+    def _respond(self, environ, queued_at: float) -> tuple[int, list, bytes, object]:
         """Run Django: (status, headers, whole body, None), or (status, headers, b"", the
-        response iterator) when the response streams."""
+        response iterator) when the response streams; 503 if it waited too long to start."""
+        waited = time.monotonic() - queued_at
+        if self.queue_timeout_s and waited > self.queue_timeout_s:
+            SHED.inc()
+            return *_overloaded(environ["PATH_INFO"], waited), None
         started: list = []
 
         def start_response(status, response_headers, exc_info=None):
@@ -137,6 +153,26 @@ async def _too_large(send, limit: int) -> None:
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": content})
+
+
+def _overloaded(path: str, waited: float) -> tuple[int, list, bytes]:
+    """503 for a request that waited ``waited`` seconds for a thread: the JSON error shape
+    under /api/, a line of text elsewhere; ``Retry-After`` either way."""
+    message = (
+        f"The server is too busy: this request waited {waited:.1f} s for its turn and was not run. "
+        f"Try again in {RETRY_AFTER_S} seconds."
+    )
+    if path.startswith("/api/"):
+        content, kind = orjson.dumps(error_body(code="overloaded", message=message)), b"application/json"
+    else:
+        content, kind = message.encode(), b"text/plain; charset=utf-8"
+    headers = [
+        (b"content-type", kind),
+        (b"content-length", str(len(content)).encode()),
+        (b"retry-after", str(RETRY_AFTER_S).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    return 503, headers, content
 
 
 class _Closing:

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import orjson
 import pytest
 
 from a1site.core.wsgi_bridge import WSGIBridge
@@ -151,3 +152,71 @@ def test_a_slow_request_does_not_hold_up_the_others_with_the_default_threads(set
     # With one thread (the old default) the fast ones queue behind it: what the test guards.
     took = _timed_calls(WSGIBridge(_slow_and_fast_app, threads=1), ["/slow", "/fast"])
     assert took["/fast"] >= 1.0, took
+
+
+def _answers(app, paths: list[str]) -> dict[str, tuple[int, dict, bytes]]:
+    """Start a request per path, each a little after the one before (so they queue in that
+    order); each path's status, headers and body."""
+
+    async def one(path, delay):
+        await asyncio.sleep(delay)
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app(_scope(path=path), receive, send)
+        return path, (sent[0]["status"], dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:]))
+
+    async def all_of_them():
+        return dict(await asyncio.gather(*(one(path, 0.05 * k) for k, path in enumerate(paths))))
+
+    return asyncio.run(all_of_them())
+
+
+def test_a_request_that_waited_too_long_for_a_thread_is_answered_503_and_not_run():
+    """Overload: a request queued behind others for longer than the queue timeout is refused
+    with Retry-After instead of run (its client has most likely given up)."""
+    ran = []
+
+    def app(environ, start_response):
+        ran.append(environ["PATH_INFO"])
+        return _slow_and_fast_app(environ, start_response)
+
+    answers = _answers(WSGIBridge(app, threads=1, queue_timeout_s=0.3), ["/slow", "/api/jobs/1/", "/predictions/"])
+    assert ran == ["/slow"]
+    assert answers["/slow"][0] == 200
+    status, headers, body = answers["/api/jobs/1/"]
+    assert status == 503 and headers[b"retry-after"] == b"5" and headers[b"content-type"] == b"application/json"
+    error = orjson.loads(body)["error"]
+    assert (
+        error["code"] == "overloaded" and "waited" in error["message"] and "Try again in 5 seconds" in error["message"]
+    )
+    status, headers, body = answers["/predictions/"]
+    assert status == 503 and headers[b"content-type"].startswith(b"text/plain") and b"too busy" in body
+    assert int(headers[b"content-length"]) == len(body)
+
+
+def test_a_request_that_waited_less_than_the_queue_timeout_runs_and_0_never_sheds():
+    ran = []
+
+    def app(environ, start_response):
+        ran.append(environ["PATH_INFO"])
+        return _slow_and_fast_app(environ, start_response)
+
+    answers = _answers(WSGIBridge(app, threads=1, queue_timeout_s=5), ["/slow", "/fast"])
+    assert ran == ["/slow", "/fast"] and answers["/fast"][0] == 200
+    ran.clear()
+    answers = _answers(WSGIBridge(app, threads=1, queue_timeout_s=0), ["/slow", "/fast"])
+    assert ran == ["/slow", "/fast"] and answers["/fast"][0] == 200
+
+
+def test_the_served_bridge_sheds_after_the_configured_queue_timeout(settings):
+    from a1site import asgi
+
+    bridge = asgi.application.application_mapping["http"].application
+    assert isinstance(bridge, WSGIBridge)
+    assert bridge.queue_timeout_s == settings.A1_QUEUE_TIMEOUT_S == 10.0
