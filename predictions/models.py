@@ -456,3 +456,16 @@ class ShadowModel(models.Model):
 
     def __str__(self):
         return f"shadow {self.model_version_id} ({'active' if self.active else 'stopped'})"
+
+
+class PropsListGeneration(models.Model):
+    """One row (``id`` 1) whose ``n`` goes up, in the writing transaction, with every write to
+    a table the props list shows: prop lines, games, sports, teams, players, results, model
+    versions, and predictions of a prop line. Database triggers raise it (migration 0005), so
+    no write path can be missed: the ORM, ``.update()``, bulk upserts, raw SQL, the admin or
+    psql. Whole pages of the props list are kept under it (``selectors.props_list_generation``)."""
+
+    n = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"props list generation {self.n}"

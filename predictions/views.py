@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from a1site.core.errors import ApplicationError
 from a1site.core.pagination import CachedCountPaginator
 from a1site.core.panels import render_panels
-from a1site.core.rowcache import RowCache
+from a1site.core.rowcache import PageCache, RowCache
 
 from . import charts, grading, selectors, services
 from .engine.metrics import side_edges
@@ -24,6 +24,8 @@ PAGE_SIZE = 50
 # The Predictions page's rendered rows, under each row's version (a1site/core/rowcache.py):
 # templating 50 rows was ~25 of the page's ~40 ms.
 PAGE_ROWS = RowCache("props_page")
+# Its whole table (rows, page and count, the sports), under the props list's generation.
+PAGE_TABLES = PageCache("props_page_tables")
 
 
 def _float_param(value):
@@ -50,16 +52,19 @@ def props_page(request):
     sort = request.GET.get("sort") or "-date"
     if sort not in selectors.PROP_SORTS:
         sort = "-date"
-    keys = selectors.priced_prop_keys(
-        sport=sport,
-        date=date,
-        stat=stat,
-        min_edge=None if min_edge_percent is None else min_edge_percent / 100.0,
-        sort=sort,
-    )
-    page = CachedCountPaginator(keys, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = selectors.rendered_prop_rows(PAGE_ROWS, list(page.object_list), _render_rows)
-    sports = list(selectors.sport_list())
+    min_edge = None if min_edge_percent is None else min_edge_percent / 100.0
+
+    def table():
+        keys = selectors.priced_prop_keys(sport=sport, date=date, stat=stat, min_edge=min_edge, sort=sort)
+        page = CachedCountPaginator(keys, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
+        page.paginator.num_pages  # noqa: B018 (counted here, once, not by each request that shows it)
+        page.paginator.object_list = None  # only its count is shown; the query is not kept
+        rows = selectors.rendered_prop_rows(PAGE_ROWS, page.object_list, _render_rows)
+        return page, rows, list(selectors.sport_list())
+
+    key = (sport, date, stat, min_edge, sort, request.GET.get("page"))
+    page, rows, sports = selectors.props_list_page(PAGE_TABLES, key, table)
     stats = sorted({s.code for s in selectors.sport_stats(sport=sport)}) if sport else []
     query = request.GET.copy()
     query.pop("page", None)

@@ -11,6 +11,12 @@ forgotten: a row from this cache is never stale, only cold.
 
 Bounded: each cache is an LRU of at most ``ROW_CACHE_ROWS`` rows (setting, default 4,000),
 per server process; docs/performance.md says what each holds.
+
+``PageCache`` keeps whole answers (a page of a list: its rows, count and links) under a
+*generation*: a number the database raises in the transaction of every write to what the list
+shows (its triggers; predictions migration 0005). A page is read under the generation read
+before it, so a write committed in between gives the next request a new generation and a
+fresh page: a page from this cache is never stale either. Bounded by ``PAGE_CACHE_PAGES``.
 """
 
 from __future__ import annotations
@@ -34,6 +40,39 @@ def clear_all() -> None:
     hands out the same primary keys again, for other rows)."""
     for rows in _ALL:
         rows.clear()
+
+
+class PageCache:
+    """``page(generation, key, render)``: the answer kept under (generation, key), or
+    ``render()``'s, kept. A ``None`` generation (no counter to read) renders every time."""
+
+    def __init__(self, name: str, *, max_pages: int | None = None) -> None:
+        _ALL.append(self)
+        self.name = name
+        self._max_pages = max_pages
+        self._pages: LRUCache | None = None
+        self._lock = threading.Lock()
+
+    def page(self, generation: int | None, key: Hashable, render: Callable[[], object]):
+        if generation is None:
+            return render()
+        with self._lock:
+            if self._pages is None:
+                self._pages = LRUCache(maxsize=self._max_pages or settings.PAGE_CACHE_PAGES)
+            found = self._pages.get((generation, key))
+        ROW_CACHE.labels(self.name, "miss" if found is None else "hit").inc()
+        if found is None:
+            found = render()
+            with self._lock:
+                self._pages[(generation, key)] = found
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages = None
+
+    def __len__(self) -> int:
+        return len(self._pages) if self._pages is not None else 0
 
 
 class RowCache:

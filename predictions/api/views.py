@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from a1site.core.errors import error_body
 from a1site.core.memory import gc_paused
 from a1site.core.parsers import JSONBodyParser
-from a1site.core.rowcache import RowCache
+from a1site.core.rowcache import PageCache, RowCache
 
 from .. import selectors, services
 from . import serializers
@@ -117,6 +117,7 @@ class StatLineViewSet(viewsets.ReadOnlyModelViewSet):
 
 # The props list's rendered rows, under each row's version (a1site/core/rowcache.py).
 PROP_ROWS = RowCache("props_api")
+PROP_PAGES = PageCache("props_api_pages")
 
 
 @extend_schema(
@@ -157,8 +158,13 @@ class PropLineViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.priced_prop_list(**self._filters())
 
     def list(self, request, *args, **kwargs):
+        # The whole answer, under its URL (the links name the host) and the list's generation.
+        data = selectors.props_list_page(PROP_PAGES, request.build_absolute_uri(), self._render_page)
+        return Response(data)
+
+    def _render_page(self) -> dict:
         keys = self.paginate_queryset(selectors.priced_prop_keys(**self._filters()))
-        return self.get_paginated_response(selectors.rendered_prop_rows(PROP_ROWS, keys, self._render_rows))
+        return self.get_paginated_response(selectors.rendered_prop_rows(PROP_ROWS, keys, self._render_rows)).data
 
     def _render_rows(self, found: list[tuple]) -> list:
         context = {**self.get_serializer_context(), "predictions": {p.pk: p for _, p in found if p is not None}}

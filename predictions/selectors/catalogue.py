@@ -10,12 +10,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from a1site.core.rowcache import RowCache
+from a1site.core.rowcache import PageCache, RowCache
 from a1site.registry import selectors as registry_selectors
 
 from ..engine.sports import SPORTS
 from ..models import Game, Player, Prediction, PropLine, Result, Sport, StatLine, Team
-from .rows import prop_row_version_rows
+from .rows import prop_row_version_rows, props_list_generation
 
 
 def sport_list() -> QuerySet[Sport]:
@@ -299,6 +299,13 @@ def rendered_prop_rows(rows: RowCache, keys: list[int], render: Callable[[list[t
         return [(at[prop.pk], prop_row_version(prop), row) for (prop, _), row in zip(found, render(found), strict=True)]
 
     return rows.rows(versions, missing)
+
+
+def props_list_page(pages: PageCache, key, render: Callable[[], object]):
+    """A page of the props list as ``render()`` makes it (the API's answer, the Predictions
+    page's table), kept in ``pages`` under the list's generation and ``key``: everything else
+    the page depends on (its filters, its number, the host its links name)."""
+    return pages.page(props_list_generation(), key, render)
 
 
 def predictions_by_id(ids) -> dict:

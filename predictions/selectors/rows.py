@@ -9,12 +9,13 @@ the models' own table and column names.
 from __future__ import annotations
 
 import functools
+import secrets
 
 from django.db import connection
 
 from a1site.core.db import as_aware
 
-from ..models import Game, Player, Prediction, PropFeatures, PropLine, Result, Sport, Team
+from ..models import Game, Player, Prediction, PropFeatures, PropLine, PropsListGeneration, Result, Sport, Team
 
 Clause = tuple[str, list]
 
@@ -119,6 +120,26 @@ def prop_feature_rows(*, stat: str, schema_version: str, game_ids, player_ids=No
             where.append(in_("player_id", set(player_ids)))
         found += select_rows(PropFeatures, ("game_id", "player_id", "values", "feature_hash"), all_of=where)
     return found
+
+
+def props_list_generation() -> int | None:
+    """The props list's generation (``PropsListGeneration``), raised by the database with every
+    write to what the list shows. ``None`` when its row is gone (a flushed database): it is
+    made again, at a random number no process can have kept pages under, for the next read."""
+    with connection.cursor() as cursor:
+        cursor.execute(_generation_sql())
+        row = cursor.fetchone()
+    if row is None:
+        PropsListGeneration.objects.bulk_create(
+            [PropsListGeneration(id=1, n=secrets.randbits(62))], ignore_conflicts=True
+        )
+        return None
+    return row[0]
+
+
+@functools.cache
+def _generation_sql() -> str:
+    return f"SELECT n FROM {connection.ops.quote_name(PropsListGeneration._meta.db_table)} WHERE id = 1"  # noqa: S608
 
 
 def prop_row_version_rows(keys: list[int]) -> list[tuple]:

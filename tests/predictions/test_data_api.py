@@ -59,9 +59,9 @@ def test_list_endpoints_make_a_constant_number_of_queries(user_client, nba, url,
 
 def test_props_show_simulated_the_oracle_and_the_result(user_client, nba, django_assert_max_num_queries):
     make_props(nba, 3)
-    # The token, the count, the page's keys, its rows' values (props, games, players), the
-    # rows not rendered yet.
-    with django_assert_max_num_queries(7):
+    # The token, the list's generation, the count, the page's keys, its rows' values (props,
+    # games, players), the rows not rendered yet.
+    with django_assert_max_num_queries(8):
         body = user_client.get("/api/props/?sport=nba&stat=points").json()
     assert body["count"] == 3
     item = body["results"][0]
