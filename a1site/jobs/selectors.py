@@ -12,7 +12,9 @@ from .models import Job
 
 
 def job_list_for_user(*, user) -> QuerySet[Job]:
-    return Job.objects.filter(owner=user).select_related("owner")
+    """The user's jobs. Their owner is ``user``: not joined (a job poll read the whole user
+    row with each job)."""
+    return Job.objects.filter(owner=user)
 
 
 @dataclass(frozen=True)
