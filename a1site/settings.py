@@ -104,9 +104,10 @@ A1_UPLOAD_PATHS = env.list("A1_UPLOAD_PATHS", default=["/api/import/"])
 # (~3 KB each): ~36 MB a process with both full at this size.
 ROW_CACHE_ROWS = env.int("ROW_CACHE_ROWS", default=4000)
 # Whole pages of the props list (API answers, Predictions page tables) each server process
-# keeps under the list's generation (a1site/core/rowcache.py PageCache): a page's rows are
-# shared with the row cache, so a page adds its list and links (~2 KB).
-PAGE_CACHE_PAGES = env.int("PAGE_CACHE_PAGES", default=500)
+# keeps per list under the list's generation (a1site/core/rowcache.py PageCache). A page's
+# rows are the row cache's own objects while it holds them; at worst (none shared) 100 pages
+# of 50 rows hold ~30 MB (API) and ~15 MB (Predictions page).
+PAGE_CACHE_PAGES = env.int("PAGE_CACHE_PAGES", default=100)
 A1_WEBSOCKET_ROUTES = env.str("A1_WEBSOCKET_ROUTES", default="live.routing.websocket_urlpatterns")
 
 TEMPLATES = [
