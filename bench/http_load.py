@@ -35,10 +35,12 @@ through the same server, middleware and connections.
   ``A1_HTTP_THREADS=2`` each, on the same 2 cores as this generator. 10,000 users (10,000
   accounts), all connections opened first, each one request of the mix every 20 s at a
   random phase (500 req/s offered) for 60 s: ``users_10k_p99_ms`` (target ≤ 250, 0 errors).
-  A request unanswered after 30 s is an error (the user gives up and reconnects). Requests
-  whose users gave up still run in the workers: after the load the bench waits until
-  ``GET /readyz`` answers in under 50 ms twice (``drain_s``), and restarts the server if that
-  takes over 5 minutes (``restarted_after``), so the next phases do not measure the leftovers.
+  A request unanswered after 30 s is an error (the user gives up and reconnects), and so is a
+  503: the server refuses a request that waited over ``A1_QUEUE_TIMEOUT_S`` (10 s) for a
+  thread (``users_10k_shed_503`` counts them; ``errors_by_cause`` tells them from timeouts).
+  After the load the bench waits until ``GET /readyz`` answers in under 50 ms twice
+  (``drain_s``), and restarts the server if that takes over 5 minutes (``restarted_after``),
+  so the next phases do not measure the leftovers.
 - ``capacity``: on the services server, the offered rate stepped up (25, 50, 75, 100, 150,
   200, 300, 400, 500, 600, 800, 1000, 1200, 1600 req/s over 500 connections, 10 s a step)
   until a step misses p99 ≤ 250 ms with 0 errors (a missed step runs once more and passes if

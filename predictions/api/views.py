@@ -135,9 +135,11 @@ PROP_PAGES = PageCache("props_api_pages")
 )
 class PropLineViewSet(viewsets.ReadOnlyModelViewSet):
     """Book prop lines with their latest prediction and edge, the oracle (simulated data) and
-    the result once settled. A page reads its keys, then every value its rows show; rows
-    rendered before under the same values come from the row cache, the rest are read and
-    serialized (eight queries at most, whatever the page size)."""
+    the result once settled. A page first reads the list's generation: with nothing written
+    since the same URL was answered, that answer is given again (one query). Otherwise it
+    reads its keys, then every value its rows show; rows rendered before under the same
+    values come from the row cache, the rest are read and serialized (nine queries at most,
+    whatever the page size)."""
 
     lookup_value_regex = ID
     serializer_class = serializers.PricedPropSerializer
