@@ -7,7 +7,7 @@ under the ASGI handler the middleware chain runs in async mode, where each
 ``process_request`` and ``process_response`` through ``sync_to_async``: some twenty hops
 between the event loop and the sync thread per request, plus the view's (``GET /healthz``:
 6.6 ms of server CPU there, 1.3 ms here; bench/predict.py ``asgi_healthz_p50_ms``).
-``A1_HTTP_THREADS`` (default 4) is how many requests one process runs at once: a slow one
+``A1_HTTP_THREADS`` (default 2) is how many requests one process runs at once: a slow one
 no longer holds up the others; throughput scales with processes (one GIL per process).
 
 The ``lifespan`` scope runs the start-up hooks domain apps register (``a1site.core.lifespan``;

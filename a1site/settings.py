@@ -85,10 +85,14 @@ ASGI_APPLICATION = "a1site.asgi.application"
 # The WebSocket routes live in the live app; named by string so a1site imports no domain app.
 # Requests one server process runs at once (a1site/asgi.py): Django's sync views in this many
 # threads. With one, a slow request (a 10,000-prop batch, a big import) held up every other
-# request of the process for its whole length; with four, the others go on beside it (at
+# request of the process for its whole length; with two, the others go on beside it (at
 # the GIL's share of the CPU). Throughput still comes from processes (--workers): the
-# threads share one GIL. Model code stays on one OpenMP/BLAS thread each (docs/performance.md).
-A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=4)
+# threads share one GIL, with the event loop too, which parses every request, answers
+# /healthz and serves the WebSockets. With four threads busy in Python (cached props pages,
+# 50 clients back to back) the loop got too small a share: /healthz p99 62-72 ms, against
+# 38 ms with two, which also served more (530 against 475-516 req/s; bench/http_load.py).
+# Model code stays on one OpenMP/BLAS thread each (docs/performance.md).
+A1_HTTP_THREADS = env.int("A1_HTTP_THREADS", default=2)
 # A request that waited longer than this for one of those threads is answered 503 with
 # Retry-After instead of being run (a1site/core/wsgi_bridge.py): its client has most likely
 # given up, and serving it only makes the queue behind it longer. 0 turns it off.
