@@ -113,3 +113,41 @@ def test_the_token_cache_can_be_turned_off(user, user_client, settings):
     with CaptureQueriesContext(connection) as queries:
         assert user_client.get("/api/jobs/").status_code == 200
     assert any("authtoken_token" in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_token_looked_up_is_the_row_drf_reads(user, user_client):
+    """The one-query lookup (``TokenLookup``) gives the token and user DRF's
+    ``select_related("user").get(key=...)`` gives, field for field, the user already attached."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    from a1site.accounts.authentication import look_up
+
+    expected = Token.objects.select_related("user").get(user=user)
+    with CaptureQueriesContext(connection) as queries:
+        found_user, found_token = look_up(expected.key)
+        assert found_token.user is found_user and found_user.username == user.username
+    assert len(queries.captured_queries) == 1
+    for model_fields, got, want in (
+        (Token._meta.concrete_fields, found_token, expected),
+        (type(user)._meta.concrete_fields, found_user, expected.user),
+    ):
+        assert {f.attname: getattr(got, f.attname) for f in model_fields} == {
+            f.attname: getattr(want, f.attname) for f in model_fields
+        }
+    assert found_user._state.db == "default" and not found_user._state.adding
+    assert look_up("0" * 40) is None
+
+
+def test_an_unknown_token_or_an_inactive_user_is_refused_with_drfs_message(user, user_client, api_client):
+    from rest_framework.authtoken.models import Token
+
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + "f" * 40)
+    refused = api_client.get("/api/jobs/")
+    assert refused.status_code == 401 and "Invalid token." in refused.content.decode()
+    user.is_active = False
+    user.save()
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.get(user=user).key)
+    refused = api_client.get("/api/jobs/")
+    assert refused.status_code == 401 and "User inactive or deleted." in refused.content.decode()
