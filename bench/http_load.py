@@ -3,6 +3,10 @@ a plain Django view in the same run and set-up as the baseline.
 
     .venv/bin/python bench/http_load.py [--quick] [--phases props_page,embedded,services,capacity,soak]
         [--workers 2] [--threads 2] [--users 10000] [--soak-requests 200000] [--keep-alive-s 30]
+    .venv/bin/python bench/http_load.py --report bench/results/http_load.json
+
+``--report FILE`` runs nothing: it prints the table of a saved run again, its metrics worked
+out afresh from the run's own measurements (``notes``), and writes them back to the file.
 
 **The mix** (each request picks one, weights in %; every user has its own account, token,
 session and two jobs, one queued and one finished):
@@ -54,9 +58,11 @@ through the same server, middleware and connections.
 ``healthz_p99_ms_under_load`` (target ≤ 50): a ``GET /healthz`` every 50 ms on its own
 connection during the 10,000-user run (and ``..._embedded`` during the 200-user one), with
 ``GET /readyz`` (a Django view, queued like every view) probed the same way as its baseline.
-``server_rss_mb`` (target ≤ 600): the server processes' resident memory after start and
-warm-up rounds (every request kind on 16 new connections, which the kernel spreads over the
-workers, until the sum grows by under 2 % in a round), and after the soak. Models: ``train_models --sport nba``
+``server_rss_mb`` (target ≤ 600, the issue's figure for ``make run``'s server): the embedded
+server's resident memory after start and warm-up rounds (every request kind on 16 new
+connections), and after its phases; ``server_rss_mb_services`` the same for the services
+server's processes (the kernel spreads the connections over the workers; rounds until the sum
+grows by under 2 %), and after the soak. Models: ``train_models --sport nba``
 (``--quick``: NBA points, small), the props priced by ``slate_predict``, as a site has them;
 only NBA models are asked for, so only they are loaded.
 
@@ -383,6 +389,7 @@ def summary_line(name: str, result: dict, probes: dict | None = None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small demo, 1,000 users, short phases")
+    parser.add_argument("--report", type=Path, help="print a saved run's table again (metrics from its notes)")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated, of: {', '.join(PHASES)}")
     parser.add_argument("--workers", type=int, default=2, help="services server processes")
     parser.add_argument("--threads", type=int, default=2, help="A1_HTTP_THREADS per services process")
@@ -393,6 +400,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.prepare_into:
         prepare_child(args.prepare_into, args.users, args.quick)
+        return
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        notes = saved["notes"]
+        saved["metrics"] = metrics_from(notes["embedded"], notes["services"], saved["config"]["users"])
+        print_table(saved["metrics"])
+        args.report.write_text(json.dumps(saved, indent=1, default=str) + "\n")
         return
     phases = set(args.phases.split(","))
     if unknown := phases - set(PHASES):

@@ -90,7 +90,7 @@ def metrics_from(emb: dict, svc: dict, users: int) -> list[dict]:
         ]  # fmt: skip
     if "rss_start_mb" in svc:
         rows.append(
-            metric("server_rss_mb", svc["rss_start_mb"], "MB", "lower", 600, ("server_rss_mb_after", svc["rss_end_mb"]))
+            metric("server_rss_mb_services", svc["rss_start_mb"], "MB", "lower", None, ("after", svc["rss_end_mb"]))
         )
     if "soak" in svc:
         soak_result = svc["soak"]
@@ -101,9 +101,8 @@ def metrics_from(emb: dict, svc: dict, users: int) -> list[dict]:
             metric("soak_rps", soak_result["rps"], "req/s", "higher"),
         ]  # fmt: skip
     if "rss_start_mb" in emb:
-        rows.append(
-            metric("embedded_server_rss_mb", emb["rss_start_mb"], "MB", "lower", None, ("after", emb["rss_end_mb"]))
-        )
+        # The issue's target is for `make run`'s server (it measured 646 MB there): the embedded one.
+        rows.append(metric("server_rss_mb", emb["rss_start_mb"], "MB", "lower", 600, ("after", emb["rss_end_mb"])))
     return rows
 
 
