@@ -461,7 +461,8 @@ class ShadowModel(models.Model):
 class PropsListGeneration(models.Model):
     """One row (``id`` 1) whose ``n`` goes up, in the writing transaction, with every write to
     a table the props list shows: prop lines, games, sports, teams, players, results, model
-    versions, and predictions of a prop line. Database triggers raise it (migration 0005), so
+    versions, and predictions of a prop line. Database triggers raise it (migrations 0005, 0006;
+    a write finding the row gone makes it again at a random number), so
     no write path can be missed: the ORM, ``.update()``, bulk upserts, raw SQL, the admin or
     psql. Whole pages of the props list are kept under it (``selectors.props_list_generation``)."""
 

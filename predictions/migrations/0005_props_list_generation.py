@@ -23,43 +23,52 @@ TABLES = (
 PREDICTIONS = "predictions_prediction"
 BUMP = f"UPDATE {GENERATION} SET n = n + 1 WHERE id = 1"
 
-POSTGRES = [
-    f"""CREATE OR REPLACE FUNCTION a1_props_list_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+
+def postgres(bump: str) -> list[str]:
+    """PostgreSQL's functions and triggers, each function running ``bump``."""
+    return [
+        f"""CREATE OR REPLACE FUNCTION a1_props_list_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {BUMP};
+    {bump};
     RETURN NULL;
 END $$""",
-    # Each transition table is named only in the branch of the operation that has it
-    # (PL/pgSQL plans a statement when it first runs it).
-    f"""CREATE OR REPLACE FUNCTION a1_props_list_bump_priced() RETURNS trigger LANGUAGE plpgsql AS $$
+        # Each transition table is named only in the branch of the operation that has it
+        # (PL/pgSQL plans a statement when it first runs it).
+        f"""CREATE OR REPLACE FUNCTION a1_props_list_bump_priced() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        IF EXISTS (SELECT 1 FROM new_rows WHERE prop_line_id IS NOT NULL) THEN {BUMP}; END IF;
+        IF EXISTS (SELECT 1 FROM new_rows WHERE prop_line_id IS NOT NULL) THEN {bump}; END IF;
     ELSIF TG_OP = 'DELETE' THEN
-        IF EXISTS (SELECT 1 FROM old_rows WHERE prop_line_id IS NOT NULL) THEN {BUMP}; END IF;
+        IF EXISTS (SELECT 1 FROM old_rows WHERE prop_line_id IS NOT NULL) THEN {bump}; END IF;
     ELSIF EXISTS (SELECT 1 FROM old_rows WHERE prop_line_id IS NOT NULL)
         OR EXISTS (SELECT 1 FROM new_rows WHERE prop_line_id IS NOT NULL) THEN
-        {BUMP};
+        {bump};
     END IF;
     RETURN NULL;
 END $$""",
-    *(
-        f"CREATE TRIGGER a1_props_list_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}"
-        " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump()"
-        for table in TABLES
-    ),
-    f"CREATE TRIGGER a1_props_list_bump_insert AFTER INSERT ON {PREDICTIONS} REFERENCING NEW TABLE AS new_rows"
-    " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump_priced()",
-    f"CREATE TRIGGER a1_props_list_bump_update AFTER UPDATE ON {PREDICTIONS}"
-    " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump_priced()",
-    f"CREATE TRIGGER a1_props_list_bump_delete AFTER DELETE ON {PREDICTIONS} REFERENCING OLD TABLE AS old_rows"
-    " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump_priced()",
-    f"CREATE TRIGGER a1_props_list_bump_truncate AFTER TRUNCATE ON {PREDICTIONS}"
-    " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump()",
-]
+        *(
+            f"CREATE TRIGGER a1_props_list_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump()"
+            for table in TABLES
+        ),
+        f"CREATE TRIGGER a1_props_list_bump_insert AFTER INSERT ON {PREDICTIONS} REFERENCING NEW TABLE AS new_rows"
+        " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump_priced()",
+        f"CREATE TRIGGER a1_props_list_bump_update AFTER UPDATE ON {PREDICTIONS}"
+        " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump_priced()",
+        f"CREATE TRIGGER a1_props_list_bump_delete AFTER DELETE ON {PREDICTIONS} REFERENCING OLD TABLE AS old_rows"
+        " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump_priced()",
+        f"CREATE TRIGGER a1_props_list_bump_truncate AFTER TRUNCATE ON {PREDICTIONS}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION a1_props_list_bump()",
+    ]
+
+
+POSTGRES = postgres(BUMP)
 POSTGRES_DROP = [
     *(f"DROP TRIGGER IF EXISTS a1_props_list_bump ON {table}" for table in TABLES),
-    *(f"DROP TRIGGER IF EXISTS a1_props_list_bump_{op} ON {PREDICTIONS}" for op in ("insert", "update", "delete", "truncate")),
+    *(
+        f"DROP TRIGGER IF EXISTS a1_props_list_bump_{op} ON {PREDICTIONS}"
+        for op in ("insert", "update", "delete", "truncate")
+    ),
     "DROP FUNCTION IF EXISTS a1_props_list_bump_priced()",
     "DROP FUNCTION IF EXISTS a1_props_list_bump()",
 ]
@@ -69,18 +78,25 @@ _PRICED = {
     "update": "OLD.prop_line_id IS NOT NULL OR NEW.prop_line_id IS NOT NULL",
     "delete": "OLD.prop_line_id IS NOT NULL",
 }
-SQLITE = [
-    *(
-        f"CREATE TRIGGER a1_props_list_bump_{table}_{op} AFTER {op.upper()} ON {table} BEGIN {BUMP}; END"
-        for table in TABLES
-        for op in ("insert", "update", "delete")
-    ),
-    *(
-        f"CREATE TRIGGER a1_props_list_bump_{PREDICTIONS}_{op} AFTER {op.upper()} ON {PREDICTIONS}"
-        f" WHEN {condition} BEGIN {BUMP}; END"
-        for op, condition in _PRICED.items()
-    ),
-]
+
+
+def sqlite(bump: str) -> list[str]:
+    """SQLite's row-level triggers, each running ``bump``."""
+    return [
+        *(
+            f"CREATE TRIGGER a1_props_list_bump_{table}_{op} AFTER {op.upper()} ON {table} BEGIN {bump}; END"
+            for table in TABLES
+            for op in ("insert", "update", "delete")
+        ),
+        *(
+            f"CREATE TRIGGER a1_props_list_bump_{PREDICTIONS}_{op} AFTER {op.upper()} ON {PREDICTIONS}"
+            f" WHEN {condition} BEGIN {bump}; END"
+            for op, condition in _PRICED.items()
+        ),
+    ]
+
+
+SQLITE = sqlite(BUMP)
 SQLITE_DROP = [
     f"DROP TRIGGER IF EXISTS a1_props_list_bump_{table}_{op}"
     for table in (*TABLES, PREDICTIONS)

@@ -9,7 +9,6 @@ the models' own table and column names.
 from __future__ import annotations
 
 import functools
-import secrets
 
 from django.db import connection
 
@@ -124,17 +123,13 @@ def prop_feature_rows(*, stat: str, schema_version: str, game_ids, player_ids=No
 
 def props_list_generation() -> int | None:
     """The props list's generation (``PropsListGeneration``), raised by the database with every
-    write to what the list shows. ``None`` when its row is gone (a flushed database): it is
-    made again, at a random number no process can have kept pages under, for the next read."""
+    write to what the list shows. ``None`` when its row is gone (a flushed database): nothing is
+    kept under it, and the next write's trigger makes the row again, at a random number no
+    process can have kept pages under (migration 0006). A read writes nothing."""
     with connection.cursor() as cursor:
         cursor.execute(_generation_sql())
         row = cursor.fetchone()
-    if row is None:
-        PropsListGeneration.objects.bulk_create(
-            [PropsListGeneration(id=1, n=secrets.randbits(62))], ignore_conflicts=True
-        )
-        return None
-    return row[0]
+    return None if row is None else row[0]
 
 
 @functools.cache

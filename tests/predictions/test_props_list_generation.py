@@ -107,13 +107,23 @@ def test_a_write_rolled_back_leaves_the_generation(prop):
     check_a_write_rolled_back_leaves_it(prop)
 
 
-def test_a_flushed_generation_comes_back_at_a_number_no_page_was_kept_under(prop):
-    PropsListGeneration.objects.all().delete()
-    assert props_list_generation() is None  # this read renders its page afresh
-    again = props_list_generation()
-    assert again is not None and again > 2**20
-    PropLine.objects.filter(pk=prop.pk).update(line=30.5)
-    assert props_list_generation() == again + 1
+def check_a_flushed_generation_is_read_as_none_and_made_again_by_the_next_write(prop: PropLine) -> None:
+    for write in (
+        lambda: PropLine.objects.filter(pk=prop.pk).update(line=30.5),
+        lambda: _prediction(prop, priced=True),  # PostgreSQL: the predictions' own function
+    ):
+        PropsListGeneration.objects.all().delete()
+        assert props_list_generation() is None  # the page renders afresh, and the read writes nothing
+        assert props_list_generation() is None and not PropsListGeneration.objects.exists()
+        write()
+        again = props_list_generation()
+        assert again is not None and again > 2**20  # a random number no page was kept under
+        Player.objects.filter(pk=prop.player_id).update(name="renamed")
+        assert props_list_generation() == again + 1
+
+
+def test_a_flushed_generation_is_read_as_none_and_made_again_by_the_next_write(prop):
+    check_a_flushed_generation_is_read_as_none_and_made_again_by_the_next_write(prop)
 
 
 def test_a_page_is_kept_under_its_generation_and_key_and_the_cache_is_bounded():

@@ -9,6 +9,7 @@ from predictions.selectors.rows import props_list_generation
 from tests.predictions.factories import PropLineFactory
 from tests.predictions.test_props_list_generation import (
     WRITES,
+    check_a_flushed_generation_is_read_as_none_and_made_again_by_the_next_write,
     check_a_prediction_of_no_prop_line_leaves_it,
     check_a_write_rolled_back_leaves_it,
     check_every_write_raises_the_generation,
@@ -29,6 +30,10 @@ def test_a_prediction_of_no_prop_line_leaves_the_generation(prop):  # noqa: F811
 
 def test_a_write_rolled_back_leaves_the_generation(prop):  # noqa: F811
     check_a_write_rolled_back_leaves_it(prop)
+
+
+def test_a_flushed_generation_is_made_again_by_the_next_writes_trigger(prop):  # noqa: F811
+    check_a_flushed_generation_is_read_as_none_and_made_again_by_the_next_write(prop)
 
 
 def test_one_statement_raises_it_once_whatever_its_rows_and_truncate_raises_it(prop):  # noqa: F811
