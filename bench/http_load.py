@@ -42,8 +42,15 @@ through the same server, middleware and connections.
   A request unanswered after 30 s is an error (the user gives up and reconnects), and so is a
   503: the server refuses a request that waited over ``A1_QUEUE_TIMEOUT_S`` (10 s) for a
   thread (``users_10k_shed_503`` counts them; ``errors_by_cause`` tells them from timeouts).
-  After the load the bench waits until ``GET /readyz`` answers in under 50 ms twice
-  (``drain_s``), and restarts the server if that takes over 5 minutes (``restarted_after``),
+  Its baseline, right after (once the server has worked off the mix, below): the plain view
+  for the same 10,000 users over the same kind of connections at the same rate
+  (``plain_view_10k_p99_ms``, ``plain_view_10k_rps``). Both report the CPU milliseconds per
+  answered request of the server's processes, PostgreSQL's and Redis's together
+  (``users_10k_cpu_ms_per_answer`` against ``plain_view_10k_cpu_ms_per_answer``; under
+  overload it includes the work spent on refused requests): 500 req/s on 2 cores leave 4 ms
+  a request for all of them and the generator. After the mix the bench
+  waits until ``GET /readyz`` answers in under 50 ms twice (``drain_s``), and restarts the
+  server if that takes over 5 minutes (``restarted_after``),
   so the next phases do not measure the leftovers.
 - ``capacity``: on the services server, the offered rate stepped up (25, 50, 75, 100, 150,
   200, 300, 400, 500, 600, 800, 1000, 1200, 1600 req/s over 500 connections, 10 s a step)
@@ -265,7 +272,7 @@ def services_phases(args, phases: set, scratch: Path) -> dict:
                 summary_line("props_page (services)", out["props_page"]["props"])
             if "services" in phases:
                 load = gen.open_loop(SERVICES_PORT, data["users"], mix.pick, period_s=PERIOD_S, seconds=args.services_s)
-                out["open"], out["probes"] = gen.run(gen.with_probes(SERVICES_PORT, load))
+                out["open"], out["probes"] = with_cpu(server.pid, gen.with_probes(SERVICES_PORT, load))
                 summary_line(f"services, {len(data['users']):,} users", out["open"], out["probes"])
                 waited, drained = drain(SERVICES_PORT, timeout_s=300)
                 out["open"]["drain_s"], out["open"]["restarted_after"] = round(waited, 1), not drained
@@ -278,6 +285,12 @@ def services_phases(args, phases: set, scratch: Path) -> dict:
                         env, scratch, SERVICES_PORT, workers=args.workers, keep_alive_s=args.keep_alive_s
                     )
                     warm_up(SERVICES_PORT, server.pid, data, mix, 100 if args.quick else 200)
+                # The baseline: the plain view for the same users over the same kind of
+                # connections at the same rate (what this machine serves 10,000 users at all).
+                load = gen.open_loop(SERVICES_PORT, data["users"], plain, period_s=PERIOD_S, seconds=args.services_s)
+                out["open_plain"], _ = with_cpu(server.pid, gen.with_probes(SERVICES_PORT, load))
+                summary_line(f"services, {len(data['users']):,} users, plain view", out["open_plain"])
+                drain(SERVICES_PORT)
             if "capacity" in phases:
                 users = data["users"][:CAPACITY_CONNECTIONS]
                 out["capacity"] = {
@@ -293,6 +306,23 @@ def services_phases(args, phases: set, scratch: Path) -> dict:
         redis.Redis.from_url(REDIS_URL).flushdb()
         psql("dropdb", "--if-exists")
     return out
+
+
+def with_cpu(server_pid: int, load) -> tuple[dict, dict]:
+    """Run ``load`` (a ``with_probes`` coroutine); its result gains ``cpu_ms_per_answer``: CPU
+    milliseconds per answered request of the server's processes, PostgreSQL's and Redis's."""
+    groups = {
+        "server": lambda: gen.tree_pids(server_pid),
+        "postgres": lambda: gen.named_pids("postgres"),
+        "redis": lambda: gen.named_pids("redis-server"),
+    }
+    before = {name: gen.cpu_seconds(pids()) for name, pids in groups.items()}
+    result, probes = gen.run(load)
+    answered = max(1, result["requests"] - result["errors"])
+    cpu = {name: gen.cpu_used(before[name], gen.cpu_seconds(pids())) * 1000 / answered for name, pids in groups.items()}
+    cpu["all"] = sum(cpu.values())
+    result["cpu_ms_per_answer"] = {name: round(ms, 2) for name, ms in cpu.items()}
+    return result, probes
 
 
 def capacity(port: int, users: list, pick, step_s: float) -> dict:
@@ -376,6 +406,7 @@ def summary_line(name: str, result: dict, probes: dict | None = None) -> dict:
         "valid",
         "reconnects",
         "generator_cpu_share",
+        "cpu_ms_per_answer",
     )
     shown = {k: result[k] for k in keys if k in result}
     if probes:

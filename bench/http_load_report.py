@@ -34,8 +34,13 @@ def metrics_from(emb: dict, svc: dict, users: int) -> list[dict]:
     if "open" in svc:
         load, probes, tag = svc["open"], svc["probes"], "10k" if users == 10_000 else f"{users}"
         valid = load["valid"]
+        # The plain view for the same users over the same connections, just before (older runs lack it).
+        base = svc.get("open_plain")
         rows += [
-            metric(f"users_{tag}_p99_ms", load["p99_ms"], "ms", "lower", P99_TARGET_MS, None, valid),
+            metric(
+                f"users_{tag}_p99_ms", load["p99_ms"], "ms", "lower", P99_TARGET_MS,
+                (f"plain_view_{tag}_p99_ms", base["p99_ms"]) if base else None, valid,
+            ),
             metric(f"users_{tag}_errors", load["errors"], "count", "lower", 0, None, valid),
             # Of those, refused at once (503: waited past A1_QUEUE_TIMEOUT_S) rather than timed out.
             metric(f"users_{tag}_shed_503", load.get("errors_by_cause", {}).get("503", 0), "count", "lower"),
@@ -46,6 +51,16 @@ def metrics_from(emb: dict, svc: dict, users: int) -> list[dict]:
             metric(f"users_{tag}_rps", load["rps"], "req/s", "higher", None, ("offered_rps", load["offered_rps"])),
             metric(f"users_{tag}_generator_late_p99_ms", load["late_p99_ms"], "ms", "lower", gen.LATE_LIMIT_MS),
         ]  # fmt: skip
+        if base:
+            rows += [
+                metric(f"plain_view_{tag}_rps", base["rps"], "req/s", "higher", None, ("errors", base["errors"])),
+                # CPU per answered request of the server, PostgreSQL and Redis together: what the
+                # mix costs against a template view that reads nothing, for the same users.
+                metric(
+                    f"users_{tag}_cpu_ms_per_answer", load["cpu_ms_per_answer"]["all"], "ms", "lower", None,
+                    (f"plain_view_{tag}_cpu_ms_per_answer", base["cpu_ms_per_answer"]["all"]),
+                ),
+            ]  # fmt: skip
     if "open" in emb:
         load, probes = emb["open"], emb["probes"]
         valid = load["valid"]

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections import defaultdict
@@ -380,6 +381,37 @@ def worker_rss_mb(pid: int) -> list[float]:
         except OSError:
             continue
     return workers or [round(rss_mb(pid), 1)]
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU seconds each of ``pids`` has used so far (gone ones left out)."""
+    out = {}
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[p] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two ``cpu_seconds`` readings; a process that started in between
+    counts from its start, one that ended in between is lost."""
+    return sum(seconds - before.get(p, 0.0) for p, seconds in after.items())
+
+
+def named_pids(*names: str) -> list[int]:
+    """Processes whose command name is one of ``names`` (e.g. the PostgreSQL backends)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in names:
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
 
 
 def tree_rss_detail(pid: int) -> dict[str, float]:
