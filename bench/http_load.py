@@ -310,16 +310,38 @@ def services_phases(args, phases: set, scratch: Path) -> dict:
 
 def with_cpu(server_pid: int, load) -> tuple[dict, dict]:
     """Run ``load`` (a ``with_probes`` coroutine); its result gains ``cpu_ms_per_answer``: CPU
-    milliseconds per answered request of the server's processes, PostgreSQL's and Redis's."""
+    milliseconds per answered request of the server's processes, PostgreSQL's and Redis's.
+    Read every second, since Django replaces a database connection older than
+    ``CONN_MAX_AGE`` (60 s) during the run, and a backend that ended would take its CPU along."""
+    import threading
+
     groups = {
         "server": lambda: gen.tree_pids(server_pid),
         "postgres": lambda: gen.named_pids("postgres"),
         "redis": lambda: gen.named_pids("redis-server"),
     }
     before = {name: gen.cpu_seconds(pids()) for name, pids in groups.items()}
-    result, probes = gen.run(load)
+    seen = {name: dict(readings) for name, readings in before.items()}
+    done = threading.Event()
+
+    def read() -> None:
+        for name, pids in groups.items():
+            seen[name].update(gen.cpu_seconds(pids()))
+
+    def every_second() -> None:
+        while not done.wait(1.0):
+            read()
+
+    reader = threading.Thread(target=every_second, daemon=True)
+    reader.start()
+    try:
+        result, probes = gen.run(load)
+    finally:
+        done.set()
+        reader.join()
+    read()
     answered = max(1, result["requests"] - result["errors"])
-    cpu = {name: gen.cpu_used(before[name], gen.cpu_seconds(pids())) * 1000 / answered for name, pids in groups.items()}
+    cpu = {name: gen.cpu_used(before[name], seen[name]) * 1000 / answered for name in groups}
     cpu["all"] = sum(cpu.values())
     result["cpu_ms_per_answer"] = {name: round(ms, 2) for name, ms in cpu.items()}
     return result, probes

@@ -396,8 +396,8 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
 
 
 def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds used between two ``cpu_seconds`` readings; a process that started in between
-    counts from its start, one that ended in between is lost."""
+    """CPU seconds used between two ``cpu_seconds`` readings (``after`` may hold each process's
+    last reading); a process that started in between counts from its start."""
     return sum(seconds - before.get(p, 0.0) for p, seconds in after.items())
 
 
