@@ -83,7 +83,7 @@ class TokenLookup:
         )
         self.user_model = user_model
         # The database's and the fields' converters, as the ORM applies them to a row (SQLite
-        # returns datetimes as naive strings-turned-values, for one).
+        # gives a datetime back as text, which its converter parses and makes aware).
         connection = connections[self.alias]
         fields = [*Token._meta.concrete_fields, *user_model._meta.concrete_fields]
         self.converters = []
