@@ -100,6 +100,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -313,8 +314,6 @@ def with_cpu(server_pid: int, load) -> tuple[dict, dict]:
     milliseconds per answered request of the server's processes, PostgreSQL's and Redis's.
     Read every second, since Django replaces a database connection older than
     ``CONN_MAX_AGE`` (60 s) during the run, and a backend that ended would take its CPU along."""
-    import threading
-
     groups = {
         "server": lambda: gen.tree_pids(server_pid),
         "postgres": lambda: gen.named_pids("postgres"),

@@ -16,6 +16,7 @@ that query was ~14 % of a props request's time in the server (py-spy, bench/http
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import time
 
@@ -112,15 +113,14 @@ class TokenLookup:
         return user, token
 
 
-_lookup: TokenLookup | None = None
+@functools.cache
+def _token_lookup() -> TokenLookup:
+    return TokenLookup()
 
 
 def look_up(key: str):
     """(user, token) of ``key`` (``TokenLookup``, built on first use), or None."""
-    global _lookup
-    if _lookup is None:
-        _lookup = TokenLookup()
-    return _lookup(key)
+    return _token_lookup()(key)
 
 
 class CachedTokenAuthentication(TokenAuthentication):

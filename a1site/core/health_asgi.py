@@ -1,8 +1,8 @@
 """``GET /healthz`` answered in the ASGI layer, on the event loop.
 
-Django's views run in ``A1_HTTP_THREADS`` worker threads (two by default; once one): with 50 clients
-reading lists, ``/healthz`` waited 1.4 s behind them, and one 4-second request stalled it,
-so an orchestrator could restart a process that was only busy. Liveness means "this process's
+Django's views run in ``A1_HTTP_THREADS`` worker threads (two by default). When they were
+one, with 50 clients reading lists, ``/healthz`` waited 1.4 s behind them, and one 4-second
+request stalled it, so an orchestrator could restart a process that was only busy. Liveness means "this process's
 event loop answers", which this checks without queueing behind Django. Readiness (database,
 cache, broker) stays a Django view: ``/readyz``.
 """
